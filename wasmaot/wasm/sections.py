@@ -1,0 +1,210 @@
+"""Decoders for the module's sections (spec 5.5), one function per section.
+
+Each takes a `Reader` bounded to the section's contents and the `Module` being
+built.  The section loop in `decoder.py` checks order, uniqueness and that each
+section's declared size is consumed exactly.
+"""
+
+from __future__ import annotations
+
+from ..errors import MalformedModule
+from .binary_types import (
+    read_globaltype, read_memtype, read_rec_group, read_reftype, read_tabletype, read_tagtype,
+    read_valtype,
+)
+from .instructions import read_expr
+from .module import EXTERN_KINDS, IMPORT_KINDS, Code, Data, Elem, Export, Global, Import, Module, Table
+from .opcodes import BY_NAME
+from .reader import Reader
+from .types import FUNCREF, Instr, RefType
+
+# Sum of a function's declared locals must fit in u32 (spec 5.5.13).
+MAX_LOCALS = 2**32 - 1
+
+
+def type_section(r: Reader, m: Module) -> None:
+    for _ in range(r.vec_len()):
+        group = read_rec_group(r, len(m.types))
+        m.rec_groups.append(group)
+        m.types.extend(group.subtypes)
+
+
+_IMPORT_DESC = {
+    0: Reader.u32,
+    0x20: Reader.u32,  # custom-descriptors: a function import of exactly this type
+    1: read_tabletype,
+    2: read_memtype,
+    3: read_globaltype,
+    4: read_tagtype,
+}
+
+
+def import_section(r: Reader, m: Module) -> None:
+    for _ in range(r.vec_len()):
+        start = r.pos
+        module = r.name()
+        name = r.name()
+        kpos = r.pos
+        kind = r.u8()
+        if kind not in _IMPORT_DESC:
+            raise MalformedModule("malformed import kind", offset=kpos)
+        m.imports.append(Import(module, name, IMPORT_KINDS[kind], _IMPORT_DESC[kind](r), start))
+
+
+def function_section(r: Reader, m: Module) -> None:
+    m.funcs = [r.u32() for _ in range(r.vec_len())]
+
+
+def table_section(r: Reader, m: Module) -> None:
+    for _ in range(r.vec_len()):
+        start = r.pos
+        if r.peek() == 0x40:
+            r.pos += 1
+            if r.u8() != 0x00:
+                raise MalformedModule("malformed table", offset=start)
+            tt = read_tabletype(r)
+            m.tables.append(Table(tt, read_expr(r), start))
+        else:
+            m.tables.append(Table(read_tabletype(r), None, start))
+
+
+def memory_section(r: Reader, m: Module) -> None:
+    m.memories = [read_memtype(r) for _ in range(r.vec_len())]
+
+
+def tag_section(r: Reader, m: Module) -> None:
+    m.tags = [read_tagtype(r) for _ in range(r.vec_len())]
+
+
+def global_section(r: Reader, m: Module) -> None:
+    for _ in range(r.vec_len()):
+        start = r.pos
+        gt = read_globaltype(r)
+        m.globals.append(Global(gt, read_expr(r), start))
+
+
+def export_section(r: Reader, m: Module) -> None:
+    for _ in range(r.vec_len()):
+        start = r.pos
+        name = r.name()
+        kpos = r.pos
+        kind = r.u8()
+        if kind not in EXTERN_KINDS:
+            raise MalformedModule("malformed export kind", offset=kpos)
+        m.exports.append(Export(name, EXTERN_KINDS[kind], r.u32(), start))
+
+
+def start_section(r: Reader, m: Module) -> None:
+    m.start = r.u32()
+
+
+_REF_FUNC = BY_NAME["ref.func"]
+# Segments given as function indices hold non-null function references (spec 5.5.12).
+_REF_FUNC_NONNULL = RefType(False, "func")
+_END = BY_NAME["end"]
+
+
+def _funcidx_exprs(r: Reader) -> list:
+    exprs = []
+    for _ in range(r.vec_len()):
+        start = r.pos
+        exprs.append([Instr(_REF_FUNC, (r.u32(),), start), Instr(_END, (), r.pos)])
+    return exprs
+
+
+def _elemkind(r: Reader) -> RefType:
+    start = r.pos
+    if r.u8() != 0x00:
+        raise MalformedModule("malformed element kind", offset=start)
+    return _REF_FUNC_NONNULL
+
+
+def element_section(r: Reader, m: Module) -> None:
+    """The eight encodings: bit 0 passive/declarative, bit 1 explicit table
+    index (active) or declarative (otherwise), bit 2 expressions instead of
+    function indices (spec 5.5.12)."""
+    for _ in range(r.vec_len()):
+        start = r.pos
+        flags = r.u32()
+        if flags > 7:
+            raise MalformedModule("malformed elements segment kind", offset=start)
+        active = not flags & 1
+        table, offset_expr = 0, None
+        if active:
+            if flags & 2:
+                table = r.u32()
+            offset_expr = read_expr(r)
+            mode = "active"
+        else:
+            mode = "declarative" if flags & 2 else "passive"
+        exprs = bool(flags & 4)
+        if flags in (0, 4):
+            reftype = FUNCREF if exprs else _REF_FUNC_NONNULL
+        else:
+            reftype = read_reftype(r) if exprs else _elemkind(r)
+        init = [read_expr(r) for _ in range(r.vec_len())] if exprs else _funcidx_exprs(r)
+        m.elems.append(Elem(mode, reftype, init, table, offset_expr, start, not exprs))
+
+
+def datacount_section(r: Reader, m: Module) -> None:
+    m.data_count = r.u32()
+
+
+def code_section(r: Reader, m: Module) -> None:
+    n = r.vec_len()
+    if n != len(m.funcs):
+        raise MalformedModule("function and code section have inconsistent lengths", offset=r.pos)
+    for _ in range(n):
+        start = r.pos
+        size = r.u32()
+        body_start = r.pos
+        if size > r.end - body_start:
+            raise MalformedModule("unexpected end of section or function", offset=start)
+        end = body_start + size
+        body = Reader(r.data, body_start, end)
+        locals_, total = [], 0
+        for _ in range(body.vec_len()):
+            lpos = body.pos
+            count = body.u32()
+            total += count
+            if total > MAX_LOCALS:
+                raise MalformedModule("too many locals", offset=lpos)
+            locals_.append((count, read_valtype(body)))
+        m.codes.append(Code(locals_, body.pos, end, start))
+        r.pos = end
+
+
+def data_section(r: Reader, m: Module) -> None:
+    n = r.vec_len()
+    if m.data_count is not None and n != m.data_count:
+        raise MalformedModule("data count and data section have inconsistent lengths", offset=r.pos)
+    for _ in range(n):
+        start = r.pos
+        flags = r.u32()
+        if flags > 2:
+            raise MalformedModule("malformed data segment kind", offset=start)
+        if flags == 1:
+            m.datas.append(Data("passive", r.bytes(r.u32()), offset=start))
+            continue
+        memory = r.u32() if flags == 2 else 0
+        offset_expr = read_expr(r)
+        init = r.bytes(r.u32())
+        m.datas.append(Data("active", init, memory, offset_expr, start))
+
+
+# id -> (name, decoder, position in the required order)
+SECTIONS = {
+    1: ("type", type_section, 1),
+    2: ("import", import_section, 2),
+    3: ("function", function_section, 3),
+    4: ("table", table_section, 4),
+    5: ("memory", memory_section, 5),
+    13: ("tag", tag_section, 6),
+    6: ("global", global_section, 7),
+    7: ("export", export_section, 8),
+    8: ("start", start_section, 9),
+    9: ("element", element_section, 10),
+    12: ("datacount", datacount_section, 11),
+    10: ("code", code_section, 12),
+    11: ("data", data_section, 13),
+}

@@ -1,0 +1,403 @@
+"""Module validation (spec 3.5, "Modules"): types, imports, tables, memories,
+globals, tags, segments, exports, start; then every function body.
+
+A module that is both malformed and invalid is malformed: the spec decodes
+fully before validating.  Function bodies are decoded during validation, so
+when a body is found invalid the remaining bodies are still decoded to look
+for a malformed one, which takes precedence.
+"""
+
+from __future__ import annotations
+
+from ..errors import InvalidModule, MalformedModule
+from .instructions import skip_body
+from .module import Code, Module
+from .reader import Reader
+from .subtyping import TypeContext
+from .types import FuncType, GlobalType, Limits, MemType, RefType, StructType, TableType
+from .validate_func import _DATA_COUNT_OPS, MAX_FUNCTION_LOCALS, FuncValidator
+
+# Limits of the spec (3.2.x) and of the JS API (as wasmtime applies them).
+MAX_PAGES_32 = 1 << 16
+MAX_PAGES_64 = 1 << 48
+MAX_TABLE_32 = (1 << 32) - 1
+MAX_ARRAY_NEW_FIXED = 10_000
+MAX_TYPES = 1_000_000
+MAX_REC_GROUP = 1_000_000
+MAX_SUBTYPE_DEPTH = 63
+
+
+class ModuleContext:
+    """The spec's context C: everything a function body may refer to, with
+    types normalized to canonical representatives."""
+
+    def __init__(self, module: Module) -> None:
+        self.module = module
+        self.types = TypeContext()
+        self.funcs: list[int] = []
+        self.tables: list[TableType] = []
+        self.mems: list[MemType] = []
+        self.globals: list[GlobalType] = []
+        self.visible_globals = 0  # how many globals a constant expression may use
+        self.tags: list[int] = []
+        self.elems: list[RefType] = []
+        self.data_count: int | None = None
+        self.refs: set[int] = set()
+        self.func_exact: list[bool] = []  # ref.func gives an exact reference
+        self.exact_allocations = True
+        self.max_array_new_fixed = MAX_ARRAY_NEW_FIXED
+
+    # --- lookups used by the function validator ---------------------------
+
+    def _fail(self, v, message: str) -> InvalidModule:
+        return v.error(message) if v is not None else InvalidModule(message)
+
+    def typeidx(self, x: int, v=None) -> int:
+        if x >= len(self.types):
+            raise self._fail(v, f"unknown type {x}")
+        return x
+
+    def comp_at(self, x: int, v=None):
+        return self.types.comp(self.types.canon[self.typeidx(x, v)])
+
+    def func_type_at(self, x: int, v=None) -> FuncType:
+        comp = self.comp_at(x, v)
+        if type(comp) is not FuncType:
+            raise self._fail(v, f"type mismatch: type {x} is not a function type")
+        return comp
+
+    def descriptor_of(self, x: int) -> int | None:
+        st = self.types.subtypes[self.types.canon[x]]
+        return None if st.descriptor is None else self.types.canon[st.descriptor]
+
+    def heaptype(self, h, v=None):
+        if type(h) is int:
+            return self.types.canon[self.typeidx(h, v)]
+        return h
+
+    def reftype(self, nullable: bool, heap_exact: tuple, v=None) -> RefType:
+        heap, exact = heap_exact
+        return RefType(nullable, self.heaptype(heap, v), exact)
+
+    def valtype(self, t, v=None):
+        if type(t) is RefType and type(t.heap) is int:
+            self.typeidx(t.heap, v)
+            return self.types.norm(t)
+        return t
+
+    def global_for_get(self, idx: int, v):
+        if idx >= len(self.globals) or (v.const and idx >= self.visible_globals):
+            raise v.error(f"unknown global {idx}")
+        g = self.globals[idx]
+        if v.const and g.mutable:
+            raise v.error("constant expression required")
+        return g
+
+
+def validate_module(module: Module) -> None:
+    """Raise InvalidModule (or MalformedModule, see the module docstring)."""
+    first_unchecked_body = 0
+    try:
+        ctx = _validate_declarations(module)
+        for i, code in enumerate(module.codes):
+            first_unchecked_body = i
+            _validate_body(ctx, module, i, code)
+    except InvalidModule as invalid:
+        _check_bodies_wellformed(module, first_unchecked_body)
+        raise invalid
+
+
+def _check_bodies_wellformed(module: Module, first: int) -> None:
+    """Raise MalformedModule if any body from `first` on is malformed."""
+    names = _DATA_COUNT_OPS if module.data_count is None else frozenset()
+    for i in range(first, len(module.codes)):
+        code = module.codes[i]
+        r = Reader(module.data, code.body_offset, code.end)
+        skip_body(r, names)
+
+
+def _func_error(e, module: Module, funcidx: int):
+    return e.with_context(func_index=funcidx, func_name=module.func_name(funcidx))
+
+
+def _validate_body(ctx: ModuleContext, module: Module, i: int, code: Code) -> None:
+    funcidx = module.num_imported_funcs + i
+    try:
+        ft = ctx.types.comp(ctx.funcs[funcidx])
+        locals_ = list(ft.params)
+        total = len(locals_) + sum(n for n, _ in code.locals)
+        if total > MAX_FUNCTION_LOCALS:
+            raise MalformedModule("too many locals", offset=code.offset)
+        for n, t in code.locals:
+            locals_.extend([ctx.valtype(t)] * n)
+        v = FuncValidator(ctx, locals_, ft.results, nparams=len(ft.params))
+        v.run(Reader(module.data, code.body_offset, code.end), ft.results)
+    except (InvalidModule, MalformedModule) as e:
+        raise _func_error(e, module, funcidx)
+
+
+# --- declarations ---------------------------------------------------------------
+
+
+def _validate_declarations(m: Module) -> ModuleContext:
+    ctx = ModuleContext(m)
+    _validate_types(ctx, m)
+    for imp in m.imports:
+        try:
+            _declare_import(ctx, imp.kind, imp.desc)
+        except InvalidModule as e:
+            raise e.with_context(offset=imp.offset, section="import")
+    num_imported_globals = len(ctx.globals)
+    for typeidx in m.funcs:
+        ctx.funcs.append(_func_typeidx(ctx, typeidx))
+        ctx.func_exact.append(True)
+    ctx.data_count = m.data_count
+    ctx.refs = _collect_refs(m)
+    ctx.visible_globals = num_imported_globals
+    for table in m.tables:
+        tt = _tabletype(ctx, table.type)
+        if table.init is not None:
+            _const_expr(ctx, table.init, tt.reftype, "table")
+        elif not tt.reftype.nullable:
+            raise InvalidModule("type mismatch: table of non-nullable type needs an initializer",
+                                offset=table.offset, section="table")
+        ctx.tables.append(tt)
+    for mem in m.memories:
+        ctx.mems.append(_memtype(mem))
+    for tag in m.tags:
+        ctx.tags.append(_tag(ctx, tag.typeidx))
+    for i, g in enumerate(m.globals):
+        gt = GlobalType(ctx.valtype(g.type.valtype), g.type.mutable)
+        ctx.visible_globals = num_imported_globals + i
+        _const_expr(ctx, g.init, gt.valtype, "global")
+        ctx.globals.append(gt)
+    ctx.visible_globals = len(ctx.globals)
+    _validate_exports(ctx, m)
+    if m.start is not None:
+        if m.start >= len(ctx.funcs):
+            raise InvalidModule(f"unknown function {m.start}", section="start")
+        ft = ctx.types.comp(ctx.funcs[m.start])
+        if ft.params or ft.results:
+            raise InvalidModule("start function must have type [] -> []", section="start")
+    for elem in m.elems:
+        ctx.elems.append(_validate_elem(ctx, elem))
+    for data in m.datas:
+        if data.mode == "active":
+            if data.memory >= len(ctx.mems):
+                raise InvalidModule(f"unknown memory {data.memory}", offset=data.offset,
+                                    section="data")
+            _const_expr(ctx, data.offset_expr, ctx.mems[data.memory].limits.addrtype, "data")
+    return ctx
+
+
+def _collect_refs(m: Module) -> set[int]:
+    """C.refs: functions referenced outside function bodies (spec 3.5.x)."""
+    exprs = [g.init for g in m.globals] + [t.init for t in m.tables if t.init]
+    for elem in m.elems:
+        exprs.extend(elem.init)
+        if elem.offset_expr:
+            exprs.append(elem.offset_expr)
+    refs = {e.index for e in m.exports if e.kind == "func"}
+    for expr in exprs:
+        refs.update(ins.imms[0] for ins in expr if ins.op.name == "ref.func")
+    return refs
+
+
+def _const_expr(ctx: ModuleContext, expr, expected, section: str) -> None:
+    start = expr[0].offset
+    end = expr[-1].offset + 1
+    v = FuncValidator(ctx, [], (expected,), const=True)
+    try:
+        v.run(Reader(ctx.module.data, start, end), (expected,))
+    except InvalidModule as e:
+        raise e.with_context(section=section)
+
+
+def _func_typeidx(ctx: ModuleContext, x: int) -> int:
+    ctx.func_type_at(x)
+    return ctx.types.canon[x]
+
+
+def _tag(ctx: ModuleContext, x: int) -> int:
+    ft = ctx.func_type_at(x)
+    if ft.results:
+        raise InvalidModule("non-empty tag result type")
+    return ctx.types.canon[x]
+
+
+def _declare_import(ctx: ModuleContext, kind: str, desc) -> None:
+    if kind in ("func", "func_exact"):
+        ctx.funcs.append(_func_typeidx(ctx, desc))
+        ctx.func_exact.append(kind == "func_exact")
+    elif kind == "table":
+        ctx.tables.append(_tabletype(ctx, desc))
+    elif kind == "memory":
+        ctx.mems.append(_memtype(desc))
+    elif kind == "global":
+        ctx.globals.append(GlobalType(ctx.valtype(desc.valtype), desc.mutable))
+    else:
+        ctx.tags.append(_tag(ctx, desc.typeidx))
+
+
+def _check_limits(limits: Limits, bound: int, what: str) -> None:
+    if limits.min > bound or (limits.max is not None and limits.max > bound):
+        raise InvalidModule(f"{what} size must be at most {bound}")
+    if limits.max is not None and limits.min > limits.max:
+        raise InvalidModule("size minimum must not be greater than maximum")
+
+
+def _tabletype(ctx: ModuleContext, tt: TableType) -> TableType:
+    _check_limits(tt.limits, (1 << 64) - 1 if tt.limits.is64 else MAX_TABLE_32, "table")
+    return TableType(ctx.valtype(tt.reftype), tt.limits)
+
+
+def _memtype(mt: MemType) -> MemType:
+    limits = mt.limits
+    if limits.page_size_log2 not in (0, 16):
+        raise InvalidModule("invalid custom page size")
+    if limits.page_size_log2 == 16:
+        bound = MAX_PAGES_64 if limits.is64 else MAX_PAGES_32
+    else:  # one-byte pages (custom-page-sizes): any size the address type can express
+        bound = (1 << (64 if limits.is64 else 32)) - 1
+    _check_limits(limits, bound, "memory")
+    if limits.shared and limits.max is None:
+        raise InvalidModule("shared memory must have maximum")
+    return mt
+
+
+def _validate_exports(ctx: ModuleContext, m: Module) -> None:
+    seen = set()
+    spaces = {"func": ctx.funcs, "func_exact": ctx.funcs, "table": ctx.tables, "memory": ctx.mems,
+              "global": ctx.globals, "tag": ctx.tags}
+    for e in m.exports:
+        if e.name in seen:
+            raise InvalidModule(f"duplicate export name {e.name!r}", offset=e.offset,
+                                section="export")
+        seen.add(e.name)
+        if e.index >= len(spaces[e.kind]):
+            raise InvalidModule(f"unknown {e.kind} {e.index}", offset=e.offset, section="export")
+
+
+def _validate_elem(ctx: ModuleContext, elem) -> RefType:
+    rt = ctx.valtype(elem.reftype)
+    for expr in elem.init:
+        if elem.func_indices:
+            _elem_funcidx(ctx, expr[0], rt)
+        else:
+            _const_expr(ctx, expr, rt, "element")
+    if elem.mode == "active":
+        if elem.table >= len(ctx.tables):
+            raise InvalidModule(f"unknown table {elem.table}", offset=elem.offset,
+                                section="element")
+        tt = ctx.tables[elem.table]
+        _const_expr(ctx, elem.offset_expr, tt.limits.addrtype, "element")
+        if not ctx.types.matches(rt, tt.reftype):
+            raise InvalidModule(f"type mismatch: expected {tt.reftype}, found {rt}",
+                                offset=elem.offset, section="element")
+    return rt
+
+
+def _elem_funcidx(ctx: ModuleContext, ins, rt: RefType) -> None:
+    x = ins.imms[0]
+    if x >= len(ctx.funcs):
+        raise InvalidModule(f"unknown function {x}", offset=ins.offset, section="element")
+    t = RefType(False, ctx.funcs[x])
+    if not ctx.types.matches(t, rt):
+        raise InvalidModule(f"type mismatch: expected {rt}, found {t}", offset=ins.offset,
+                            section="element")
+
+
+# --- the type section -------------------------------------------------------------
+
+
+def _type_refs(st) -> list[int]:
+    refs = list(st.supertypes)
+    refs += [x for x in (st.describes, st.descriptor) if x is not None]
+    comp = st.comp
+    if type(comp) is FuncType:
+        ts = comp.params + comp.results
+    elif type(comp) is StructType:
+        ts = tuple(f.storage for f in comp.fields)
+    else:
+        ts = (comp.field.storage,)
+    refs += [t.heap for t in ts if type(t) is RefType and type(t.heap) is int]
+    return refs
+
+
+def _validate_types(ctx: ModuleContext, m: Module) -> None:
+    types = ctx.types
+    for group in m.rec_groups:
+        end = group.start + len(group.subtypes)
+        for st in group.subtypes:
+            for x in _type_refs(st):
+                if x >= end:
+                    raise InvalidModule(f"unknown type {x}", section="type")
+        types.add_group(group)
+        for i, st in enumerate(group.subtypes):
+            x = group.start + i
+            try:
+                _validate_descriptors(types, x, st, group.start, end)
+                _validate_subtype(types, x, st)
+            except InvalidModule as e:
+                raise e.with_context(section="type")
+
+
+def _validate_descriptors(types: TypeContext, x: int, st, start: int, end: int) -> None:
+    """custom-descriptors proposal: `descriptor`/`describes` clauses pair up
+    struct types of one recursion group, and `describes` looks backwards only
+    (as supertypes do), so descriptor chains have no cycles."""
+    if st.descriptor is not None:
+        y = st.descriptor
+        if not start <= y < end:
+            raise InvalidModule("descriptor type is outside rec group")
+        if type(st.comp) is not StructType or type(types.subtypes[y].comp) is not StructType:
+            raise InvalidModule("descriptor type must be a struct")
+        if types.subtypes[y].describes != x:
+            raise InvalidModule("type is not described by its descriptor")
+    if st.describes is not None:
+        z = st.describes
+        if not start <= z < end:
+            raise InvalidModule("described type is outside rec group")
+        if z >= x:
+            raise InvalidModule("forward use of described type")
+        if type(st.comp) is not StructType or type(types.subtypes[z].comp) is not StructType:
+            raise InvalidModule("described type must be a struct")
+        if types.subtypes[z].descriptor != x:
+            raise InvalidModule("described type is not described by descriptor")
+
+
+def _clause_matches(types: TypeContext, mine: int | None, theirs: int | None) -> bool:
+    """A subtype's descriptor (or described type) against its supertype's."""
+    if theirs is None:
+        return True
+    return mine is not None and types.heap_matches(types.canon[mine], types.canon[theirs])
+
+
+def _validate_subtype(types: TypeContext, x: int, st) -> None:
+    if len(st.supertypes) > 1:
+        raise InvalidModule("type has multiple supertypes")
+    if not st.supertypes:
+        return
+    y = st.supertypes[0]
+    if y >= x:
+        raise InvalidModule(f"unknown type {y}: supertype must be defined before")
+    sup = types.subtypes[y]
+    mismatch = InvalidModule(f"sub type {x} does not match super type {y}")
+    if sup.final:
+        raise mismatch
+    if not types.comp_matches(types.comps[types.canon[x]], types.comps[types.canon[y]]):
+        raise mismatch
+    if sup.descriptor is not None and st.descriptor is None:
+        raise mismatch
+    if (sup.describes is None) != (st.describes is None):
+        raise mismatch
+    if not _clause_matches(types, st.descriptor, sup.descriptor):
+        raise InvalidModule(f"descriptor type {st.descriptor} does not match")
+    if not _clause_matches(types, st.describes, sup.describes):
+        raise InvalidModule(f"described type {st.describes} does not match")
+    depth, s = 0, types.super_of[types.canon[x]]
+    while s is not None:
+        depth += 1
+        s = types.super_of[s]
+    if depth > MAX_SUBTYPE_DEPTH:
+        raise InvalidModule("subtyping depth is too large")
