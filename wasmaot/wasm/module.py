@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Union
 
-from .types import FuncType, GlobalType, Instr, MemType, RecGroup, RefType, SubType, TableType, TagType
+from .types import (
+    FuncType, GlobalType, Instr, MemType, RecGroup, RefType, SubType, TableType, TagType,
+)
 
 ExternType = Union[int, TableType, MemType, GlobalType, TagType]  # int = function's type index
 

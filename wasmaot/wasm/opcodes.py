@@ -27,8 +27,10 @@ PREFIX_ATOMIC = 0xFE
 PREFIXES = (PREFIX_GC, PREFIX_MISC, PREFIX_SIMD, PREFIX_ATOMIC)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Opcode:
+    """One row.  Rows are unique, so identity is equality (and hashing is cheap)."""
+
     name: str  # unique; equals the mnemonic except for a few variants (select_t, ref.test_null)
     prefix: int | None
     code: int

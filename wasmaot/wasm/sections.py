@@ -13,7 +13,9 @@ from .binary_types import (
     read_valtype,
 )
 from .instructions import read_expr
-from .module import EXTERN_KINDS, IMPORT_KINDS, Code, Data, Elem, Export, Global, Import, Module, Table
+from .module import (
+    EXTERN_KINDS, IMPORT_KINDS, Code, Data, Elem, Export, Global, Import, Module, Table,
+)
 from .opcodes import BY_NAME
 from .reader import Reader
 from .types import FUNCREF, Instr, RefType

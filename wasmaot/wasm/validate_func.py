@@ -12,13 +12,12 @@ from __future__ import annotations
 
 from ..errors import InvalidModule, MalformedModule
 from .binary_types import read_blocktype
-from .opcodes import OPCODES, PREFIXED, SINGLE, Opcode
+from .opcodes import OPCODES, Opcode
 from .reader import Reader
-from .instructions import READERS_OF
+from .instructions import READERS_OF, read_memarg
 from .subtyping import TypeContext
 from .types import (
-    BOT, F32, F64, I8, I16, I32, I64, V128, ArrayType, BlockType, FuncType, RefType, StructType,
-    is_defaultable,
+    BOT, I32, I64, V128, BlockType, FuncType, RefType, is_defaultable,
 )
 
 # Implementation limit on a function's locals, params included (the JS API's
@@ -27,8 +26,6 @@ MAX_FUNCTION_LOCALS = 50_000
 
 EXNREF_NONNULL = RefType(False, "exn")
 EQREF = RefType(True, "eq")
-I31REF = RefType(False, "i31")
-ARRAYREF = RefType(True, "array")
 
 _DATA_COUNT_OPS = frozenset(("memory.init", "data.drop", "array.new_data", "array.init_data"))
 
@@ -170,46 +167,100 @@ class FuncValidator:
     # --- running ----------------------------------------------------------
 
     def run(self, r: Reader, results: tuple) -> None:
-        """Validate instructions from `r` until the `end` that closes the body."""
+        """Validate instructions from `r` until the `end` that closes the body.
+
+        This is the hot loop of the frontend.  Each opcode maps to a
+        precomputed entry (see `_build_entries`); fixed-signature instructions,
+        locals and plain loads/stores are handled inline, everything else by
+        its rule.  `pos` is kept in a local and synced to `r.pos` around calls.
+        """
         self.reader = r
         self.push_ctrl("func", (), results)
-        data = r.data
-        vals = self.vals
-        ctrls = self.ctrls
-        simple = SIMPLE
-        handlers = HANDLERS
-        single = SINGLE
+        data, pos, end = r.data, r.pos, r.end
+        vals, ctrls = self.vals, self.ctrls
+        locals_, local_init = self.locals, self.local_init
+        nlocals = len(locals_)
+        single, prefixed = ENTRIES, PREFIXED_ENTRIES
         const = self.const
         while ctrls:
-            pos = r.pos
-            if pos >= r.end:
+            if pos >= end:
                 raise MalformedModule("END opcode expected", offset=pos)
+            start = pos
             b = data[pos]
-            op = single[b]
-            r.pos = pos + 1
-            if op is None:
-                table = PREFIXED.get(b)
-                op = table.get(r.u32()) if table is not None else None
-                if op is None:
-                    raise MalformedModule("illegal opcode", offset=pos)
-            self.offset = pos
-            if const and op.name not in CONST_OPS:
+            pos += 1
+            e = single[b]
+            if e is None:
+                table = prefixed.get(b)
+                r.pos = pos
+                e = table.get(r.u32()) if table is not None else None
+                pos = r.pos
+                if e is None:
+                    raise MalformedModule("illegal opcode", offset=start)
+            if const and e[1].name not in CONST_OPS:
+                self.offset = start
                 raise self.error("constant expression required")
-            sig = simple.get(op)
-            if sig is not None:
-                for f in READERS_OF[op]:
-                    f(r)
+            kind = e[0]
+            if kind == _SIMPLE:
+                if e[4]:
+                    r.pos = pos
+                    for f in e[4]:
+                        f(r)
+                    pos = r.pos
                 height = ctrls[-1].height
-                for t in sig[0]:
+                for t in e[2]:
+                    if len(vals) > height and vals[-1] == t:
+                        vals.pop()
+                    else:
+                        self.offset = start
+                        self.pop_val(t)
+                vals.extend(e[3])
+            elif kind == _LOCAL:
+                if pos < end and data[pos] < 0x80:
+                    x = data[pos]
+                    pos += 1
+                else:
+                    r.pos = pos
+                    x = r.u32()
+                    pos = r.pos
+                self.offset = start
+                if x >= nlocals:
+                    raise self.error(f"unknown local {x}")
+                t = locals_[x]
+                which = e[2]
+                if which == "get":
+                    if not local_init[x]:
+                        raise self.error(f"uninitialized local {x}")
+                    vals.append(t)
+                    continue
+                if len(vals) > ctrls[-1].height and vals[-1] == t:
+                    vals.pop()
+                else:
+                    self.pop_val(t)
+                if not local_init[x]:
+                    local_init[x] = True
+                    self.init_stack.append(x)
+                if which == "tee":
+                    vals.append(t)
+            elif kind == _MEMORY:
+                r.pos = pos
+                self.offset = start
+                a = self.check_memarg(e[1], read_memarg(r))
+                pos = r.pos
+                pops, pushes = e[2][a]
+                height = ctrls[-1].height
+                for t in pops:
                     if len(vals) > height and vals[-1] == t:
                         vals.pop()
                     else:
                         self.pop_val(t)
-                vals.extend(sig[1])
-                continue
-            handlers[op](self, op, r)
-        if r.pos != r.end:
-            raise MalformedModule("operators remaining after end of function", offset=r.pos)
+                vals.extend(pushes)
+            else:
+                r.pos = pos
+                self.offset = start
+                e[2](self, e[1], r)
+                pos = r.pos
+        if pos != end:
+            raise MalformedModule("operators remaining after end of function", offset=pos)
 
     # --- helpers for rules ------------------------------------------------
 
@@ -442,41 +493,7 @@ def _select_t(v, op, r):
     v.push_val(types[0])
 
 
-# variables
-
-def _local(v, idx: int):
-    if idx >= len(v.locals):
-        raise v.error(f"unknown local {idx}")
-    return v.locals[idx]
-
-
-@_rule("local.get")
-def _local_get(v, op, r):
-    idx = r.u32()
-    t = _local(v, idx)
-    if not v.local_init[idx]:
-        raise v.error(f"uninitialized local {idx}")
-    v.push_val(t)
-
-
-def _set_local(v, idx: int):
-    t = _local(v, idx)
-    v.pop_val(t)
-    if not v.local_init[idx]:
-        v.local_init[idx] = True
-        v.init_stack.append(idx)
-    return t
-
-
-@_rule("local.set")
-def _local_set(v, op, r):
-    _set_local(v, r.u32())
-
-
-@_rule("local.tee")
-def _local_tee(v, op, r):
-    v.push_val(_set_local(v, r.u32()))
-
+# variables (local.get/set/tee are handled inline in `FuncValidator.run`)
 
 @_rule("global.get")
 def _global_get(v, op, r):
@@ -765,6 +782,37 @@ def _rethrow(v, op, r):
     v.unreachable()
 
 
+# Entry kinds of the dispatch arrays built from the table.
+_SIMPLE, _LOCAL, _MEMORY, _RULE = range(4)
+ENTRIES: list = [None] * 256
+PREFIXED_ENTRIES: dict = {}
+
+
+def _entry(op: Opcode) -> tuple:
+    if op in SIMPLE:
+        pops, pushes = SIMPLE[op]
+        return (_SIMPLE, op, pops, pushes, READERS_OF[op])
+    if op.name in ("local.get", "local.set", "local.tee"):
+        return (_LOCAL, op, op.name.split(".")[1])
+    if op.params is not None and op.imms == ("memarg",):
+        by_addr = {}
+        for a in (I32, I64):
+            pops = tuple(a if t == "a" else t for t in reversed(op.params))
+            pushes = tuple(a if t == "a" else t for t in op.results)
+            by_addr[a] = (pops, pushes)
+        return (_MEMORY, op, by_addr)
+    return (_RULE, op, HANDLERS[op])
+
+
+def _build_entries() -> None:
+    for op in OPCODES:
+        e = _entry(op)
+        if op.prefix is None:
+            ENTRIES[op.code] = e
+        else:
+            PREFIXED_ENTRIES.setdefault(op.prefix, {})[op.code] = e
+
+
 def _install_generic_rules() -> None:
     for op in OPCODES:
         if op.name in HANDLERS:
@@ -784,3 +832,4 @@ def _install_generic_rules() -> None:
 from . import validate_gc  # noqa: E402,F401
 
 _install_generic_rules()
+_build_entries()
