@@ -41,16 +41,39 @@ _IMPORT_DESC = {
 }
 
 
+def _import_desc(r: Reader) -> tuple:
+    kpos = r.pos
+    kind = r.u8()
+    if kind not in _IMPORT_DESC:
+        raise MalformedModule("malformed import kind", offset=kpos)
+    return IMPORT_KINDS[kind], _IMPORT_DESC[kind](r)
+
+
+# compact-import-section proposal: an empty name followed by one of these
+# starts a group of imports from one module.
+_COMPACT_NAMES = 0x7F  # vec(name externtype)
+_COMPACT_TYPE = 0x7E  # externtype vec(name)
+
+
 def import_section(r: Reader, m: Module) -> None:
     for _ in range(r.vec_len()):
         start = r.pos
         module = r.name()
         name = r.name()
-        kpos = r.pos
-        kind = r.u8()
-        if kind not in _IMPORT_DESC:
-            raise MalformedModule("malformed import kind", offset=kpos)
-        m.imports.append(Import(module, name, IMPORT_KINDS[kind], _IMPORT_DESC[kind](r), start))
+        if name == "" and not r.at_end() and r.peek() in (_COMPACT_NAMES, _COMPACT_TYPE):
+            form = r.u8()
+            if form == _COMPACT_TYPE:
+                kind, desc = _import_desc(r)
+                for _ in range(r.vec_len()):
+                    m.imports.append(Import(module, r.name(), kind, desc, start))
+            else:
+                for _ in range(r.vec_len()):
+                    item = r.name()
+                    kind, desc = _import_desc(r)
+                    m.imports.append(Import(module, item, kind, desc, start))
+            continue
+        kind, desc = _import_desc(r)
+        m.imports.append(Import(module, name, kind, desc, start))
 
 
 def function_section(r: Reader, m: Module) -> None:
