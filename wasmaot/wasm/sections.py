@@ -13,6 +13,7 @@ from .binary_types import (
     read_valtype,
 )
 from .instructions import read_expr
+from .limits import MAX_DECLARED_LOCALS
 from .module import (
     EXTERN_KINDS, IMPORT_KINDS, Code, Data, Elem, Export, Global, Import, Module, Table,
 )
@@ -20,8 +21,6 @@ from .opcodes import BY_NAME
 from .reader import Reader
 from .types import FUNCREF, Instr, RefType
 
-# Sum of a function's declared locals must fit in u32 (spec 5.5.13).
-MAX_LOCALS = 2**32 - 1
 
 
 def type_section(r: Reader, m: Module) -> None:
@@ -192,7 +191,7 @@ def code_section(r: Reader, m: Module) -> None:
             lpos = body.pos
             count = body.u32()
             total += count
-            if total > MAX_LOCALS:
+            if total > MAX_DECLARED_LOCALS:
                 raise MalformedModule("too many locals", offset=lpos)
             locals_.append((count, read_valtype(body)))
         m.codes.append(Code(locals_, body.pos, end, start))

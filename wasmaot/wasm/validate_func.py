@@ -20,14 +20,11 @@ from .types import (
     BOT, I32, I64, V128, BlockType, FuncType, RefType, is_defaultable,
 )
 
-# Implementation limit on a function's locals, params included (the JS API's
-# limit, as wasmtime and other engines apply it).
-MAX_FUNCTION_LOCALS = 50_000
 
 EXNREF_NONNULL = RefType(False, "exn")
 EQREF = RefType(True, "eq")
 
-_DATA_COUNT_OPS = frozenset(("memory.init", "data.drop", "array.new_data", "array.init_data"))
+DATA_COUNT_OPS = frozenset(("memory.init", "data.drop", "array.new_data", "array.init_data"))
 
 # Instructions allowed in constant expressions (spec 3.5.x "Constant expressions",
 # with extended-const and GC).

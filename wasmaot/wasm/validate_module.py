@@ -15,16 +15,12 @@ from .module import Code, Module
 from .reader import Reader
 from .subtyping import TypeContext
 from .types import FuncType, GlobalType, Limits, MemType, RefType, StructType, TableType
-from .validate_func import _DATA_COUNT_OPS, MAX_FUNCTION_LOCALS, FuncValidator
+from .limits import (
+    MAX_ARRAY_NEW_FIXED, MAX_FUNCTION_LOCALS, MAX_PAGES_32, MAX_PAGES_64, MAX_SUBTYPE_DEPTH,
+    MAX_TABLE_32, MAX_TABLE_64,
+)
+from .validate_func import DATA_COUNT_OPS, FuncValidator
 
-# Limits of the spec (3.2.x) and of the JS API (as wasmtime applies them).
-MAX_PAGES_32 = 1 << 16
-MAX_PAGES_64 = 1 << 48
-MAX_TABLE_32 = (1 << 32) - 1
-MAX_ARRAY_NEW_FIXED = 10_000
-MAX_TYPES = 1_000_000
-MAX_REC_GROUP = 1_000_000
-MAX_SUBTYPE_DEPTH = 63
 
 
 class ModuleContext:
@@ -109,7 +105,7 @@ def validate_module(module: Module) -> None:
 
 def _check_bodies_wellformed(module: Module, first: int) -> None:
     """Raise MalformedModule if any body from `first` on is malformed."""
-    names = _DATA_COUNT_OPS if module.data_count is None else frozenset()
+    names = DATA_COUNT_OPS if module.data_count is None else frozenset()
     for i in range(first, len(module.codes)):
         code = module.codes[i]
         r = Reader(module.data, code.body_offset, code.end)
@@ -247,7 +243,7 @@ def _check_limits(limits: Limits, bound: int, what: str) -> None:
 
 
 def _tabletype(ctx: ModuleContext, tt: TableType) -> TableType:
-    _check_limits(tt.limits, (1 << 64) - 1 if tt.limits.is64 else MAX_TABLE_32, "table")
+    _check_limits(tt.limits, MAX_TABLE_64 if tt.limits.is64 else MAX_TABLE_32, "table")
     return TableType(ctx.valtype(tt.reftype), tt.limits)
 
 

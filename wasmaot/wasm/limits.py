@@ -1,0 +1,26 @@
+"""Every size limit the frontend enforces, with where it comes from.
+
+Spec limits make a module malformed or invalid by definition.  Implementation
+limits are the ones the JS API sets for all engines (and wasmtime applies);
+they keep a hostile module from making the compiler allocate without bound.
+"""
+
+# --- spec limits ---------------------------------------------------------------
+
+# A function's declared locals must add up to less than 2**32 (spec 5.5.13: malformed).
+MAX_DECLARED_LOCALS = 2**32 - 1
+# Memory sizes in 64 KiB pages: 4 GiB for i32 addresses, 2**64 bytes for i64 (spec 3.2.x).
+MAX_PAGES_32 = 1 << 16
+MAX_PAGES_64 = 1 << 48
+# Table sizes: the largest index the address type can express (spec 3.2.x).
+MAX_TABLE_32 = (1 << 32) - 1
+MAX_TABLE_64 = (1 << 64) - 1
+
+# --- implementation limits (JS API, "Limits") ------------------------------------
+
+# Locals of one function, parameters included.
+MAX_FUNCTION_LOCALS = 50_000
+# Operands of one `array.new_fixed`.
+MAX_ARRAY_NEW_FIXED = 10_000
+# Depth of a declared supertype chain (GC proposal).
+MAX_SUBTYPE_DEPTH = 63
