@@ -17,8 +17,11 @@ VERSION = b"\x01\0\0\0"
 
 
 def _preamble(r: Reader) -> None:
-    if r.end < 4 or r.data[:4] != MAGIC:
+    head = r.data[:4]
+    if head != MAGIC[:len(head)]:
         raise MalformedModule("magic header not detected", offset=0)
+    if len(head) < 4:
+        raise MalformedModule("unexpected end", offset=len(head))
     if r.end < 8:
         raise MalformedModule("unexpected end", offset=4)
     if r.data[4:8] != VERSION:

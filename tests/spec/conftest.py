@@ -1,0 +1,63 @@
+"""Prints the spec-verdict totals (per file, skips with reasons, overall) at the end
+of every run that executed spec tests, whatever the -s/-q flags."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import spectest
+
+
+def _pct(right: int, checked: int) -> str:
+    return f"{100.0 * right / checked:.2f}%" if checked else "n/a"
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    results = [spectest.RESULTS[name] for name in sorted(spectest.RESULTS, key=lambda p: (p.count("/"), p))]
+    if not results:
+        return
+    tr = terminalreporter
+    tr.section("spec verdicts")
+    width = max(len(r.name) for r in results)
+    tr.write_line(
+        f"{'file'.ljust(width)}  {'modules':>7}  {'right':>6}  {'wrong':>5}  {'known':>5}  {'skipped':>7}  2.0-only"
+    )
+    skips: Counter = Counter()
+    unconvertible = []
+    for r in results:
+        skips.update(r.skipped)
+        if r.unconvertible:
+            unconvertible.append(r)
+            tr.write_line(f"{r.name.ljust(width)}  skipped: {r.unconvertible}")
+            continue
+        wrong = len(r.wrong) + r.known
+        wasm2 = "yes" if r.wasm2_only else ("no" if r.wasm2_only is not None else "?")
+        tr.write_line(
+            f"{r.name.ljust(width)}  {r.checked:>7}  {r.right:>6}  {wrong:>5}  {r.known:>5}  "
+            f"{sum(r.skipped.values()):>7}  {wasm2}"
+        )
+
+    tr.write_line("")
+    for reason, count in sorted(skips.items(), key=lambda kv: (-kv[1], kv[0])):
+        tr.write_line(f"skipped {count} modules: {reason}")
+    if unconvertible:
+        tr.write_line(f"skipped {len(unconvertible)} files that json-from-wast cannot convert:")
+        for r in unconvertible:
+            tr.write_line(f"  {r.name}: {r.unconvertible}")
+
+    checked = sum(r.checked for r in results)
+    right = sum(r.right for r in results)
+    known = sum(r.known for r in results)
+    unexpected = sum(len(r.wrong) for r in results)
+    v2 = [r for r in results if r.wasm2_only]
+    v2_checked = sum(r.checked for r in v2)
+    v2_right = sum(r.right for r in v2)
+    tr.write_line(
+        f"spec verdicts: {len(results)} files, {checked} modules checked, {right} right ({_pct(right, checked)}), "
+        f"{checked - right} wrong ({known} known, {unexpected} unexpected), {sum(skips.values())} modules and "
+        f"{len(unconvertible)} files skipped"
+    )
+    tr.write_line(
+        f"spec verdicts, WebAssembly 2.0-only files: {len(v2)} files, {v2_checked} modules checked, "
+        f"{v2_right} right ({_pct(v2_right, v2_checked)})"
+    )
