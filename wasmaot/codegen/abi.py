@@ -1,0 +1,306 @@
+"""The contract between generated code and the C runtime, defined once.
+
+Generated code and `runtime_c/` must agree on struct layouts, trap codes and
+function signatures.  This module is the only place they are written down:
+codegen reads the offsets from here, and `c_header()` renders the same
+definitions as `wasmaot_abi.h`, which the runtime includes (the driver writes
+it next to the runtime's objects at build time; `tests/codegen/test_abi.py`
+compiles `_Static_assert`s generated from here against the runtime's view).
+
+Conventions of generated code:
+
+* Every wasm function is `tailcc`, takes the instance's `wasmaot_vmctx*` first,
+  then its wasm parameters; it returns `void`, its one result, or an LLVM
+  struct of its results.  Value types: i32, i64, f32 (`float`), f64
+  (`double`), references as pointers (funcref: `wasmaot_funcref*`, externref:
+  an opaque non-null pointer), v128 as `<2 x i64>`.
+* A function reference is a pointer to a `wasmaot_funcref` record
+  (code, vmctx, type id); `ref.func` of function x is `&vmctx->funcs[x]`.
+* Memories never move: `wasmaot_memory.base` is invariant for an instance's
+  lifetime (the runtime reserves the whole address range up front).
+* Traps from code call `wasmaot_rt_trap(vmctx, code)`, which does not return;
+  memory faults in guard regions become traps in the runtime's signal handler.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ABI_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    ctype: str  # C declaration type
+    size: int
+    comment: str
+
+
+@dataclass(frozen=True)
+class Struct:
+    name: str
+    fields: tuple
+    comment: str
+
+    def offset(self, name: str) -> int:
+        off = 0
+        for f in self.fields:
+            if f.name == name:
+                return off
+            off += f.size
+        raise KeyError(name)
+
+    @property
+    def size(self) -> int:
+        return sum(f.size for f in self.fields)
+
+    def index(self, name: str) -> int:
+        return [f.name for f in self.fields].index(name)
+
+
+def _f(name: str, ctype: str, comment: str, size: int = 8) -> Field:
+    return Field(name, ctype, size, comment)
+
+
+# All fields are 8 bytes (or explicitly sized), so offsets need no padding rules.
+
+MEMORY = Struct("wasmaot_memory", (
+    _f("base", "uint8_t *", "start of the reservation; never moves (invariant)"),
+    _f("size", "uint64_t", "current size in bytes (accessible part)"),
+    _f("pages", "uint64_t", "current size in pages"),
+    _f("max_pages", "uint64_t", "maximum pages: the module's, capped by the embedder's limit"),
+    _f("reserved", "uint64_t", "bytes reserved (accessible + guard), for the fault handler"),
+    _f("page_size_log2", "uint64_t", "16, or 0 for one-byte pages (custom-page-sizes)"),
+    _f("is64", "uint64_t", "1 for an i64-addressed memory"),
+), "A linear memory.  Shared between instances that import it.")
+
+TABLE = Struct("wasmaot_table", (
+    _f("elems", "void **", "element array (may move when the table grows)"),
+    _f("size", "uint64_t", "current number of elements"),
+    _f("max", "uint64_t", "maximum elements (UINT64_MAX: none)"),
+    _f("capacity", "uint64_t", "allocated elements"),
+    _f("is64", "uint64_t", "1 for an i64-indexed table"),
+), "A table of references (wasmaot_funcref* or externref pointers; NULL is null).")
+
+FUNCREF = Struct("wasmaot_funcref", (
+    _f("code", "void *", "the function's code (tailcc, vmctx first)"),
+    _f("vmctx", "struct wasmaot_vmctx *", "the instance the code runs in (or a host record)"),
+    _f("type_id", "uint64_t", "canonical id of the function's type, for call_indirect"),
+), "A function reference: what `ref.func`, tables and imports hold.")
+
+SEGMENT = Struct("wasmaot_segment", (
+    _f("data", "const void *", "bytes (data segment) or wasmaot_ref items (element segment)"),
+    _f("len", "uint64_t", "length in bytes or items; 0 once dropped"),
+), "A passive data or element segment.")
+
+VALUE_SIZE = 16  # one global cell: i32/i64/f32/f64/ref/v128
+
+VMCTX = Struct("wasmaot_vmctx", (
+    _f("stack_limit", "uintptr_t", "lowest frame address wasm code may reach"),
+    _f("memories", "struct wasmaot_memory **", "memories, imports first"),
+    _f("tables", "struct wasmaot_table **", "tables, imports first"),
+    _f("globals", "union wasmaot_value **", "global cells, imports first"),
+    _f("funcs", "struct wasmaot_funcref *", "one record per function, imports first"),
+    _f("type_ids", "uint64_t *", "canonical id of each module type index"),
+    _f("datas", "struct wasmaot_segment *", "data segments"),
+    _f("elems", "struct wasmaot_segment *", "element segments"),
+    _f("runtime", "struct wasmaot_instance *", "the runtime's bookkeeping for this instance"),
+), "The instance context: the first argument of every wasm function.")
+
+HOST_FUNC = Struct("wasmaot_host_func", (
+    _f("callback", "wasmaot_host_callback", "called with (data, args, results); nonzero: failed"),
+    _f("data", "void *", "the embedder's pointer (e.g. a Python callable's handle)"),
+), "A host (embedder) function.  A funcref to it has code = the importing module's "
+   "host adapter for the import's type and vmctx = this record.")
+
+# --- the module descriptor: what generated code tells the runtime -------------------
+
+MEMORY_DESC = Struct("wasmaot_memory_desc", (
+    _f("min", "uint64_t", "initial pages"),
+    _f("max", "uint64_t", "maximum pages, UINT64_MAX if none"),
+    _f("is64", "uint64_t", "1 for i64 addresses"),
+    _f("page_size_log2", "uint64_t", "16 or 0"),
+    _f("shared", "uint64_t", "1 if shared (threads)"),
+), "A memory type (imported or defined).")
+
+TABLE_DESC = Struct("wasmaot_table_desc", (
+    _f("min", "uint64_t", "initial elements"),
+    _f("max", "uint64_t", "maximum elements, UINT64_MAX if none"),
+    _f("is64", "uint64_t", "1 for i64 indices"),
+    _f("reftype", "uint64_t", "WASMAOT_VAL_* of the element type (funcref, externref, ...)"),
+), "A table type (imported or defined).")
+
+GLOBAL_DESC = Struct("wasmaot_global_desc", (
+    _f("valtype", "uint64_t", "WASMAOT_VAL_* code"),
+    _f("mutable", "uint64_t", "1 if mutable"),
+), "A global type (imported or defined).")
+
+IMPORT_DESC = Struct("wasmaot_import_desc", (
+    _f("module", "const char *", "module name (UTF-8, NUL-terminated)"),
+    _f("name", "const char *", "field name"),
+    _f("kind", "uint64_t", "WASMAOT_EXTERN_*"),
+    _f("index", "uint64_t", "index in its kind's index space"),
+), "One import, in module order.")
+
+EXPORT_DESC = Struct("wasmaot_export_desc", (
+    _f("name", "const char *", "export name"),
+    _f("kind", "uint64_t", "WASMAOT_EXTERN_*"),
+    _f("index", "uint64_t", "index in its kind's index space"),
+), "One export.")
+
+MODULE_DESC = Struct("wasmaot_module_desc", (
+    _f("abi_version", "uint64_t", "WASMAOT_ABI_VERSION"),
+    _f("num_types", "uint64_t", "type indices"),
+    _f("type_canon", "const uint64_t *", "per type: index of its canonical representative"),
+    _f("type_super", "const int64_t *", "per type: declared supertype's representative, or -1"),
+    _f("num_funcs", "uint64_t", "functions, imports included"),
+    _f("num_imported_funcs", "uint64_t", "imported functions (the first ones)"),
+    _f("func_code", "void *const *", "per function: code (NULL for imports)"),
+    _f("func_type", "const uint64_t *", "per function: type index"),
+    _f("host_adapters", "void *const *", "per imported function: adapter calling a host record"),
+    _f("func_names", "const char *const *", "per function: name for backtraces, or NULL"),
+    _f("num_memories", "uint64_t", "memories, imports included"),
+    _f("num_imported_memories", "uint64_t", ""),
+    _f("memories", "const struct wasmaot_memory_desc *", "per memory"),
+    _f("num_tables", "uint64_t", "tables, imports included"),
+    _f("num_imported_tables", "uint64_t", ""),
+    _f("tables", "const struct wasmaot_table_desc *", "per table"),
+    _f("num_globals", "uint64_t", "globals, imports included"),
+    _f("num_imported_globals", "uint64_t", ""),
+    _f("globals", "const struct wasmaot_global_desc *", "per global"),
+    _f("num_datas", "uint64_t", "data segments"),
+    _f("datas", "const struct wasmaot_segment *", "per data segment: its bytes"),
+    _f("num_elems", "uint64_t", "element segments"),
+    _f("elem_lengths", "const uint64_t *", "per element segment: number of items"),
+    _f("init", "wasmaot_init_fn", "evaluates globals, table and element initializers, then "
+       "applies active segments, in spec order (may trap)"),
+    _f("start", "int64_t", "start function index, or -1"),
+    _f("entry_thunks", "wasmaot_entry_fn const *", "per type index: C-callable thunk (NULL for "
+       "non-function types)"),
+    _f("num_imports", "uint64_t", ""),
+    _f("imports", "const struct wasmaot_import_desc *", ""),
+    _f("num_exports", "uint64_t", ""),
+    _f("exports", "const struct wasmaot_export_desc *", ""),
+), "Everything the runtime needs to instantiate a compiled module.  Generated code "
+   "defines one, named `wasmaot_module`.")
+
+STRUCTS = (MEMORY, TABLE, FUNCREF, SEGMENT, VMCTX, HOST_FUNC, MEMORY_DESC, TABLE_DESC,
+           GLOBAL_DESC, IMPORT_DESC, EXPORT_DESC, MODULE_DESC)
+
+# Codes used in descriptors.
+EXTERN_KINDS = {"func": 0, "table": 1, "memory": 2, "global": 3, "tag": 4}
+VALTYPE_CODES = {"i32": 0x7F, "i64": 0x7E, "f32": 0x7D, "f64": 0x7C, "v128": 0x7B,
+                 "funcref": 0x70, "externref": 0x6F, "anyref": 0x6E, "exnref": 0x69}
+
+# --- traps ----------------------------------------------------------------------
+# Code, C name, message: wasmtime's texts, which users see.  (The spec
+# testsuite words a few differently, e.g. "null function reference" for a
+# null `call_ref`; the wast runner accepts those as aliases, as wasmtime's does.)
+
+TRAPS = (
+    (1, "UNREACHABLE", "wasm `unreachable` instruction executed"),
+    (2, "MEMORY_OOB", "out of bounds memory access"),
+    (3, "INT_DIV_ZERO", "integer divide by zero"),
+    (4, "INT_OVERFLOW", "integer overflow"),
+    (5, "BAD_CONVERSION", "invalid conversion to integer"),
+    (6, "INDIRECT_CALL_TYPE", "indirect call type mismatch"),
+    (7, "TABLE_OOB", "undefined element: out of bounds table access"),
+    (8, "UNINITIALIZED_ELEMENT", "uninitialized element"),
+    (9, "NULL_REFERENCE", "null reference"),
+    (10, "STACK_EXHAUSTED", "call stack exhausted"),
+    (11, "HOST", "host function failed"),
+    (12, "MISALIGNED", "misaligned memory access"),
+)
+TRAP_CODES = {name: code for code, name, _ in TRAPS}
+TRAP_MESSAGES = {code: message for code, _, message in TRAPS}
+
+# --- runtime functions called by generated code -----------------------------------
+# name -> (LLVM return type, LLVM parameter types, attributes)
+
+RUNTIME_FUNCTIONS = {
+    "wasmaot_rt_trap": ("void", ("ptr", "i32"), "noreturn cold nounwind"),
+    "wasmaot_rt_memory_grow": ("i64", ("ptr", "i32", "i64"), "nounwind"),
+    "wasmaot_rt_memory_fill": ("void", ("ptr", "i32", "i64", "i32", "i64"), "nounwind"),
+    "wasmaot_rt_memory_copy": ("void", ("ptr", "i32", "i32", "i64", "i64", "i64"), "nounwind"),
+    "wasmaot_rt_memory_init": ("void", ("ptr", "i32", "i32", "i64", "i64", "i64"), "nounwind"),
+    "wasmaot_rt_data_drop": ("void", ("ptr", "i32"), "nounwind"),
+    "wasmaot_rt_table_grow": ("i64", ("ptr", "i32", "ptr", "i64"), "nounwind"),
+    "wasmaot_rt_table_fill": ("void", ("ptr", "i32", "i64", "ptr", "i64"), "nounwind"),
+    "wasmaot_rt_table_copy": ("void", ("ptr", "i32", "i32", "i64", "i64", "i64"), "nounwind"),
+    "wasmaot_rt_table_init": ("void", ("ptr", "i32", "i32", "i64", "i64", "i64"), "nounwind"),
+    "wasmaot_rt_elem_drop": ("void", ("ptr", "i32"), "nounwind"),
+    "wasmaot_rt_func_type_matches": ("i32", ("ptr", "i64", "i64"), "nounwind readonly"),
+    "wasmaot_rt_host_call": ("void", ("ptr", "ptr", "ptr"), ""),
+}
+
+
+def c_header() -> str:
+    """`wasmaot_abi.h`: the layouts and trap codes above, for the C runtime."""
+    out = [
+        "/* Generated by wasmaot/codegen/abi.py: do not edit. */",
+        "#ifndef WASMAOT_ABI_H",
+        "#define WASMAOT_ABI_H",
+        "#include <stdint.h>",
+        "",
+        f"#define WASMAOT_ABI_VERSION {ABI_VERSION}",
+        "",
+        "/* One global cell. */",
+        "union wasmaot_value {",
+        "  int32_t i32; int64_t i64; float f32; double f64; void *ref; uint8_t v128[16];",
+        "};",
+        "",
+        "struct wasmaot_instance;",
+        "struct wasmaot_vmctx;",
+        "",
+        "/* A host function: returns 0, or nonzero if it failed (the call then unwinds).*/",
+        "typedef int (*wasmaot_host_callback)(void *data, union wasmaot_value *args,",
+        "                                     union wasmaot_value *results);",
+        "/* The module's initializer: globals, tables, elements, active segments. */",
+        "typedef void (*wasmaot_init_fn)(struct wasmaot_vmctx *vmctx);",
+        "/* Calls `code` (a wasm function of one type) with args/results in cells. */",
+        "typedef void (*wasmaot_entry_fn)(void *code, struct wasmaot_vmctx *vmctx,",
+        "                                 union wasmaot_value *args, union wasmaot_value *results);",
+        "",
+    ]
+    for s in STRUCTS:
+        out.append(f"/* {s.comment} */")
+        out.append(f"struct {s.name} {{")
+        for f in s.fields:
+            decl = f.ctype + ("" if f.ctype.endswith("*") else " ") + f.name
+            out.append(f"  {decl};{' ' * max(1, 44 - len(decl))}/* {f.comment} */")
+        out.append("};")
+        out.append("")
+    out.append("/* Trap codes; the message of each is wasmtime's. */")
+    out.append("enum wasmaot_trap {")
+    out.append("  WASMAOT_TRAP_NONE = 0,")
+    for code, name, message in TRAPS:
+        out.append(f"  WASMAOT_TRAP_{name} = {code},{' ' * max(1, 28 - len(name))}/* {message} */")
+    out.append("};")
+    out.append("")
+    for kind, code in EXTERN_KINDS.items():
+        out.append(f"#define WASMAOT_EXTERN_{kind.upper()} {code}")
+    for name, code in VALTYPE_CODES.items():
+        out.append(f"#define WASMAOT_VAL_{name.upper()} {code:#x}")
+    out.append("")
+    out.append("#define WASMAOT_TRAP_MESSAGES { \\")
+    out.append('  [0] = "no trap", \\')
+    for code, name, message in TRAPS:
+        out.append(f'  [WASMAOT_TRAP_{name}] = "{message}", \\')
+    out.append("}")
+    out.append("")
+    out.append("#endif")
+    return "\n".join(out) + "\n"
+
+
+def static_asserts() -> str:
+    """C lines checking the runtime's compiler agrees with every offset above."""
+    lines = ["#include <stddef.h>", '#include "wasmaot_abi.h"']
+    for s in STRUCTS:
+        lines.append(f"_Static_assert(sizeof(struct {s.name}) == {s.size}, \"{s.name} size\");")
+        for f in s.fields:
+            lines.append(
+                f"_Static_assert(offsetof(struct {s.name}, {f.name}) == {s.offset(f.name)}, "
+                f"\"{s.name}.{f.name}\");")
+    lines.append(f"_Static_assert(sizeof(union wasmaot_value) == {VALUE_SIZE}, \"value size\");")
+    return "\n".join(lines) + "\n"
