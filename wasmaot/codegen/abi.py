@@ -97,7 +97,8 @@ SEGMENT = Struct("wasmaot_segment", (
 VALUE_SIZE = 16  # one global cell: i32/i64/f32/f64/ref/v128
 
 VMCTX = Struct("wasmaot_vmctx", (
-    _f("stack_limit", "uintptr_t", "lowest frame address wasm code may reach"),
+    _f("stack_limit", "uintptr_t *", "-> the lowest frame address wasm code may reach "
+       "(one cell per process, set by the outermost wasmaot_invoke)"),
     _f("memories", "struct wasmaot_memory **", "memories, imports first"),
     _f("tables", "struct wasmaot_table **", "tables, imports first"),
     _f("globals", "union wasmaot_value **", "global cells, imports first"),
