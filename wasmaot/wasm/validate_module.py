@@ -90,8 +90,10 @@ class ModuleContext:
         return g
 
 
-def validate_module(module: Module) -> None:
-    """Raise InvalidModule (or MalformedModule, see the module docstring)."""
+def validate_module(module: Module) -> ModuleContext:
+    """Raise InvalidModule (or MalformedModule, see the module docstring).
+    Returns the validation context: canonical types and index spaces, which
+    code generation reuses."""
     first_unchecked_body = 0
     try:
         ctx = _validate_declarations(module)
@@ -101,6 +103,7 @@ def validate_module(module: Module) -> None:
     except InvalidModule as invalid:
         _check_bodies_wellformed(module, first_unchecked_body)
         raise invalid
+    return ctx
 
 
 def _check_bodies_wellformed(module: Module, first: int) -> None:

@@ -1,0 +1,502 @@
+"""Lowering of one function body to LLVM IR text (structured control flow,
+locals, calls), dispatching every other instruction to its family's module.
+
+The wasm operand stack is simulated at compile time: it holds (llvm type, IR
+value) pairs, so straight-line code becomes plain SSA.  Control constructs
+become basic blocks; values flowing into a block end (or a loop header) are
+merged with phi nodes, whose incoming edges are collected while the body is
+lowered.  Locals live in allocas that LLVM's mem2reg promotes at -O1 and up.
+
+Unreachable code (after `br`, `return`, `unreachable`, ...) is skipped: only
+its block structure is tracked, so a dead `end` pops the right frame.
+"""
+
+from __future__ import annotations
+
+from ..errors import UnsupportedFeature
+from ..wasm.instructions import READERS_OF
+from ..wasm.opcodes import PREFIXED, SINGLE
+from ..wasm.reader import Reader
+from ..wasm.types import BlockType, FuncType
+from . import abi
+from .types import llvm_type, zero_value
+
+# Proposals this code generator does not lower yet (later issues).
+UNSUPPORTED_PROPOSALS = {
+    "simd": "SIMD", "relaxed_simd": "SIMD", "gc": "GC", "custom_descriptors": "GC",
+    "exceptions": "exception handling", "legacy_exceptions": "exception handling",
+    "threads": "threads",
+}
+
+
+class Frame:
+    """A control frame: a block, loop, if/else or the function body."""
+
+    __slots__ = ("kind", "params", "results", "height", "end_label", "head_label",
+                 "else_label", "incoming", "head_incoming", "head_phis", "dead",
+                 "entered_dead", "param_values")
+
+    def __init__(self, kind, params, results, height, end_label, *, dead=False):
+        self.kind = kind
+        self.params = params  # llvm types
+        self.results = results
+        self.height = height  # operand stack height below the params
+        self.end_label = end_label
+        self.head_label = None
+        self.else_label = None
+        self.incoming = []  # (pred label, values) reaching end_label
+        self.head_incoming = []  # loops: (pred label, values) reaching head_label
+        self.head_phis = []  # loops: (line index, phi name, type)
+        self.dead = dead
+        self.entered_dead = dead
+        self.param_values = []
+
+    @property
+    def label_types(self):
+        return self.params if self.kind == "loop" else self.results
+
+
+class FunctionEmitter:
+    """Emits one wasm function (an `IRSink` for the lowering modules)."""
+
+    def __init__(self, mod, funcidx: int, functype: FuncType, local_types: list):
+        self.mod = mod  # the ModuleEmitter: declarations, types, names
+        self.funcidx = funcidx
+        self.functype = functype
+        self.lines: list[str] = []
+        self.stack: list[tuple] = []  # (llvm type, value)
+        self.frames: list[Frame] = []
+        self.n = 0
+        self.cur = "entry"
+        self.trap_labels: dict[str, str] = {}
+        self.local_types = [llvm_type(t) for t in local_types]
+        self.local_ptrs: list[str] = []
+        self.result_types = [llvm_type(t) for t in functype.results]
+
+    # --- IRSink ------------------------------------------------------------
+
+    def tmp(self) -> str:
+        self.n += 1
+        return f"%t{self.n}"
+
+    def label(self, hint: str) -> str:
+        self.n += 1
+        return f"{hint}{self.n}"
+
+    def emit(self, line: str) -> None:
+        self.lines.append("  " + line)
+
+    def declare(self, decl: str) -> None:
+        self.mod.declare(decl)
+
+    def trap_if(self, cond: str, trap: str) -> None:
+        target = self.trap_labels.get(trap)
+        if target is None:
+            target = self.trap_labels[trap] = f"trap_{trap.lower()}"
+        cont = self.label("ok")
+        self.emit(f"br i1 {cond}, label %{target}, label %{cont}, !prof !{self.mod.cold_branch}")
+        self.start_block(cont)
+
+    def trap(self, trap: str) -> None:
+        """Trap unconditionally; the code after it is dead."""
+        self.emit(f"call void @wasmaot_rt_trap(ptr %ctx, i32 {abi.TRAP_CODES[trap]})")
+        self.emit("unreachable")
+        self.set_dead()
+
+    # --- blocks -----------------------------------------------------------
+
+    def start_block(self, label: str) -> None:
+        self.lines.append(f"{label}:")
+        self.cur = label
+
+    def set_dead(self) -> None:
+        """The rest of the current frame is unreachable (its stack is never read)."""
+        self.frames[-1].dead = True
+
+    @property
+    def dead(self) -> bool:
+        return self.frames[-1].dead
+
+    # --- operand stack --------------------------------------------------------
+
+    def pop(self) -> str:
+        return self.stack.pop()[1]
+
+    def pop_typed(self) -> tuple:
+        return self.stack.pop()
+
+    def popn(self, n: int) -> list:
+        if n == 0:
+            return []
+        vals = self.stack[-n:]
+        del self.stack[-n:]
+        return vals
+
+    def push(self, ty: str, value: str) -> None:
+        self.stack.append((ty, value))
+
+    # --- context access -------------------------------------------------------
+
+    def ctx_field(self, name: str) -> str:
+        """Load a vmctx field (a pointer fixed for the instance's lifetime)."""
+        p = self.tmp()
+        self.emit(f"{p} = getelementptr inbounds i8, ptr %ctx, i64 {abi.VMCTX.offset(name)}")
+        v = self.tmp()
+        self.emit(f"{v} = load ptr, ptr {p}, align 8, !invariant.load !{self.mod.empty_md}")
+        return v
+
+    def ctx_array_item(self, field_name: str, index: int) -> str:
+        """vmctx->field[index] for an array of pointers (memories, tables, globals)."""
+        arr = self.ctx_field(field_name)
+        p = self.tmp()
+        self.emit(f"{p} = getelementptr inbounds ptr, ptr {arr}, i64 {index}")
+        v = self.tmp()
+        self.emit(f"{v} = load ptr, ptr {p}, align 8, !invariant.load !{self.mod.empty_md}")
+        return v
+
+    def funcref_record(self, funcidx: int) -> str:
+        funcs = self.ctx_field("funcs")
+        p = self.tmp()
+        self.emit(f"{p} = getelementptr inbounds i8, ptr {funcs}, i64 {funcidx * abi.FUNCREF.size}")
+        return p
+
+    # --- the body -------------------------------------------------------------
+
+    def emit_function(self, r: Reader) -> str:
+        ft = self.functype
+        params = ", ".join(["ptr %ctx"] + [f"{llvm_type(t)} %p{i}"
+                                              for i, t in enumerate(ft.params)])
+        self.prologue()
+        frame = Frame("func", [], self.result_types, 0, "ret")
+        self.frames.append(frame)
+        self.lower_body(r)
+        ret = self.mod.return_type(ft.results)
+        header = (f"define internal tailcc {ret} @{self.mod.func_symbol(self.funcidx)}({params}) "
+                  f"#0 {{")
+        trap_blocks = []
+        for trap, label in self.trap_labels.items():
+            trap_blocks.append(f"{label}:")
+            trap_blocks.append(f"  call void @wasmaot_rt_trap(ptr %ctx, i32 {abi.TRAP_CODES[trap]})")
+            trap_blocks.append("  unreachable")
+        return "\n".join([header, "entry:"] + self.lines + trap_blocks + ["}"])
+
+    def prologue(self) -> None:
+        # Stack limit check (abi: vmctx->stack_limit points at the limit cell).
+        fa = self.tmp()
+        self.emit(f"{fa} = call ptr @llvm.frameaddress.p0(i32 0)")
+        cell = self.ctx_field("stack_limit")
+        lim = self.tmp()
+        self.emit(f"{lim} = load i64, ptr {cell}, align 8")
+        fai = self.tmp()
+        self.emit(f"{fai} = ptrtoint ptr {fa} to i64")
+        low = self.tmp()
+        self.emit(f"{low} = icmp ult i64 {fai}, {lim}")
+        self.trap_if(low, "STACK_EXHAUSTED")
+        nparams = len(self.functype.params)
+        for i, ty in enumerate(self.local_types):
+            p = f"%l{i}"
+            self.local_ptrs.append(p)
+            self.lines.insert(0, f"  {p} = alloca {ty}")
+            init = f"%p{i}" if i < nparams else zero_value(ty)
+            self.emit(f"store {ty} {init}, ptr {p}")
+
+    def lower_body(self, r: Reader) -> None:
+        data = r.data
+        handlers = self.mod.handlers
+        while self.frames:
+            pos = r.pos
+            b = data[pos]
+            r.pos = pos + 1
+            op = SINGLE[b]
+            if op is None:
+                op = PREFIXED[b][r.u32()]
+            imms = tuple(f(r) for f in READERS_OF[op]) if READERS_OF[op] else ()
+            if self.frames[-1].dead and op.name not in _STRUCTURAL:
+                continue
+            handler = handlers.get(op.name)
+            if handler is None:
+                feature = UNSUPPORTED_PROPOSALS.get(op.proposal, op.proposal)
+                raise UnsupportedFeature(f"{feature} is not supported yet ({op.name})",
+                                         offset=pos)
+            handler(self, op, imms)
+
+    # --- control ----------------------------------------------------------------
+
+    def blocktype(self, bt: BlockType) -> tuple:
+        if bt.typeidx is not None:
+            ft = self.mod.func_type_of_typeidx(bt.typeidx)
+            return [llvm_type(t) for t in ft.params], [llvm_type(t) for t in ft.results]
+        if bt.valtype is None:
+            return [], []
+        return [], [llvm_type(bt.valtype)]
+
+    def push_frame(self, kind: str, bt: BlockType) -> Frame:
+        params, results = self.blocktype(bt)
+        dead = self.dead
+        frame = Frame(kind, params, results, len(self.stack) - len(params),
+                      self.label("end"), dead=dead)
+        self.frames.append(frame)
+        return frame
+
+    def branch_target(self, frame: Frame, values: list) -> str:
+        """Record an edge from the current block to `frame`'s label."""
+        if frame.kind == "loop":
+            frame.head_incoming.append((self.cur, values))
+            return frame.head_label
+        frame.incoming.append((self.cur, values))
+        return frame.end_label
+
+    def label_values(self, frame: Frame) -> list:
+        n = len(frame.label_types)
+        return [v for _, v in self.stack[len(self.stack) - n:]] if n else []
+
+    def end_frame(self) -> None:
+        frame = self.frames.pop()
+        if frame.entered_dead:
+            return
+        if frame.kind == "if":  # no else: the else branch passes the params through
+            if not frame.dead:
+                values = [v for _, v in self.popn(len(frame.results))]
+                frame.incoming.append((self.cur, values))
+                self.emit(f"br label %{frame.end_label}")
+            self.start_block(frame.else_label)
+            frame.incoming.append((self.cur, frame.param_values))
+            self.emit(f"br label %{frame.end_label}")
+        elif not frame.dead:
+            values = [v for _, v in self.popn(len(frame.results))]
+            frame.incoming.append((self.cur, values))
+            self.emit(f"br label %{frame.end_label}")
+        if frame.kind == "loop":
+            self.fill_loop_phis(frame)
+        del self.stack[frame.height:]
+        self.start_block(frame.end_label)
+        if frame.kind == "func":
+            self.emit_return(frame)
+            return
+        if not frame.incoming:
+            self.emit("unreachable")
+            self.frames[-1].dead = True
+            return
+        for ty, value in zip(frame.results, self.merge(frame.incoming, frame.results)):
+            self.push(ty, value)
+
+    def merge(self, incoming: list, types: list) -> list:
+        """Phi nodes for values arriving at the current block along `incoming`."""
+        out = []
+        for i, ty in enumerate(types):
+            vals = [vs[i] for _, vs in incoming]
+            if all(v == vals[0] for v in vals):
+                out.append(vals[0])
+                continue
+            phi = self.tmp()
+            arms = ", ".join(f"[ {v}, %{pred} ]" for (pred, _), v in zip(incoming, vals))
+            self.emit(f"{phi} = phi {ty} {arms}")
+            out.append(phi)
+        return out
+
+    def fill_loop_phis(self, frame: Frame) -> None:
+        for i, (line_index, name, ty) in enumerate(frame.head_phis):
+            arms = ", ".join(f"[ {vs[i]}, %{pred} ]" for pred, vs in frame.head_incoming)
+            self.lines[line_index] = f"  {name} = phi {ty} {arms}"
+
+    def emit_return(self, frame: Frame) -> None:
+        if not frame.incoming:
+            self.emit("unreachable")
+            return
+        values = self.merge(frame.incoming, frame.results)
+        self.emit_ret(values)
+
+    def emit_ret(self, values: list) -> None:
+        types = self.result_types
+        if not types:
+            self.emit("ret void")
+        elif len(types) == 1:
+            self.emit(f"ret {types[0]} {values[0]}")
+        else:
+            st = self.mod.return_type(self.functype.results)
+            agg = "undef"
+            for i, (ty, v) in enumerate(zip(types, values)):
+                nxt = self.tmp()
+                self.emit(f"{nxt} = insertvalue {st} {agg}, {ty} {v}, {i}")
+                agg = nxt
+            self.emit(f"ret {st} {agg}")
+
+
+# Instructions that still matter in dead code: they open or close frames.
+_STRUCTURAL = frozenset(("block", "loop", "if", "else", "end", "try", "try_table", "catch",
+                         "catch_all", "delegate"))
+
+
+def _block(fx: FunctionEmitter, op, imms) -> None:
+    fx.push_frame("block", imms[0])
+
+
+def _loop(fx: FunctionEmitter, op, imms) -> None:
+    frame = fx.push_frame("loop", imms[0])
+    if frame.dead:
+        return
+    frame.head_label = fx.label("loop")
+    entry_values = [v for _, v in fx.popn(len(frame.params))]
+    frame.head_incoming.append((fx.cur, entry_values))
+    fx.emit(f"br label %{frame.head_label}")
+    fx.start_block(frame.head_label)
+    for ty in frame.params:
+        name = fx.tmp()
+        frame.head_phis.append((len(fx.lines), name, ty))
+        fx.lines.append("")  # filled by fill_loop_phis
+        fx.push(ty, name)
+
+
+def _if(fx: FunctionEmitter, op, imms) -> None:
+    dead = fx.dead
+    cond = None if dead else fx.pop()
+    frame = fx.push_frame("if", imms[0])
+    if dead:
+        return
+    frame.else_label = fx.label("else")
+    then_label = fx.label("then")
+    frame.param_values = fx.label_values_of_params(frame)
+    c = fx.tmp()
+    fx.emit(f"{c} = icmp ne i32 {cond}, 0")
+    fx.emit(f"br i1 {c}, label %{then_label}, label %{frame.else_label}")
+    fx.start_block(then_label)
+
+
+def _else(fx: FunctionEmitter, op, imms) -> None:
+    frame = fx.frames[-1]
+    if frame.entered_dead:
+        return
+    if not frame.dead:
+        values = [v for _, v in fx.popn(len(frame.results))]
+        frame.incoming.append((fx.cur, values))
+        fx.emit(f"br label %{frame.end_label}")
+    del fx.stack[frame.height:]
+    for ty, v in zip(frame.params, frame.param_values):
+        fx.push(ty, v)
+    frame.kind = "else"
+    frame.dead = False
+    fx.start_block(frame.else_label)
+
+
+def _end(fx: FunctionEmitter, op, imms) -> None:
+    fx.end_frame()
+
+
+def _br(fx: FunctionEmitter, op, imms) -> None:
+    frame = fx.frames[-1 - imms[0]]
+    target = fx.branch_target(frame, fx.label_values(frame))
+    fx.emit(f"br label %{target}")
+    fx.set_dead()
+
+
+def _br_if(fx: FunctionEmitter, op, imms) -> None:
+    cond = fx.pop()
+    frame = fx.frames[-1 - imms[0]]
+    c = fx.tmp()
+    fx.emit(f"{c} = icmp ne i32 {cond}, 0")
+    target = fx.branch_target(frame, fx.label_values(frame))
+    cont = fx.label("brif")
+    fx.emit(f"br i1 {c}, label %{target}, label %{cont}")
+    fx.start_block(cont)
+
+
+def _br_table(fx: FunctionEmitter, op, imms) -> None:
+    (labels, default) = imms[0]
+    index = fx.pop()
+    # One landing block per distinct target, so each phi sees one edge per block.
+    landing: dict[int, str] = {}
+    for depth in (*labels, default):
+        if depth not in landing:
+            landing[depth] = fx.label("brt")
+    cases = " ".join(f"i32 {i}, label %{landing[d]}" for i, d in enumerate(labels))
+    fx.emit(f"switch i32 {index}, label %{landing[default]} [ {cases} ]")
+    for depth, block in landing.items():
+        fx.start_block(block)
+        frame = fx.frames[-1 - depth]
+        target = fx.branch_target(frame, fx.label_values(frame))
+        fx.emit(f"br label %{target}")
+    fx.set_dead()
+
+
+def _return(fx: FunctionEmitter, op, imms) -> None:
+    _br(fx, op, (len(fx.frames) - 1,))
+
+
+def _unreachable(fx: FunctionEmitter, op, imms) -> None:
+    fx.trap("UNREACHABLE")
+
+
+def _nop(fx: FunctionEmitter, op, imms) -> None:
+    pass
+
+
+def _drop(fx: FunctionEmitter, op, imms) -> None:
+    fx.pop()
+
+
+def _select(fx: FunctionEmitter, op, imms) -> None:
+    cond = fx.pop()
+    ty, b = fx.pop_typed()
+    _, a = fx.pop_typed()
+    c = fx.tmp()
+    fx.emit(f"{c} = icmp ne i32 {cond}, 0")
+    r = fx.tmp()
+    fx.emit(f"{r} = select i1 {c}, {ty} {a}, {ty} {b}")
+    fx.push(ty, r)
+
+
+# --- variables --------------------------------------------------------------------
+
+def _local_get(fx: FunctionEmitter, op, imms) -> None:
+    x = imms[0]
+    ty = fx.local_types[x]
+    v = fx.tmp()
+    fx.emit(f"{v} = load {ty}, ptr %l{x}")
+    fx.push(ty, v)
+
+
+def _local_set(fx: FunctionEmitter, op, imms) -> None:
+    x = imms[0]
+    ty, v = fx.pop_typed()
+    fx.emit(f"store {fx.local_types[x]} {v}, ptr %l{x}")
+
+
+def _local_tee(fx: FunctionEmitter, op, imms) -> None:
+    x = imms[0]
+    ty, v = fx.stack[-1]
+    fx.emit(f"store {fx.local_types[x]} {v}, ptr %l{x}")
+
+
+def _global_get(fx: FunctionEmitter, op, imms) -> None:
+    x = imms[0]
+    ty = fx.mod.global_llvm_type(x)
+    cell = fx.ctx_array_item("globals", x)
+    v = fx.tmp()
+    if fx.mod.global_is_mutable(x):
+        fx.emit(f"{v} = load {ty}, ptr {cell}, align 8")
+    else:
+        fx.emit(f"{v} = load {ty}, ptr {cell}, align 8, !invariant.load !{fx.mod.empty_md}")
+    fx.push(ty, v)
+
+
+def _global_set(fx: FunctionEmitter, op, imms) -> None:
+    x = imms[0]
+    _, v = fx.pop_typed()
+    cell = fx.ctx_array_item("globals", x)
+    fx.emit(f"store {fx.mod.global_llvm_type(x)} {v}, ptr {cell}, align 8")
+
+
+def _label_values_of_params(self: FunctionEmitter, frame: Frame) -> list:
+    n = len(frame.params)
+    return [v for _, v in self.stack[len(self.stack) - n:]] if n else []
+
+
+FunctionEmitter.label_values_of_params = _label_values_of_params
+
+CONTROL_HANDLERS = {
+    "block": _block, "loop": _loop, "if": _if, "else": _else, "end": _end,
+    "br": _br, "br_if": _br_if, "br_table": _br_table, "return": _return,
+    "unreachable": _unreachable, "nop": _nop, "drop": _drop, "select": _select,
+    "select_t": _select, "local.get": _local_get, "local.set": _local_set,
+    "local.tee": _local_tee, "global.get": _global_get, "global.set": _global_set,
+}

@@ -1,0 +1,210 @@
+"""Lowering of linear-memory instructions.
+
+=====================================================================
+ SANDBOX-CRITICAL: every guest memory access is bounded here.  A change
+ to the address arithmetic below needs a second reviewer.
+=====================================================================
+
+Guard-page scheme (32-bit memories, the default on 64-bit hosts): the runtime
+reserves 8 GiB + a guard for each 32-bit memory (runtime_c/memory.c) and only
+the first `size` bytes are readable.  An effective address is
+`zext(i32 index) + offset` with both terms below 2**32, so it is below 2**33
+and, plus the access width (at most 16 bytes), stays inside the reservation:
+any out-of-bounds access faults in PROT_NONE pages and the runtime's signal
+handler turns the fault into the trap "out of bounds memory access".  No
+explicit check is emitted.
+
+Explicit checks: 64-bit memories, one-byte pages (custom-page-sizes: host
+pages are 4 KiB, so the tail of the last page would be accessible), and
+`--bounds-checks=explicit` compare `index + offset + width` (computed without
+overflow) with the memory's current byte size before every access.
+
+Keeping faults: a load whose value is never used must still fault.  LLVM
+deletes such loads, so at -O1 and above every loaded value is passed to an
+empty `asm sideeffect` (as wasm2c's FORCE_READ): the load then has a use LLVM
+cannot remove, while the asm touches no memory and blocks no other
+optimisation.  At -O0 nothing is deleted and the asm is omitted.
+"""
+
+from __future__ import annotations
+
+from . import abi
+
+# name -> (integer type loaded/stored, bytes, extension to the result type or None)
+_LOAD = {
+    "i32.load": ("i32", 4, None), "i64.load": ("i64", 8, None),
+    "f32.load": ("i32", 4, "float"), "f64.load": ("i64", 8, "double"),
+    "i32.load8_s": ("i8", 1, "sext i32"), "i32.load8_u": ("i8", 1, "zext i32"),
+    "i32.load16_s": ("i16", 2, "sext i32"), "i32.load16_u": ("i16", 2, "zext i32"),
+    "i64.load8_s": ("i8", 1, "sext i64"), "i64.load8_u": ("i8", 1, "zext i64"),
+    "i64.load16_s": ("i16", 2, "sext i64"), "i64.load16_u": ("i16", 2, "zext i64"),
+    "i64.load32_s": ("i32", 4, "sext i64"), "i64.load32_u": ("i32", 4, "zext i64"),
+}
+_STORE = {
+    "i32.store": ("i32", 4, None), "i64.store": ("i64", 8, None),
+    "f32.store": ("i32", 4, "float"), "f64.store": ("i64", 8, "double"),
+    "i32.store8": ("i8", 1, "i32"), "i32.store16": ("i16", 2, "i32"),
+    "i64.store8": ("i8", 1, "i64"), "i64.store16": ("i16", 2, "i64"),
+    "i64.store32": ("i32", 4, "i64"),
+}
+_RESULT_TYPE = {"i32": "i32", "i64": "i64", "f32": "float", "f64": "double"}
+
+
+def memory_struct(fx, memidx: int) -> str:
+    return fx.ctx_array_item("memories", memidx)
+
+
+def _field(fx, struct_ptr: str, name: str, ty: str, invariant: bool) -> str:
+    p = fx.tmp()
+    fx.emit(f"{p} = getelementptr inbounds i8, ptr {struct_ptr}, i64 {abi.MEMORY.offset(name)}")
+    v = fx.tmp()
+    md = f", !invariant.load !{fx.mod.empty_md}" if invariant else ""
+    fx.emit(f"{v} = load {ty}, ptr {p}, align 8{md}")
+    return v
+
+
+def to_i64(fx, ty: str, value: str) -> str:
+    if ty == "i64":
+        return value
+    v = fx.tmp()
+    fx.emit(f"{v} = zext i32 {value} to i64")
+    return v
+
+
+def effective_address(fx, memidx: int, index_ty: str, index: str, offset: int,
+                      width: int) -> str:
+    """Pointer to the accessed bytes; traps when the access is out of bounds."""
+    mem = memory_struct(fx, memidx)
+    base = _field(fx, mem, "base", "ptr", invariant=True)
+    ea = to_i64(fx, index_ty, index)
+    if fx.mod.needs_explicit_checks(memidx):
+        # ea + offset + width <= size, computed without wrapping (ea may be any u64).
+        end = fx.tmp()
+        fx.emit(f"{end} = call {{i64, i1}} @llvm.uadd.with.overflow.i64(i64 {ea}, "
+                f"i64 {offset + width})")
+        fx.declare("declare {i64, i1} @llvm.uadd.with.overflow.i64(i64, i64)")
+        ov = fx.tmp()
+        fx.emit(f"{ov} = extractvalue {{i64, i1}} {end}, 1")
+        sum_ = fx.tmp()
+        fx.emit(f"{sum_} = extractvalue {{i64, i1}} {end}, 0")
+        size = _field(fx, mem, "size", "i64", invariant=False)
+        over = fx.tmp()
+        fx.emit(f"{over} = icmp ugt i64 {sum_}, {size}")
+        bad = fx.tmp()
+        fx.emit(f"{bad} = or i1 {ov}, {over}")
+        fx.trap_if(bad, "MEMORY_OOB")
+    if offset:
+        withoff = fx.tmp()
+        fx.emit(f"{withoff} = add i64 {ea}, {offset}")
+        ea = withoff
+    p = fx.tmp()
+    fx.emit(f"{p} = getelementptr i8, ptr {base}, i64 {ea}")
+    return p
+
+
+def _load(fx, op, imms) -> None:
+    memarg = imms[0]
+    int_ty, width, ext = _LOAD[op.name]
+    index_ty, index = fx.pop_typed()
+    p = effective_address(fx, memarg.memidx, index_ty, index, memarg.offset, width)
+    v = fx.tmp()
+    fx.emit(f"{v} = load {int_ty}, ptr {p}, align 1")
+    if fx.mod.force_reads:
+        fx.emit(f'call void asm sideeffect "", "r"({int_ty} {v})')
+    result_ty = _RESULT_TYPE[op.name.split(".")[0]]
+    if ext in ("float", "double"):
+        r = fx.tmp()
+        fx.emit(f"{r} = bitcast {int_ty} {v} to {ext}")
+        v = r
+    elif ext is not None:
+        kind, to = ext.split()
+        r = fx.tmp()
+        fx.emit(f"{r} = {kind} {int_ty} {v} to {to}")
+        v = r
+    fx.push(result_ty, v)
+
+
+def _store(fx, op, imms) -> None:
+    memarg = imms[0]
+    int_ty, width, src = _STORE[op.name]
+    _, value = fx.pop_typed()
+    index_ty, index = fx.pop_typed()
+    if src in ("float", "double"):
+        r = fx.tmp()
+        fx.emit(f"{r} = bitcast {src} {value} to {int_ty}")
+        value = r
+    elif src is not None:
+        r = fx.tmp()
+        fx.emit(f"{r} = trunc {src} {value} to {int_ty}")
+        value = r
+    p = effective_address(fx, memarg.memidx, index_ty, index, memarg.offset, width)
+    fx.emit(f"store {int_ty} {value}, ptr {p}, align 1")
+
+
+def _memory_size(fx, op, imms) -> None:
+    memidx = imms[0]
+    mem = memory_struct(fx, memidx)
+    pages = _field(fx, mem, "pages", "i64", invariant=False)
+    if fx.mod.memory_is64(memidx):
+        fx.push("i64", pages)
+        return
+    r = fx.tmp()
+    fx.emit(f"{r} = trunc i64 {pages} to i32")
+    fx.push("i32", r)
+
+
+def _memory_grow(fx, op, imms) -> None:
+    memidx = imms[0]
+    ty, delta = fx.pop_typed()
+    d = to_i64(fx, ty, delta)
+    old = fx.tmp()
+    fx.emit(f"{old} = call i64 @wasmaot_rt_memory_grow(ptr %ctx, i32 {memidx}, i64 {d})")
+    if ty == "i64":
+        fx.push("i64", old)
+        return
+    r = fx.tmp()
+    fx.emit(f"{r} = trunc i64 {old} to i32")
+    fx.push("i32", r)
+
+
+def _memory_fill(fx, op, imms) -> None:
+    n_ty, n = fx.pop_typed()
+    _, val = fx.pop_typed()
+    d_ty, d = fx.pop_typed()
+    fx.emit(f"call void @wasmaot_rt_memory_fill(ptr %ctx, i32 {imms[0]}, "
+            f"i64 {to_i64(fx, d_ty, d)}, i32 {val}, i64 {to_i64(fx, n_ty, n)})")
+
+
+def _memory_copy(fx, op, imms) -> None:
+    dst_mem, src_mem = imms
+    n_ty, n = fx.pop_typed()
+    s_ty, s = fx.pop_typed()
+    d_ty, d = fx.pop_typed()
+    fx.emit(f"call void @wasmaot_rt_memory_copy(ptr %ctx, i32 {dst_mem}, i32 {src_mem}, "
+            f"i64 {to_i64(fx, d_ty, d)}, i64 {to_i64(fx, s_ty, s)}, i64 {to_i64(fx, n_ty, n)})")
+
+
+def _memory_init(fx, op, imms) -> None:
+    dataidx, memidx = imms
+    _, n = fx.pop_typed()
+    _, s = fx.pop_typed()
+    d_ty, d = fx.pop_typed()
+    fx.emit(f"call void @wasmaot_rt_memory_init(ptr %ctx, i32 {memidx}, i32 {dataidx}, "
+            f"i64 {to_i64(fx, d_ty, d)}, i64 {to_i64(fx, 'i32', s)}, "
+            f"i64 {to_i64(fx, 'i32', n)})")
+
+
+def _data_drop(fx, op, imms) -> None:
+    fx.emit(f"call void @wasmaot_rt_data_drop(ptr %ctx, i32 {imms[0]})")
+
+
+MEMORY_HANDLERS = {
+    **{name: _load for name in _LOAD},
+    **{name: _store for name in _STORE},
+    "memory.size": _memory_size,
+    "memory.grow": _memory_grow,
+    "memory.fill": _memory_fill,
+    "memory.copy": _memory_copy,
+    "memory.init": _memory_init,
+    "data.drop": _data_drop,
+}

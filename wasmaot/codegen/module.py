@@ -1,0 +1,429 @@
+"""Lowering of a whole module: its functions, the initializer, the entry
+thunks and host adapters, and the descriptor the runtime instantiates from
+(`abi.MODULE_DESC`).
+
+`lower_module(module, ctx, options)` returns the LLVM IR text of the module.
+Output is deterministic: it depends only on the module and the options.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import UnsupportedFeature
+from ..wasm.module import Module
+from ..wasm.reader import Reader
+from ..wasm.types import FuncType, RefType
+from ..wasm.validate_module import ModuleContext
+from . import abi, numeric
+from .function import CONTROL_HANDLERS, Frame, FunctionEmitter
+from .memory import MEMORY_HANDLERS, to_i64
+from .table import TABLE_HANDLERS
+from .types import llvm_type
+
+
+@dataclass(frozen=True)
+class CodegenOptions:
+    opt_level: int = 2
+    explicit_bounds_checks: bool = False  # --bounds-checks=explicit for every memory
+
+
+def _numeric_handler(fx, op, imms) -> None:
+    args = [v for _, v in fx.popn(len(op.params))]
+    for ty, v in zip(op.results, numeric.lower(fx, op.name, args, imms)):
+        fx.push(llvm_type(ty), v)
+
+
+def _handlers() -> dict:
+    handlers = {name: _numeric_handler for name in numeric.NUMERIC_OPS}
+    handlers.update(CONTROL_HANDLERS)
+    handlers.update(MEMORY_HANDLERS)
+    handlers.update(TABLE_HANDLERS)
+    return handlers
+
+
+HANDLERS = _handlers()
+
+_RUNTIME_DECLS = tuple(
+    f"declare {ret} @{name}({', '.join(params)}) {attrs}".rstrip()
+    for name, (ret, params, attrs) in abi.RUNTIME_FUNCTIONS.items()
+)
+
+_REF_FAMILY_CODE = {"func": 0x70, "nofunc": 0x70, "extern": 0x6F, "noextern": 0x6F,
+                    "exn": 0x69, "noexn": 0x69}
+
+
+def _c_string(text: str) -> tuple:
+    """(LLVM type, initializer) of a NUL-terminated UTF-8 string constant."""
+    raw = text.encode("utf-8") + b"\0"
+    body = "".join(chr(b) if 0x20 <= b < 0x7F and b not in (0x22, 0x5C) else f"\\{b:02X}"
+                   for b in raw)
+    return f"[{len(raw)} x i8]", f'c"{body}"'
+
+
+class ModuleEmitter:
+    def __init__(self, module: Module, ctx: ModuleContext, options: CodegenOptions):
+        self.module = module
+        self.ctx = ctx
+        self.options = options
+        self.handlers = HANDLERS
+        self.decls: dict[str, None] = dict.fromkeys(_RUNTIME_DECLS)
+        self.decls["declare ptr @llvm.frameaddress.p0(i32)"] = None
+        self.globals_text: list[str] = []
+        self.empty_md = 0
+        self.cold_branch = 1
+        self.force_reads = options.opt_level > 0
+        self.num_imported_funcs = module.num_imported_funcs
+        self._func_typeidx = module.func_typeidxs
+        self._strings: dict[str, str] = {}
+
+    # --- queries used by lowering ---------------------------------------------
+
+    def declare(self, decl: str) -> None:
+        self.decls[decl] = None
+
+    def func_symbol(self, funcidx: int) -> str:
+        return f"wasm_f{funcidx}"
+
+    def func_type(self, funcidx: int) -> FuncType:
+        return self.ctx.types.comp(self.ctx.funcs[funcidx])
+
+    def func_type_of_typeidx(self, typeidx: int) -> FuncType:
+        return self.ctx.types.comp(self.ctx.types.canon[typeidx])
+
+    def is_imported_func(self, funcidx: int) -> bool:
+        return funcidx < self.num_imported_funcs
+
+    def llvm_types(self, valtypes) -> list:
+        return [llvm_type(t) for t in valtypes]
+
+    def return_type(self, results) -> str:
+        if not results:
+            return "void"
+        if len(results) == 1:
+            return llvm_type(results[0])
+        return "{ " + ", ".join(llvm_type(t) for t in results) + " }"
+
+    def global_llvm_type(self, globalidx: int) -> str:
+        return llvm_type(self.ctx.globals[globalidx].valtype)
+
+    def global_is_mutable(self, globalidx: int) -> bool:
+        return self.ctx.globals[globalidx].mutable
+
+    def memory_is64(self, memidx: int) -> bool:
+        return self.ctx.mems[memidx].limits.is64
+
+    def needs_explicit_checks(self, memidx: int) -> bool:
+        limits = self.ctx.mems[memidx].limits
+        return self.options.explicit_bounds_checks or limits.is64 or limits.page_size_log2 != 16
+
+    def table_is64(self, tableidx: int) -> bool:
+        return self.ctx.tables[tableidx].limits.is64
+
+    def type_may_have_subtypes(self, typeidx: int) -> bool:
+        return not self.ctx.types.subtypes[self.ctx.types.canon[typeidx]].final
+
+    # --- emission ------------------------------------------------------------
+
+    def emit(self) -> str:
+        m = self.module
+        functions = []
+        for i, code in enumerate(m.codes):
+            funcidx = self.num_imported_funcs + i
+            functions.append(self._function(funcidx, code))
+        functions.append(self._init_function())
+        functions.extend(self._entry_thunks())
+        functions.extend(self._host_adapters())
+        self._descriptor()
+        header = [
+            "; generated by wasmaot",
+            'attributes #0 = { "frame-pointer"="all" nounwind }',
+            f"!{self.empty_md} = !{{}}",
+            f'!{self.cold_branch} = !{{!"branch_weights", i32 1, i32 2000}}',
+        ]
+        return "\n".join(header + list(self.decls) + self.globals_text + functions) + "\n"
+
+    def _function(self, funcidx: int, code) -> str:
+        ft = self.func_type(funcidx)
+        local_types = list(ft.params)
+        for n, t in code.locals:
+            local_types.extend([self.ctx.valtype(t)] * n)
+        fx = FunctionEmitter(self, funcidx, ft, local_types)
+        return fx.emit_function(Reader(self.module.data, code.body_offset, code.end))
+
+    # --- the initializer (spec 4.5.4, instantiation steps for segments) ---------
+
+    def _const_expr(self, fx: FunctionEmitter, expr) -> str:
+        for ins in expr[:-1]:  # the last is `end`
+            handler = self.handlers.get(ins.op.name)
+            if handler is None:
+                raise UnsupportedFeature(f"{ins.op.proposal} is not supported yet ({ins.op.name})",
+                                         offset=ins.offset)
+            handler(fx, ins.op, ins.imms)
+        return fx.pop()
+
+    def _init_function(self) -> str:
+        m, ctx = self.module, self.ctx
+        fx = FunctionEmitter(self, -1, FuncType((), ()), [])
+        fx.frames.append(Frame("func", [], [], 0, "ret"))
+        nglob = len(ctx.globals) - len(m.globals)
+        for i, g in enumerate(m.globals):
+            value = self._const_expr(fx, g.init)
+            cell = fx.ctx_array_item("globals", nglob + i)
+            fx.emit(f"store {llvm_type(ctx.globals[nglob + i].valtype)} {value}, ptr {cell}, "
+                    f"align 8")
+        ntab = len(ctx.tables) - len(m.tables)
+        for i, t in enumerate(m.tables):
+            if t.init is None:
+                continue
+            value = self._const_expr(fx, t.init)
+            fx.emit(f"call void @wasmaot_rt_table_fill(ptr %ctx, i32 {ntab + i}, i64 0, "
+                    f"ptr {value}, i64 {t.type.limits.min})")
+        elems = fx.ctx_field("elems") if m.elems else None
+        for i, elem in enumerate(m.elems):
+            seg = fx.tmp()
+            fx.emit(f"{seg} = getelementptr inbounds i8, ptr {elems}, i64 {i * abi.SEGMENT.size}")
+            items = fx.tmp()
+            fx.emit(f"{items} = load ptr, ptr {seg}, align 8")
+            for j, expr in enumerate(elem.init):
+                value = self._const_expr(fx, expr)
+                slot = fx.tmp()
+                fx.emit(f"{slot} = getelementptr inbounds ptr, ptr {items}, i64 {j}")
+                fx.emit(f"store ptr {value}, ptr {slot}, align 8")
+        for i, elem in enumerate(m.elems):
+            if elem.mode == "active":
+                offset = self._const_expr(fx, elem.offset_expr)
+                ty = "i64" if ctx.tables[elem.table].limits.is64 else "i32"
+                fx.emit(f"call void @wasmaot_rt_table_init(ptr %ctx, i32 {elem.table}, i32 {i}, "
+                        f"i64 {to_i64(fx, ty, offset)}, i64 0, i64 {len(elem.init)})")
+            if elem.mode != "passive":
+                fx.emit(f"call void @wasmaot_rt_elem_drop(ptr %ctx, i32 {i})")
+        for i, data in enumerate(m.datas):
+            if data.mode != "active":
+                continue
+            offset = self._const_expr(fx, data.offset_expr)
+            ty = "i64" if ctx.mems[data.memory].limits.is64 else "i32"
+            fx.emit(f"call void @wasmaot_rt_memory_init(ptr %ctx, i32 {data.memory}, i32 {i}, "
+                    f"i64 {to_i64(fx, ty, offset)}, i64 0, i64 {len(data.init)})")
+            fx.emit(f"call void @wasmaot_rt_data_drop(ptr %ctx, i32 {i})")
+        fx.emit("ret void")
+        trap_blocks = []
+        for trap, label in fx.trap_labels.items():
+            trap_blocks += [f"{label}:",
+                            f"  call void @wasmaot_rt_trap(ptr %ctx, i32 {abi.TRAP_CODES[trap]})",
+                            "  unreachable"]
+        return "\n".join(["define void @wasmaot_init(ptr %ctx) #0 {", "entry:"] + fx.lines
+                         + trap_blocks + ["}"])
+
+    # --- thunks and adapters --------------------------------------------------------
+
+    def _func_types(self):
+        for typeidx, st in enumerate(self.module.types):
+            comp = self.ctx.types.comp(self.ctx.types.canon[typeidx])
+            if type(comp) is FuncType:
+                yield typeidx, comp
+
+    def _entry_thunks(self) -> list:
+        out = []
+        for typeidx, ft in self._func_types():
+            lines = [f"define void @wasmaot_entry_t{typeidx}(ptr %code, ptr %ctx, ptr %args, "
+                     f"ptr %results) #0 {{", "entry:"]
+            args = []
+            for i, t in enumerate(ft.params):
+                ty = llvm_type(t)
+                lines.append(f"  %ap{i} = getelementptr inbounds i8, ptr %args, i64 "
+                             f"{i * abi.VALUE_SIZE}")
+                lines.append(f"  %a{i} = load {ty}, ptr %ap{i}, align 8")
+                args.append(f", {ty} %a{i}")
+            ret = self.return_type(ft.results)
+            call = f"call tailcc {ret} %code(ptr %ctx{''.join(args)})"
+            lines.append(f"  {call}" if ret == "void" else f"  %r = {call}")
+            for i, t in enumerate(ft.results):
+                ty = llvm_type(t)
+                value = "%r"
+                if len(ft.results) > 1:
+                    value = f"%r{i}"
+                    lines.append(f"  {value} = extractvalue {ret} %r, {i}")
+                lines.append(f"  %rp{i} = getelementptr inbounds i8, ptr %results, i64 "
+                             f"{i * abi.VALUE_SIZE}")
+                lines.append(f"  store {ty} {value}, ptr %rp{i}, align 8")
+            lines += ["  ret void", "}"]
+            out.append("\n".join(lines))
+        return out
+
+    def _adapter_types(self) -> list:
+        return sorted({imp.desc for imp in self.module.imports
+                       if imp.kind in ("func", "func_exact")})
+
+    def _host_adapters(self) -> list:
+        out = []
+        for typeidx in self._adapter_types():
+            ft = self.func_type_of_typeidx(typeidx)
+            params = "".join(f", {llvm_type(t)} %p{i}" for i, t in enumerate(ft.params))
+            ret = self.return_type(ft.results)
+            nargs = max(1, len(ft.params))
+            nres = max(1, len(ft.results))
+            lines = [f"define internal tailcc {ret} @wasmaot_host_t{typeidx}(ptr %host{params}) "
+                     f"#0 {{", "entry:",
+                     f"  %args = alloca [{nargs * abi.VALUE_SIZE} x i8], align 16",
+                     f"  %res = alloca [{nres * abi.VALUE_SIZE} x i8], align 16"]
+            for i, t in enumerate(ft.params):
+                lines.append(f"  %ap{i} = getelementptr inbounds i8, ptr %args, i64 "
+                             f"{i * abi.VALUE_SIZE}")
+                lines.append(f"  store {llvm_type(t)} %p{i}, ptr %ap{i}, align 8")
+            lines.append("  call void @wasmaot_rt_host_call(ptr %host, ptr %args, ptr %res)")
+            values = []
+            for i, t in enumerate(ft.results):
+                ty = llvm_type(t)
+                lines.append(f"  %rp{i} = getelementptr inbounds i8, ptr %res, i64 "
+                             f"{i * abi.VALUE_SIZE}")
+                lines.append(f"  %r{i} = load {ty}, ptr %rp{i}, align 8")
+                values.append((ty, f"%r{i}"))
+            if not values:
+                lines.append("  ret void")
+            elif len(values) == 1:
+                lines.append(f"  ret {values[0][0]} {values[0][1]}")
+            else:
+                agg = "undef"
+                for i, (ty, v) in enumerate(values):
+                    lines.append(f"  %agg{i} = insertvalue {ret} {agg}, {ty} {v}, {i}")
+                    agg = f"%agg{i}"
+                lines.append(f"  ret {ret} {agg}")
+            lines.append("}")
+            out.append("\n".join(lines))
+        return out
+
+    # --- the descriptor -----------------------------------------------------------
+
+    def _string(self, text: str) -> str:
+        name = self._strings.get(text)
+        if name is None:
+            name = f"@str{len(self._strings)}"
+            self._strings[text] = name
+            ty, init = _c_string(text)
+            self.globals_text.append(f"{name} = private unnamed_addr constant {ty} {init}")
+        return name
+
+    def _array(self, name: str, elem_ty: str, items: list) -> str:
+        if not items:
+            return "null"
+        body = ", ".join(f"{elem_ty} {v}" for v in items)
+        self.globals_text.append(
+            f"@{name} = private unnamed_addr constant [{len(items)} x {elem_ty}] [{body}]")
+        return f"@{name}"
+
+    def _struct_array(self, name: str, rows: list) -> str:
+        """An array of structs whose fields are all 8-byte (i64 or ptr)."""
+        if not rows:
+            return "null"
+        row_ty = "{ " + ", ".join(t for t, _ in rows[0]) + " }"
+        body = ", ".join(row_ty + " { " + ", ".join(f"{t} {v}" for t, v in row) + " }"
+                         for row in rows)
+        self.globals_text.append(
+            f"@{name} = private unnamed_addr constant [{len(rows)} x {row_ty}] [{body}]")
+        return f"@{name}"
+
+    def _descriptor(self) -> None:
+        m, ctx = self.module, self.ctx
+        types = ctx.types
+        ntypes = len(m.types)
+        nfuncs = len(ctx.funcs)
+        type_canon = self._array("type_canon", "i64", [types.canon[i] for i in range(ntypes)])
+        type_super = self._array("type_super", "i64", [
+            -1 if types.super_of[types.canon[i]] is None else types.super_of[types.canon[i]]
+            for i in range(ntypes)])
+        func_code = self._array("func_code", "ptr", [
+            "null" if i < self.num_imported_funcs else f"@{self.func_symbol(i)}"
+            for i in range(nfuncs)])
+        func_type = self._array("func_type", "i64", self._func_typeidx)
+        host_adapters = self._array("host_adapters", "ptr", [
+            f"@wasmaot_host_t{imp.desc}" for imp in m.imports if imp.kind in ("func", "func_exact")])
+        func_names = self._array("func_names", "ptr", [
+            self._string(m.names.funcs[i]) if i in m.names.funcs else "null"
+            for i in range(nfuncs)])
+        mems = self._struct_array("memories", [self._memory_row(mt.limits) for mt in ctx.mems])
+        tabs = self._struct_array("tables", [self._table_row(tt) for tt in ctx.tables])
+        globs = self._struct_array("globals", [
+            [("i64", self._valtype_code(g.valtype)), ("i64", int(g.mutable))]
+            for g in ctx.globals])
+        datas = self._struct_array("datas", [
+            [("ptr", self._data_bytes(i, d.init)), ("i64", len(d.init))]
+            for i, d in enumerate(m.datas)])
+        elem_lengths = self._array("elem_lengths", "i64", [len(e.init) for e in m.elems])
+        thunks = dict(self._func_types())
+        entry_thunks = self._array("entry_thunks", "ptr", [
+            f"@wasmaot_entry_t{i}" if i in thunks else "null" for i in range(ntypes)])
+        imports, counters = [], {}
+        for imp in m.imports:
+            kind = "func" if imp.kind == "func_exact" else imp.kind
+            index = counters.get(kind, 0)
+            counters[kind] = index + 1
+            imports.append([("ptr", self._string(imp.module)), ("ptr", self._string(imp.name)),
+                            ("i64", abi.EXTERN_KINDS[kind]), ("i64", index)])
+        imports_arr = self._struct_array("imports", imports)
+        exports_arr = self._struct_array("exports", [
+            [("ptr", self._string(e.name)), ("i64", abi.EXTERN_KINDS[e.kind]), ("i64", e.index)]
+            for e in m.exports])
+        n_imported = {k: sum(1 for imp in m.imports if imp.kind == k)
+                      for k in ("memory", "table", "global")}
+        fields = {
+            "abi_version": abi.ABI_VERSION, "num_types": ntypes, "type_canon": type_canon,
+            "type_super": type_super, "num_funcs": nfuncs,
+            "num_imported_funcs": self.num_imported_funcs, "func_code": func_code,
+            "func_type": func_type, "host_adapters": host_adapters, "func_names": func_names,
+            "num_memories": len(ctx.mems), "num_imported_memories": n_imported["memory"],
+            "memories": mems, "num_tables": len(ctx.tables),
+            "num_imported_tables": n_imported["table"], "tables": tabs,
+            "num_globals": len(ctx.globals), "num_imported_globals": n_imported["global"],
+            "globals": globs, "num_datas": len(m.datas), "datas": datas,
+            "num_elems": len(m.elems), "elem_lengths": elem_lengths, "init": "@wasmaot_init",
+            "start": -1 if m.start is None else m.start, "entry_thunks": entry_thunks,
+            "num_imports": len(m.imports), "imports": imports_arr,
+            "num_exports": len(m.exports), "exports": exports_arr,
+        }
+        body = []
+        for f in abi.MODULE_DESC.fields:
+            ty = "ptr" if f.ctype.endswith("*") or f.ctype.endswith("_fn") or \
+                f.ctype.endswith("const *") else "i64"
+            body.append(f"{ty} {fields[f.name]}")
+        ty = "{ " + ", ".join(b.split()[0] for b in body) + " }"
+        self.globals_text.append(f"@wasmaot_module = constant {ty} {{ {', '.join(body)} }}")
+
+    def _data_bytes(self, i: int, data: bytes) -> str:
+        if not data:
+            return "null"
+        body = "".join(chr(b) if 0x20 <= b < 0x7F and b not in (0x22, 0x5C) else f"\\{b:02X}"
+                       for b in data)
+        self.globals_text.append(
+            f"@data{i} = private unnamed_addr constant [{len(data)} x i8] c\"{body}\"")
+        return f"@data{i}"
+
+    @staticmethod
+    def _memory_row(limits) -> list:
+        mx = (1 << 64) - 1 if limits.max is None else limits.max
+        return [("i64", limits.min), ("i64", _u64(mx)), ("i64", int(limits.is64)),
+                ("i64", limits.page_size_log2), ("i64", int(limits.shared))]
+
+    def _table_row(self, tt) -> list:
+        limits = tt.limits
+        mx = (1 << 64) - 1 if limits.max is None else limits.max
+        return [("i64", _u64(limits.min)), ("i64", _u64(mx)), ("i64", int(limits.is64)),
+                ("i64", self._valtype_code(tt.reftype))]
+
+    def _valtype_code(self, t) -> int:
+        if type(t) is RefType:
+            heap = t.heap
+            if type(heap) is int:
+                comp = self.ctx.types.comp(heap)
+                return 0x70 if type(comp) is FuncType else 0x6E
+            return _REF_FAMILY_CODE.get(heap, 0x6E)
+        return abi.VALTYPE_CODES[t]
+
+
+def _u64(value: int) -> int:
+    """LLVM i64 literals are signed."""
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def lower_module(module: Module, ctx: ModuleContext, options: CodegenOptions) -> str:
+    return ModuleEmitter(module, ctx, options).emit()
