@@ -70,7 +70,11 @@ class FunctionEmitter:
         self.cur = "entry"
         self.trap_labels: dict[str, str] = {}
         self.local_types = [llvm_type(t) for t in local_types]
-        self.local_ptrs: list[str] = []
+        # Entry-block code: allocas, then loads of instance pointers that never
+        # change (memory bases, array pointers), each emitted once per function.
+        self.allocas: list[str] = []
+        self.prelude: list[str] = []
+        self.cached: dict = {}
         self.result_types = [llvm_type(t) for t in functype.results]
 
     # --- IRSink ------------------------------------------------------------
@@ -137,22 +141,33 @@ class FunctionEmitter:
 
     # --- context access -------------------------------------------------------
 
-    def ctx_field(self, name: str) -> str:
-        """Load a vmctx field (a pointer fixed for the instance's lifetime)."""
-        p = self.tmp()
-        self.emit(f"{p} = getelementptr inbounds i8, ptr %ctx, i64 {abi.VMCTX.offset(name)}")
-        v = self.tmp()
-        self.emit(f"{v} = load ptr, ptr {p}, align 8, !invariant.load !{self.mod.empty_md}")
+    def invariant_load(self, key, ptr_expr_lines, ty: str = "ptr") -> str:
+        """A value fixed for the instance's lifetime, loaded once in the entry
+        block.  `ptr_expr_lines(tmp)` returns (lines, pointer) computing its address."""
+        v = self.cached.get(key)
+        if v is None:
+            lines, ptr = ptr_expr_lines()
+            v = self.tmp()
+            self.prelude.extend("  " + line for line in lines)
+            self.prelude.append(f"  {v} = load {ty}, ptr {ptr}, align 8, "
+                                f"!invariant.load !{self.mod.empty_md}")
+            self.cached[key] = v
         return v
+
+    def ctx_field(self, name: str) -> str:
+        """A vmctx field (pointers fixed for the instance's lifetime)."""
+        def address():
+            p = self.tmp()
+            return [f"{p} = getelementptr inbounds i8, ptr %ctx, i64 {abi.VMCTX.offset(name)}"], p
+        return self.invariant_load(("ctx", name), address)
 
     def ctx_array_item(self, field_name: str, index: int) -> str:
         """vmctx->field[index] for an array of pointers (memories, tables, globals)."""
-        arr = self.ctx_field(field_name)
-        p = self.tmp()
-        self.emit(f"{p} = getelementptr inbounds ptr, ptr {arr}, i64 {index}")
-        v = self.tmp()
-        self.emit(f"{v} = load ptr, ptr {p}, align 8, !invariant.load !{self.mod.empty_md}")
-        return v
+        def address():
+            arr = self.ctx_field(field_name)
+            p = self.tmp()
+            return [f"{p} = getelementptr inbounds ptr, ptr {arr}, i64 {index}"], p
+        return self.invariant_load((field_name, index), address)
 
     def funcref_record(self, funcidx: int) -> str:
         funcs = self.ctx_field("funcs")
@@ -178,7 +193,8 @@ class FunctionEmitter:
             trap_blocks.append(f"{label}:")
             trap_blocks.append(f"  call void @wasmaot_rt_trap(ptr %ctx, i32 {abi.TRAP_CODES[trap]})")
             trap_blocks.append("  unreachable")
-        return "\n".join([header, "entry:"] + self.lines + trap_blocks + ["}"])
+        return "\n".join([header, "entry:"] + self.allocas + self.prelude + self.lines
+                         + trap_blocks + ["}"])
 
     def prologue(self) -> None:
         # Stack limit check (abi: vmctx->stack_limit points at the limit cell).
@@ -195,8 +211,7 @@ class FunctionEmitter:
         nparams = len(self.functype.params)
         for i, ty in enumerate(self.local_types):
             p = f"%l{i}"
-            self.local_ptrs.append(p)
-            self.lines.insert(0, f"  {p} = alloca {ty}")
+            self.allocas.append(f"  {p} = alloca {ty}")
             init = f"%p{i}" if i < nparams else zero_value(ty)
             self.emit(f"store {ty} {init}, ptr {p}")
 

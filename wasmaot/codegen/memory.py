@@ -63,6 +63,14 @@ def _field(fx, struct_ptr: str, name: str, ty: str, invariant: bool) -> str:
     return v
 
 
+def memory_base(fx, memidx: int) -> str:
+    def address():
+        mem = memory_struct(fx, memidx)
+        p = fx.tmp()
+        return [f"{p} = getelementptr inbounds i8, ptr {mem}, i64 {abi.MEMORY.offset('base')}"], p
+    return fx.invariant_load(("membase", memidx), address)
+
+
 def to_i64(fx, ty: str, value: str) -> str:
     if ty == "i64":
         return value
@@ -75,7 +83,7 @@ def effective_address(fx, memidx: int, index_ty: str, index: str, offset: int,
                       width: int) -> str:
     """Pointer to the accessed bytes; traps when the access is out of bounds."""
     mem = memory_struct(fx, memidx)
-    base = _field(fx, mem, "base", "ptr", invariant=True)
+    base = memory_base(fx, memidx)
     ea = to_i64(fx, index_ty, index)
     if fx.mod.needs_explicit_checks(memidx):
         # ea + offset + width <= size, computed without wrapping (ea may be any u64).

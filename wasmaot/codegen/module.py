@@ -212,8 +212,8 @@ class ModuleEmitter:
             trap_blocks += [f"{label}:",
                             f"  call void @wasmaot_rt_trap(ptr %ctx, i32 {abi.TRAP_CODES[trap]})",
                             "  unreachable"]
-        return "\n".join(["define void @wasmaot_init(ptr %ctx) #0 {", "entry:"] + fx.lines
-                         + trap_blocks + ["}"])
+        return "\n".join(["define void @wasmaot_init(ptr %ctx) #0 {", "entry:"] + fx.prelude
+                         + fx.lines + trap_blocks + ["}"])
 
     # --- thunks and adapters --------------------------------------------------------
 
