@@ -186,8 +186,8 @@ class FunctionEmitter:
         self.frames.append(frame)
         self.lower_body(r)
         ret = self.mod.return_type(ft.results)
-        header = (f"define internal tailcc {ret} @{self.mod.func_symbol(self.funcidx)}({params}) "
-                  f"#0 {{")
+        header = (f"define {self.mod.linkage} tailcc {ret} "
+                  f"@{self.mod.func_symbol(self.funcidx)}({params}) #0 {{")
         trap_blocks = []
         for trap, label in self.trap_labels.items():
             trap_blocks.append(f"{label}:")

@@ -106,6 +106,12 @@ def validate_module(module: Module) -> ModuleContext:
     return ctx
 
 
+def declarations_context(module: Module) -> ModuleContext:
+    """The validation context without checking function bodies: for code
+    generation of a module that was already validated in full."""
+    return _validate_declarations(module)
+
+
 def _check_bodies_wellformed(module: Module, first: int) -> None:
     """Raise MalformedModule if any body from `first` on is malformed."""
     names = DATA_COUNT_OPS if module.data_count is None else frozenset()

@@ -1,0 +1,104 @@
+"""From module bytes to object code: frontend, lowering, LLVM.
+
+Large modules are split into partitions of similar code size that worker
+processes lower and compile in parallel (LLVM's optimizer and code generator
+are single-threaded, and most of the time goes there).  The partitions are
+fixed by the module alone, never by the number of workers, so the objects are
+the same on any machine.  Each stage's time is recorded for `bench/compile.py`.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+
+from ..codegen.module import CodegenOptions, lower_partition, partition_functions
+from ..wasm import decode_module, validate_module
+from ..wasm.module import Module
+from ..wasm.validate_module import ModuleContext, declarations_context
+from . import llvm
+
+# Code section bytes per partition; modules below this compile in one piece.
+PARTITION_BYTES = 256 * 1024
+MAX_PARTITIONS = 16
+
+
+@dataclass
+class CompileStats:
+    frontend: float = 0.0
+    emit: float = 0.0
+    llvm: float = 0.0  # parse + optimize + codegen (wall time, all partitions)
+    code_bytes: int = 0
+    partitions: int = 1
+    per_stage: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CompileRequest:
+    target: str = "x86_64-linux"
+    opt_level: int = 2
+    explicit_bounds_checks: bool = False
+
+    @property
+    def codegen(self) -> CodegenOptions:
+        return CodegenOptions(self.opt_level, self.explicit_bounds_checks)
+
+
+def code_size(module: Module) -> int:
+    return sum(s.size for s in module.sections if s.id == 10)
+
+
+def _compile_partition(module: Module, ctx: ModuleContext, req: CompileRequest,
+                       funcs: list, first: bool) -> tuple:
+    t0 = time.perf_counter()
+    ir = lower_partition(module, ctx, req.codegen, funcs, first)
+    t1 = time.perf_counter()
+    obj = llvm.compile_ir(ir, llvm.TARGETS[req.target], req.opt_level)
+    return obj, t1 - t0, time.perf_counter() - t1
+
+
+def _worker(data: bytes, req: CompileRequest, funcs: list, first: bool) -> tuple:
+    # The parent validated the module; a worker only needs the declarations.
+    module = decode_module(data)
+    return _compile_partition(module, declarations_context(module), req, funcs, first)
+
+
+def compile_module(data: bytes, req: CompileRequest, *, jobs: int | None = None,
+                   module: Module | None = None,
+                   ctx: ModuleContext | None = None) -> tuple[list[bytes], CompileStats]:
+    """Validate and compile; returns the object files (in link order) and timings."""
+    stats = CompileStats()
+    t0 = time.perf_counter()
+    if module is None:
+        module = decode_module(data)
+        ctx = validate_module(module)
+    stats.frontend = time.perf_counter() - t0
+    stats.code_bytes = code_size(module)
+    nparts = min(MAX_PARTITIONS, max(1, stats.code_bytes // PARTITION_BYTES))
+    stats.partitions = nparts
+    t1 = time.perf_counter()
+    if nparts == 1:
+        funcs = list(range(module.num_imported_funcs, len(ctx.funcs)))
+        obj, emit_s, _ = _compile_partition(module, ctx, req, funcs, True)
+        stats.emit = emit_s
+        stats.llvm = time.perf_counter() - t1 - emit_s
+        return [obj], stats
+    parts = partition_functions(module, nparts)
+    workers = jobs or os.cpu_count() or 1
+    # fork: a spawned worker would re-run the caller's __main__ (scripts without a
+    # main guard), and the parent holds no threads or locks the workers need.
+    with ProcessPoolExecutor(max_workers=min(workers, nparts),
+                             mp_context=get_context("fork")) as pool:
+        futures = [pool.submit(_worker, bytes(data), req, part, i == 0)
+                   for i, part in enumerate(parts)]
+        results = [f.result() for f in futures]
+    wall = time.perf_counter() - t1
+    emit_total = sum(r[1] for r in results)
+    llvm_total = sum(r[2] for r in results)
+    # Split the wall time between the stages in proportion to their CPU time.
+    stats.emit = wall * emit_total / (emit_total + llvm_total)
+    stats.llvm = wall - stats.emit
+    return [r[0] for r in results], stats

@@ -1,0 +1,275 @@
+"""The C toolchain: zig (from the `ziglang` wheel) builds the runtime and links modules.
+
+    runtime_build(target)      -> RuntimeBuild: the C runtime for `target`, built once
+                                  and cached (a shared library for *-gnu, an archive of
+                                  objects for *-musl)
+    compile_object(src, out)   -> compile one C file with the runtime's flags and headers
+    link_module_shared(o, so)  -> link a module's object into a .so that takes the
+                                  runtime's symbols from libwasmaot_rt.so
+
+The ABI header `wasmaot_abi.h` is generated from `wasmaot.codegen.abi` into each
+build directory; the runtime never compiles against a hand-copied header.
+
+Cache: `$XDG_CACHE_HOME/wasmaot/runtime/<target>-<key>/` (default ~/.cache), the key
+hashing the wasmaot version, the runtime's sources, the ABI header, the target, the
+flags and the zig version.  A build happens in a private temporary directory that is
+renamed into place when complete, so a reader never sees half a build and
+processes that race simply both build and one rename wins.
+
+Builds are deterministic: fixed CPU baseline, no build id, sources named relative to
+runtime_c/ and the build directory mapped away with -ffile-prefix-map, archives
+written without timestamps.  Every failure is a `ToolchainError` with one line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from wasmaot.driver.targets import Target, resolve_target
+from wasmaot.errors import ToolchainError
+
+RUNTIME_DIR = Path(__file__).resolve().parents[2] / "runtime_c"
+RUNTIME_INCLUDE_DIR = RUNTIME_DIR / "include"
+RUNTIME_LIBRARY_NAME = "libwasmaot_rt.so"
+RUNTIME_ARCHIVE_NAME = "libwasmaot_rt.a"
+ABI_HEADER_NAME = "wasmaot_abi.h"
+
+# Flags for every C file of the runtime (and tests' C stand-ins for modules).
+CFLAGS = (
+    "-std=c11",
+    "-O2",
+    "-g0",  # no DWARF: backtraces use frame pointers, and DWARF would carry host paths
+    "-fno-omit-frame-pointer",  # backtraces walk frame pointers through the runtime too
+    "-fPIC",
+    "-fvisibility=hidden",  # only WASMAOT_RT_API symbols are exported
+    "-fno-sanitize=all",  # zig enables UBSan traps in some modes; the runtime's own checks suffice
+    "-Wall",
+    "-Werror",
+)
+# Parallel compiler processes (the build machines are small and shared).
+MAX_JOBS = 2
+TIMEOUT_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class RuntimeBuild:
+    target: Target
+    directory: Path
+    include_dirs: tuple[Path, ...]  # wasmaot_rt.h's directory, then the generated header's
+    objects: tuple[Path, ...]
+    library: Path | None  # libwasmaot_rt.so (gnu targets)
+    archive: Path | None  # libwasmaot_rt.a (musl targets)
+
+
+def zig_command() -> list[str]:
+    """How to run zig: the ziglang wheel of this Python."""
+    try:
+        import ziglang  # noqa: F401
+    except ImportError:
+        raise ToolchainError("zig not found: install the ziglang wheel (pip install ziglang)") from None
+    return [sys.executable, "-m", "ziglang"]
+
+
+def zig_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("ziglang")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def cache_root() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "wasmaot"
+
+
+def runtime_sources() -> list[Path]:
+    """The runtime's C files, relative to RUNTIME_DIR, in a stable order."""
+    return sorted(p.relative_to(RUNTIME_DIR) for p in RUNTIME_DIR.rglob("*.c"))
+
+
+def _abi_header() -> str:
+    from wasmaot.codegen import abi
+
+    return abi.c_header()
+
+
+def _build_key(target: Target) -> str:
+    from wasmaot import __version__
+
+    h = hashlib.sha256()
+    for part in (__version__, zig_version(), target.name, target.zig_target, target.cpu, *CFLAGS,
+                 _abi_header()):
+        h.update(part.encode())
+        h.update(b"\0")
+    for path in sorted(p for p in RUNTIME_DIR.rglob("*") if p.suffix in (".c", ".h")):
+        h.update(str(path.relative_to(RUNTIME_DIR)).encode())
+        h.update(b"\0")
+        h.update(path.read_bytes())
+        h.update(b"\0")
+    return h.hexdigest()[:20]
+
+
+def _first_error_line(output: str) -> str:
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    for line in lines:
+        if "error:" in line:
+            return line
+    return lines[-1] if lines else "no diagnostic"
+
+
+def _run(cmd: list[str], what: str, cwd: Path | None = None) -> None:
+    try:
+        proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        raise ToolchainError(f"{what}: zig timed out after {TIMEOUT_SECONDS} s") from None
+    except OSError as e:
+        raise ToolchainError(f"{what}: cannot run zig: {e}") from None
+    if proc.returncode != 0:
+        err = ToolchainError(f"{what}: {_first_error_line(proc.stderr + proc.stdout)}")
+        err.details = proc.stderr  # the whole diagnostic, for --debug
+        raise err
+
+
+def _target_flags(target: Target) -> list[str]:
+    return ["-target", target.zig_target, f"-mcpu={target.cpu}"]
+
+
+def compile_object(
+    source: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+    target: str | Target = "host",
+    *,
+    include_dirs: tuple = (),
+    extra_flags: tuple = (),
+    cwd: Path | None = None,
+) -> Path:
+    """Compiles one C file with the runtime's flags into `output`."""
+    target = resolve_target(target)
+    output = Path(output)
+    cmd = [*zig_command(), "cc", *_target_flags(target), *CFLAGS]
+    for d in include_dirs:
+        cmd += ["-I", str(d)]
+    cmd += [*extra_flags, "-c", os.fspath(source), "-o", str(output)]
+    _run(cmd, f"compiling {os.fspath(source)} for {target.name}", cwd=cwd)
+    return output
+
+
+def _build_runtime_into(target: Target, out: Path) -> None:
+    include = out / "include"
+    objdir = out / "obj"
+    include.mkdir(parents=True)
+    objdir.mkdir()
+    (include / ABI_HEADER_NAME).write_text(_abi_header())
+    # Sources are named relative to runtime_c/ (compiled from there) and both
+    # directories are mapped away, so no absolute path reaches the output.
+    prefix_maps = (f"-ffile-prefix-map={RUNTIME_DIR}=runtime_c", f"-ffile-prefix-map={out}=build")
+    sources = runtime_sources()
+    objects = [objdir / (str(src.with_suffix("")).replace(os.sep, "_") + ".o") for src in sources]
+
+    def one(pair: tuple[Path, Path]) -> Path:
+        src, obj = pair
+        return compile_object(src, obj, target, include_dirs=(RUNTIME_INCLUDE_DIR, include),
+                              extra_flags=prefix_maps, cwd=RUNTIME_DIR)
+
+    with ThreadPoolExecutor(max_workers=MAX_JOBS) as pool:
+        list(pool.map(one, zip(sources, objects)))
+    names = [o.name for o in objects]
+    if target.shared_runtime:
+        _run([*zig_command(), "cc", *_target_flags(target), "-shared", "-o", f"../{RUNTIME_LIBRARY_NAME}",
+              *names, f"-Wl,-soname,{RUNTIME_LIBRARY_NAME}", "-Wl,-z,defs", "-Wl,--build-id=none",
+              "-lpthread"],
+             f"linking {RUNTIME_LIBRARY_NAME} for {target.name}", cwd=objdir)
+    else:
+        # zig ar is llvm-ar: D = deterministic (zero timestamps, uids, modes).
+        _run([*zig_command(), "ar", "rcsD", f"../{RUNTIME_ARCHIVE_NAME}", *names],
+             f"archiving {RUNTIME_ARCHIVE_NAME} for {target.name}", cwd=objdir)
+
+
+def _describe(target: Target, directory: Path) -> RuntimeBuild:
+    objdir = directory / "obj"
+    objects = tuple(sorted(objdir.glob("*.o")))
+    library = directory / RUNTIME_LIBRARY_NAME
+    archive = directory / RUNTIME_ARCHIVE_NAME
+    return RuntimeBuild(
+        target=target,
+        directory=directory,
+        include_dirs=(RUNTIME_INCLUDE_DIR, directory / "include"),
+        objects=objects,
+        library=library if target.shared_runtime else None,
+        archive=None if target.shared_runtime else archive,
+    )
+
+
+def _complete(build: RuntimeBuild) -> bool:
+    out = build.library or build.archive
+    return out is not None and out.is_file() and bool(build.objects)
+
+
+def runtime_build(target: str | Target = "host") -> RuntimeBuild:
+    """The runtime built for `target`, from the cache or built now (and cached)."""
+    target = resolve_target(target)
+    parent = cache_root() / "runtime"
+    final = parent / f"{target.name}-{_build_key(target)}"
+    build = _describe(target, final)
+    if _complete(build):
+        return build
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        if final.exists():  # incomplete: someone deleted files from the cache
+            shutil.rmtree(final, ignore_errors=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{target.name}-", dir=parent))
+    except OSError as e:
+        raise ToolchainError(f"cannot create the runtime cache in {parent}: {e}") from None
+    try:
+        _build_runtime_into(target, tmp)
+        try:
+            os.rename(tmp, final)
+        except OSError:
+            # Another process finished the same build first; theirs is identical.
+            if not _complete(build):
+                raise
+    except OSError as e:
+        raise ToolchainError(f"cannot write the runtime cache in {parent}: {e}") from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return _describe(target, final)
+
+
+def link_module_shared(
+    object_path: str | os.PathLike[str],
+    out_path: str | os.PathLike[str],
+    target: str | Target = "host",
+    *,
+    extra_inputs: tuple = (),
+) -> Path:
+    """Links a module's object into a shared object whose runtime symbols come
+    from libwasmaot_rt.so (recorded as DT_NEEDED by its soname, so the copy the
+    process already loaded is used: load the runtime first).  Written
+    atomically: `out_path` is complete or absent."""
+    target = resolve_target(target)
+    if not target.shared_runtime:
+        raise ToolchainError(f"link_module_shared: {target.name} has no shared runtime (use a -gnu target)")
+    runtime = runtime_build(target)
+    out_path = Path(out_path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".tmp", dir=out_path.parent)
+    os.close(fd)
+    try:
+        _run([*zig_command(), "cc", *_target_flags(target), "-shared", "-o", tmp, os.fspath(object_path),
+              *map(os.fspath, extra_inputs), str(runtime.library), "-Wl,-z,defs", "-Wl,--build-id=none",
+              "-lm"],
+             f"linking {out_path.name} for {target.name}")
+        os.replace(tmp, out_path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return out_path
