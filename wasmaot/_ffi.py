@@ -41,8 +41,8 @@ def abi_cdef() -> str:
         "struct wasmaot_vmctx;",
         "typedef int (*wasmaot_host_callback)(void *data, union wasmaot_value *args, union wasmaot_value *results);",
         "typedef void (*wasmaot_init_fn)(struct wasmaot_vmctx *vmctx);",
-        "typedef void (*wasmaot_entry_fn)(void *code, struct wasmaot_vmctx *vmctx, union wasmaot_value *args,"
-        " union wasmaot_value *results);",
+        ("typedef void (*wasmaot_entry_fn)(void *code, struct wasmaot_vmctx *vmctx, union wasmaot_value *args,"
+         " union wasmaot_value *results);"),
     ]
     for s in abi.STRUCTS:
         fields = " ".join(f"{f.ctype}{'' if f.ctype.endswith('*') else ' '}{f.name};" for f in s.fields)

@@ -4,7 +4,7 @@ Generated code and `runtime_c/` must agree on struct layouts, trap codes and
 function signatures.  This module is the only place they are written down:
 codegen reads the offsets from here, and `c_header()` renders the same
 definitions as `wasmaot_abi.h`, which the runtime includes (the driver writes
-it next to the runtime's objects at build time; `tests/codegen/test_abi.py`
+it next to the runtime's objects at build time; `tests/runtime/test_contract.py`
 compiles `_Static_assert`s generated from here against the runtime's view).
 
 Conventions of generated code:
@@ -123,7 +123,10 @@ MEMORY_DESC = Struct("wasmaot_memory_desc", (
     _f("is64", "uint64_t", "1 for i64 addresses"),
     _f("page_size_log2", "uint64_t", "16 or 0"),
     _f("shared", "uint64_t", "1 if shared (threads)"),
-), "A memory type (imported or defined).")
+    _f("explicit_checks", "uint64_t", "1 if the module's code checks this memory's bounds "
+       "itself; 0: it relies on the 8 GiB guard reservation (SANDBOX: the runtime must then "
+       "give it a guarded memory)"),
+), "A memory type (imported or defined), and how the module's code accesses it.")
 
 TABLE_DESC = Struct("wasmaot_table_desc", (
     _f("min", "uint64_t", "initial elements"),

@@ -179,7 +179,10 @@ def _push_results(fx, functype, result: str) -> None:
 def _emit_call(fx, functype, callee: str, callee_ctx: str, *, tail: bool) -> None:
     args = _args(fx, functype)
     ret = fx.mod.return_type(functype.results)
-    prefix = "tail call" if tail else "call"
+    # `notail`: LLVM must not turn wasm recursion into a loop (that would hang
+    # where wasm must exhaust its stack); `tail` (with tailcc) guarantees
+    # return_call* never grows the stack.
+    prefix = "tail call" if tail else "notail call"
     if ret == "void":
         fx.emit(f"{prefix} tailcc void {callee}(ptr {callee_ctx}{args})")
         if tail:

@@ -108,7 +108,7 @@ def _build_key(target: Target) -> str:
 
     h = hashlib.sha256()
     for part in (__version__, zig_version(), target.name, target.zig_target, target.cpu, *CFLAGS,
-                 _abi_header()):
+                 _abi_header(), Path(__file__).read_text()):  # this file: the build recipe
         h.update(part.encode())
         h.update(b"\0")
     for path in sorted(p for p in RUNTIME_DIR.rglob("*") if p.suffix in (".c", ".h")):
@@ -129,7 +129,7 @@ def _first_error_line(output: str) -> str:
 
 def _run(cmd: list[str], what: str, cwd: Path | None = None) -> None:
     try:
-        proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=TIMEOUT_SECONDS)
+        proc = subprocess.run(cmd, check=False, cwd=cwd, capture_output=True, text=True, timeout=TIMEOUT_SECONDS)
     except subprocess.TimeoutExpired:
         raise ToolchainError(f"{what}: zig timed out after {TIMEOUT_SECONDS} s") from None
     except OSError as e:
@@ -236,7 +236,7 @@ def runtime_build(target: str | Target = "host") -> RuntimeBuild:
             os.rename(tmp, final)
         except OSError:
             # Another process finished the same build first; theirs is identical.
-            if not _complete(build):
+            if not _complete(_describe(target, final)):
                 raise
     except OSError as e:
         raise ToolchainError(f"cannot write the runtime cache in {parent}: {e}") from None

@@ -1,0 +1,111 @@
+"""The ABI is written once (codegen/abi.py) and checked from every side that uses it:
+the C compiler (static asserts), cffi (layouts), the hand-written cffi declarations
+against wasmaot_rt.h, and abi.RUNTIME_FUNCTIONS against the runtime's signatures."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from wasmaot import _ffi
+from wasmaot.codegen import abi
+from wasmaot.driver import toolchain
+
+ffi = _ffi.ffi
+
+
+@pytest.mark.parametrize("target", ["x86_64-linux-gnu", "aarch64-linux-musl"])
+def test_abi_static_asserts_compile(tmp_path, target):
+    """The C compiler agrees with every offset and size abi.py gives codegen."""
+    (tmp_path / "wasmaot_abi.h").write_text(abi.c_header())
+    src = tmp_path / "asserts.c"
+    src.write_text(abi.static_asserts())
+    toolchain.compile_object(src, tmp_path / "asserts.o", target, include_dirs=(tmp_path,))
+
+
+def test_static_asserts_catch_a_wrong_offset(tmp_path):
+    (tmp_path / "wasmaot_abi.h").write_text(abi.c_header())
+    src = tmp_path / "asserts.c"
+    src.write_text(abi.static_asserts().replace("wasmaot_vmctx, funcs) == 32", "wasmaot_vmctx, funcs) == 40"))
+    with pytest.raises(toolchain.ToolchainError, match="static assertion failed"):
+        toolchain.compile_object(src, tmp_path / "asserts.o", include_dirs=(tmp_path,))
+
+
+def test_cffi_layouts_match_abi():
+    for s in abi.STRUCTS:
+        assert ffi.sizeof(f"struct {s.name}") == s.size, s.name
+        for f in s.fields:
+            assert ffi.offsetof(f"struct {s.name}", f.name) == s.offset(f.name), (s.name, f.name)
+    assert ffi.sizeof("union wasmaot_value") == abi.VALUE_SIZE
+
+
+def _cdef_prototypes() -> list[str]:
+    """The function declarations of the hand-written cdef (top-level statements with a
+    parameter list), without the runtime's `extern` data symbols."""
+    text = re.sub(r"/\*.*?\*/", "", _ffi.RUNTIME_CDEF, flags=re.DOTALL)
+    text = "\n".join(line for line in text.splitlines() if not line.startswith("#"))
+    statements, depth, current = [], 0, []
+    for ch in text:
+        current.append(ch)
+        depth += ch == "{"
+        depth -= ch == "}"
+        if ch == ";" and depth == 0:
+            statements.append("".join(current).strip())
+            current = []
+    return [s for s in statements if "(" in s and "{" not in s and not s.startswith("extern")]
+
+
+def test_hand_written_cdef_matches_the_header(tmp_path):
+    """Redeclaring every cffi prototype after the real header: any drift in a signature
+    is a 'conflicting types' error.  Struct layouts and constants are asserted too."""
+    build = toolchain.runtime_build("host")
+    lines = ['#include <stddef.h>', '#include "wasmaot_rt.h"']
+    lines += _cdef_prototypes()
+    for name in ("wasmaot_config", "wasmaot_frame", "wasmaot_trap_info", "wasmaot_global", "wasmaot_extern"):
+        ctype = ffi.typeof(f"struct {name}")
+        lines.append(f"_Static_assert(sizeof(struct {name}) == {ffi.sizeof(ctype)}, \"{name}\");")
+        for field, _ in ctype.fields:
+            lines.append(f"_Static_assert(offsetof(struct {name}, {field}) == {ffi.offsetof(ctype, field)}, "
+                         f"\"{name}.{field}\");")
+    lines.append(f"_Static_assert(WASMAOT_TRAP_MAX_FRAMES == {_ffi.TRAP_MAX_FRAMES}, \"frames\");")
+    lines.append(f"_Static_assert(WASMAOT_EXTERN_HOST_FUNC == {_ffi.EXTERN_HOST_FUNC}, \"host kind\");")
+    src = tmp_path / "cdef_check.c"
+    src.write_text("\n".join(lines) + "\n")
+    # Every function of the header is declared to cffi, and nothing else.
+    header = (toolchain.RUNTIME_INCLUDE_DIR / "wasmaot_rt.h").read_text()
+    in_header = set(re.findall(r"\b(wasmaot_\w+)\(", header.split("the embedder API")[1]))
+    in_cdef = {re.search(r"\b(wasmaot_\w+)\(", p).group(1) for p in _cdef_prototypes()}
+    assert in_cdef == in_header
+    toolchain.compile_object(src, tmp_path / "cdef_check.o", include_dirs=build.include_dirs)
+
+
+LLVM_OF_C = {"void": "void", "int32_t": "i32", "int": "i32", "int64_t": "i64", "uint64_t": "i64"}
+
+
+def _llvm(ctype) -> str:
+    return "ptr" if ctype.kind == "pointer" else LLVM_OF_C[ctype.cname]
+
+
+def test_runtime_functions_match_what_codegen_declares(rt):
+    for name, (ret, params, _attrs) in abi.RUNTIME_FUNCTIONS.items():
+        fn = ffi.typeof(getattr(rt, name))
+        assert _llvm(fn.result) == ret, name
+        assert tuple(_llvm(a) for a in fn.args) == params, name
+
+
+def test_trap_messages_match_abi(rt):
+    for code, _, message in abi.TRAPS:
+        assert ffi.string(rt.wasmaot_trap_message(code)).decode() == message
+    assert ffi.string(rt.wasmaot_trap_message(999)) == b"unknown trap"
+
+
+def test_abi_version_mismatch_is_refused(rt, fake_libs):
+    _, desc = fake_libs["plain"]
+    copy = ffi.new("struct wasmaot_module_desc *")
+    ffi.memmove(copy, desc, ffi.sizeof("struct wasmaot_module_desc"))
+    copy.abi_version = abi.ABI_VERSION + 1
+    err = _ffi.new_errbuf()
+    assert rt.wasmaot_instance_new(copy, ffi.NULL, ffi.NULL, ffi.NULL, err, _ffi.ERRBUF_SIZE) == ffi.NULL
+    assert _ffi.errbuf_text(err) == (f"module compiled for runtime ABI {abi.ABI_VERSION + 1}, "
+                                     f"this runtime has {abi.ABI_VERSION}")
