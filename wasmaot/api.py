@@ -31,7 +31,7 @@ from .driver import toolchain
 from .driver.cache import cache_root, module_key
 from .driver.compile import CompileRequest, compile_module
 from .driver.llvm import host_target
-from .errors import LinkError, Trap, WasmError  # noqa: F401 (Trap: re-exported)
+from .errors import LinkError, Trap, UnsupportedFeature, WasmError  # noqa: F401 (Trap)
 from .wasm import decode_module, validate_module
 from .wasm.types import FuncType, RefType
 
@@ -53,6 +53,9 @@ class Engine:
         # Weak: an engine must not keep instances alive (each holds reservations).
         self._functions = weakref.WeakValueDictionary()  # record address -> Function
         self._func_arrays: list = []  # (vmctx->funcs address, count, weakref to Instance)
+        self._failed_instances: list = []  # partly initialized, still referenced
+        self._supers: dict[int, int | None] = {}  # type id -> supertype id
+        self._kinds: dict[int, str] = {}  # type id -> "func" / "struct" / "array"
         self._externs: dict[int, object] = {}
         self._extern_ids: dict[int, int] = {}  # id(obj) -> handle
         self._pending = threading.local()
@@ -77,6 +80,8 @@ class Engine:
                         sup_id = -1 if sup is None else (
                             base + sup - start if sup >= start else ids[sup])
                         lib.wasmaot_rt_register_type(base + i, sup_id)
+                        self._supers[base + i] = None if sup_id < 0 else sup_id
+                        self._kinds[base + i] = _comp_kind(st.comp)
                 for i in range(n):
                     ids[start + i] = base + i
         return ids
@@ -101,6 +106,57 @@ class Engine:
         if ptr == ffi.NULL:
             return None
         return self._externs[int(ffi.cast("uintptr_t", ptr))]
+
+
+def _comp_kind(comp) -> str:
+    if type(comp) is FuncType:
+        return "func"
+    return "struct" if hasattr(comp, "fields") else "array"
+
+
+_ABSTRACT_SUPERS = {
+    "any": {"any"}, "eq": {"eq", "any"}, "i31": {"i31", "eq", "any"},
+    "struct": {"struct", "eq", "any"}, "array": {"array", "eq", "any"},
+    "none": {"none", "i31", "struct", "array", "eq", "any"}, "func": {"func"},
+    "nofunc": {"nofunc", "func"}, "extern": {"extern"}, "noextern": {"noextern", "extern"},
+    "exn": {"exn"}, "noexn": {"noexn", "exn"},
+}
+_KIND_SUPERS = {"func": {"func"}, "struct": {"struct", "eq", "any"},
+                "array": {"array", "eq", "any"}}
+_KIND_BOTTOM = {"func": "nofunc", "struct": "none", "array": "none"}
+
+
+def _global_valtype(module: "Module", t):
+    """A valtype with concrete heap types replaced by engine-wide type ids, so
+    types of different modules compare."""
+    if type(t) is RefType and type(t.heap) is int:
+        return RefType(t.nullable, module.type_ids[t.heap], t.exact)
+    return t
+
+
+def _engine_matches(engine: Engine, a, b) -> bool:
+    """a <: b for engine-wide valtypes (spec 3.3 "Matching")."""
+    if a == b:
+        return True
+    if type(a) is not RefType or type(b) is not RefType:
+        return False
+    if a.nullable and not b.nullable:
+        return False
+    ha, hb = a.heap, b.heap
+    if ha == hb:
+        return not b.exact or a.exact
+    if type(ha) is str and type(hb) is str:
+        return hb in _ABSTRACT_SUPERS[ha]
+    if type(ha) is str:
+        return ha == _KIND_BOTTOM[engine._kinds[hb]]
+    if type(hb) is str:
+        return hb in _KIND_SUPERS[engine._kinds[ha]]
+    sup = engine._supers.get(ha)
+    while sup is not None:
+        if sup == hb:
+            return True
+        sup = engine._supers.get(sup)
+    return False
 
 
 def _subtype_key(st, ref) -> tuple:
@@ -223,6 +279,9 @@ class Instance:
         trap = ffi.new("struct wasmaot_trap_info *")
         code = lib.wasmaot_instance_init(self._ptr, trap)
         if code:
+            # Segments applied before the trap stay (spec): tables of other
+            # instances may now hold this instance's functions, so it must live on.
+            self.engine._failed_instances.append(self)
             self.engine._raise_trap(code, trap, self)
         self.exports = Exports(self)
 
@@ -277,6 +336,11 @@ class Instance:
                 if not isinstance(value, Table):
                     raise LinkError(f"incompatible import type for {what}: expected a table")
                 _check_limits(what, imp.desc.limits, value.size(), value._max(), value._ptr.is64)
+                want_t = _global_valtype(self.module, self.module.ctx.valtype(imp.desc.reftype))
+                have_t = value._engine_valtype()
+                if not (_engine_matches(self.engine, have_t, want_t)
+                        and _engine_matches(self.engine, want_t, have_t)):
+                    raise LinkError(f"incompatible import type for {what}: table type mismatch")
                 e.kind = abi.EXTERN_KINDS["table"]
                 e.of.table = value._ptr
                 self._keepalive.append(value)
@@ -284,8 +348,12 @@ class Instance:
                 if not isinstance(value, Global):
                     raise LinkError(f"incompatible import type for {what}: expected a global")
                 want = imp.desc
-                if bool(value._ptr.mutable) != want.mutable or \
-                        value.valtype_code != _valtype_code(self.module.ctx, want.valtype):
+                want_t = _global_valtype(self.module, self.module.ctx.valtype(want.valtype))
+                have_t = value._engine_valtype()
+                ok = bool(value._ptr.mutable) == want.mutable and (
+                    _engine_matches(self.engine, have_t, want_t) and
+                    (not want.mutable or _engine_matches(self.engine, want_t, have_t)))
+                if not ok:
                     raise LinkError(f"incompatible import type for {what}: global type mismatch")
                 e.kind = abi.EXTERN_KINDS["global"]
                 setattr(e.of, "global", value._ptr)
@@ -374,7 +442,8 @@ def _instance_extern(self: Instance, kind: str, index: int):
     if kind == "global":
         g = ctx.globals[index]
         return Global._wrap(lib.wasmaot_instance_global(self._ptr, index), self, g.valtype)
-    raise WasmError(f"cannot export a {kind} yet")
+    feature = "exception handling" if kind == "tag" else kind
+    raise UnsupportedFeature(f"{feature} is not supported yet (a {kind} export)")
 
 
 Instance._extern = _instance_extern
@@ -616,7 +685,7 @@ class Table:
     """A table (exported, or made by the host)."""
 
     def __init__(self, reftype: str, min_size: int, max_size: int | None = None, init=None,
-                 *, engine: Engine | None = None):
+                 *, engine: Engine | None = None, is64: bool = False):
         lib = load_runtime()
         self._engine = engine or default_engine()
         self._reftype = _named_type(reftype)
@@ -624,18 +693,26 @@ class Table:
         desc.min = min_size
         desc.max = (1 << 64) - 1 if max_size is None else max_size
         desc.reftype = abi.VALTYPE_CODES[reftype]
+        desc.is64 = int(is64)
         err = new_errbuf()
         ptr = lib.wasmaot_table_new(desc, _ref_to_ptr(self._engine, self._reftype, init),
                                     ffi.NULL, err, len(err))
         if ptr == ffi.NULL:
             raise WasmError(errbuf_text(err))
         self._ptr = ffi.gc(ptr, lib.wasmaot_table_release)
+        self._owner_module = None
+
+    def _engine_valtype(self):
+        if self._owner_module is None:
+            return self._reftype
+        return _global_valtype(self._owner_module, self._reftype)
 
     @classmethod
     def _wrap(cls, ptr, owner, reftype):
         self = cls.__new__(cls)
         self._ptr = ptr
         self._owner = owner
+        self._owner_module = owner.module
         self._engine = owner.engine
         self._reftype = reftype
         return self
@@ -678,6 +755,12 @@ class Global:
         ptr = lib.wasmaot_global_new(abi.VALTYPE_CODES[valtype], int(mutable), init)
         self._ptr = ffi.gc(ptr, lib.wasmaot_global_release)
         self.valtype_code = abi.VALTYPE_CODES[valtype]
+        self._owner_module = None
+
+    def _engine_valtype(self):
+        if self._owner_module is None:
+            return self._valtype
+        return _global_valtype(self._owner_module, self._valtype)
 
     @classmethod
     def _wrap(cls, ptr, owner, valtype):
@@ -685,6 +768,7 @@ class Global:
         self._ptr = ptr
         self._owner = owner
         self._engine = owner.engine
+        self._owner_module = owner.module
         self._valtype = valtype
         self.valtype_code = ptr.valtype
         return self

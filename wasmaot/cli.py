@@ -118,6 +118,39 @@ def inspect(reporter: _Reporter, file: str, as_json: bool) -> None:
     click.get_current_context().exit(1 if reporter.failed else 0)
 
 
+@cli.command()
+@click.argument("files", nargs=-1, required=True, metavar="FILE...")
+@click.option("-O", "opt_level", type=click.IntRange(0, 3), default=2, show_default=True,
+              help="Optimization level of the compiled modules.")
+@click.option("-v", "--verbose", is_flag=True, help="List every failure and skip.")
+@click.pass_obj
+def wast(reporter: _Reporter, files: tuple[str, ...], opt_level: int, verbose: bool) -> None:
+    """Run spec scripts (.wast) on native code.
+
+    Prints one line per FILE and, last, `N passed, M failed, K skipped`.  A
+    command is skipped only when it needs a feature this version does not
+    compile (SIMD, GC, exception handling, threads); `-v` lists each skip and
+    failure with its line.  Exits 1 if any command failed.
+    """
+    from wasmaot.driver.wast import run_file
+
+    totals = [0, 0, 0]
+    for file in files:
+        result = reporter.run(file, lambda f=file: run_file(f, opt_level=opt_level))
+        if result is None:
+            totals[1] += 1
+            continue
+        counts = (result.passed, result.failed, result.skipped)
+        totals = [t + c for t, c in zip(totals, counts)]
+        note = f" ({result.error})" if result.error else ""
+        click.echo(f"{file}: {counts[0]} passed, {counts[1]} failed, {counts[2]} skipped{note}")
+        for o in result.outcomes:
+            if o.kind == "failed" or (verbose and o.kind == "skipped"):
+                click.echo(f"  {file}:{o.line}: {o.kind}: {o.command}: {o.detail}")
+    click.echo(f"{totals[0]} passed, {totals[1]} failed, {totals[2]} skipped")
+    click.get_current_context().exit(1 if totals[1] or reporter.failed else 0)
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="wasmaot")

@@ -16,7 +16,7 @@ from ..wasm.reader import Reader
 from ..wasm.types import FuncType, RefType
 from ..wasm.validate_module import ModuleContext
 from . import abi, numeric
-from .function import CONTROL_HANDLERS, Frame, FunctionEmitter
+from .function import CONTROL_HANDLERS, UNSUPPORTED_PROPOSALS, Frame, FunctionEmitter
 from .memory import MEMORY_HANDLERS, to_i64
 from .table import TABLE_HANDLERS
 from .types import llvm_type
@@ -181,7 +181,8 @@ class ModuleEmitter:
         for ins in expr[:-1]:  # the last is `end`
             handler = self.handlers.get(ins.op.name)
             if handler is None:
-                raise UnsupportedFeature(f"{ins.op.proposal} is not supported yet ({ins.op.name})",
+                feature = UNSUPPORTED_PROPOSALS.get(ins.op.proposal, ins.op.proposal)
+                raise UnsupportedFeature(f"{feature} is not supported yet ({ins.op.name})",
                                          offset=ins.offset)
             handler(fx, ins.op, ins.imms)
         return fx.pop()
