@@ -13,6 +13,11 @@ def _pct(right: int, checked: int) -> str:
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    _verdict_summary(terminalreporter)
+    _native_summary(terminalreporter)
+
+
+def _verdict_summary(terminalreporter) -> None:
     results = [spectest.RESULTS[name] for name in sorted(spectest.RESULTS, key=lambda p: (p.count("/"), p))]
     if not results:
         return
@@ -61,3 +66,27 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         f"spec verdicts, WebAssembly 2.0-only files: {len(v2)} files, {v2_checked} modules checked, "
         f"{v2_right} right ({_pct(v2_right, v2_checked)})"
     )
+
+
+def _native_summary(terminalreporter) -> None:
+    import sys
+
+    test_spec_native = sys.modules.get("test_spec_native")
+    if test_spec_native is None:
+        return
+    results = test_spec_native.NATIVE_RESULTS
+    if not results:
+        return
+    tr = terminalreporter
+    tr.section("spec scripts on native code")
+    totals = [0, 0, 0]
+    reasons: Counter = Counter()
+    for name in sorted(results):
+        r = results[name]
+        counts = (r.passed, r.failed, r.skipped)
+        totals = [t + c for t, c in zip(totals, counts)]
+        reasons.update(o.detail.split(" (")[0] for o in r.outcomes if o.kind == "skipped")
+        tr.write_line(f"{name}: {counts[0]} passed, {counts[1]} failed, {counts[2]} skipped")
+    for reason, n in reasons.most_common():
+        tr.write_line(f"skipped {n} commands: {reason}")
+    tr.write_line(f"{totals[0]} passed, {totals[1]} failed, {totals[2]} skipped")
