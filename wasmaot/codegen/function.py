@@ -261,9 +261,12 @@ class FunctionEmitter:
         frame.incoming.append((self.cur, values))
         return frame.end_label
 
-    def label_values(self, frame: Frame) -> list:
-        n = len(frame.label_types)
+    def top_values(self, n: int) -> list:
         return [v for _, v in self.stack[len(self.stack) - n:]] if n else []
+
+    def label_values(self, frame: Frame) -> list:
+        """The values a branch to `frame` carries: the top of the stack."""
+        return self.top_values(len(frame.label_types))
 
     def end_frame(self) -> None:
         frame = self.frames.pop()
@@ -370,7 +373,7 @@ def _if(fx: FunctionEmitter, op, imms) -> None:
         return
     frame.else_label = fx.label("else")
     then_label = fx.label("then")
-    frame.param_values = fx.label_values_of_params(frame)
+    frame.param_values = fx.top_values(len(frame.params))
     c = fx.tmp()
     fx.emit(f"{c} = icmp ne i32 {cond}, 0")
     fx.emit(f"br i1 {c}, label %{then_label}, label %{frame.else_label}")
@@ -500,13 +503,6 @@ def _global_set(fx: FunctionEmitter, op, imms) -> None:
     cell = fx.ctx_array_item("globals", x)
     fx.emit(f"store {fx.mod.global_llvm_type(x)} {v}, ptr {cell}, align 8")
 
-
-def _label_values_of_params(self: FunctionEmitter, frame: Frame) -> list:
-    n = len(frame.params)
-    return [v for _, v in self.stack[len(self.stack) - n:]] if n else []
-
-
-FunctionEmitter.label_values_of_params = _label_values_of_params
 
 CONTROL_HANDLERS = {
     "block": _block, "loop": _loop, "if": _if, "else": _else, "end": _end,
