@@ -243,16 +243,24 @@ struct wasmaot_instance *wasmaot_instance_new(const struct wasmaot_module_desc *
       !vm->type_ids || !vm->datas || !vm->elems)
     goto oom;
 
+  /* Without embedder ids, the module's own canonical indices are offset into a
+   * block of ids reserved for this module, so they never clash with ids the
+   * process uses for anything else. */
+  int64_t own_base = type_ids ? 0 : wasmaot_rt_module_type_base(desc);
+  if (own_base < 0) {
+    wasmaot_rt_error(errbuf, errlen, "too many types in this process");
+    goto fail;
+  }
   for (uint64_t t = 0; t < desc->num_types; t++) {
     if (type_ids) {
       vm->type_ids[t] = type_ids[t];
     } else {
-      vm->type_ids[t] = desc->type_canon[t];
-      if (wasmaot_rt_register_type(desc->type_canon[t], desc->type_super[t]) != 0) {
-        wasmaot_rt_error(errbuf, errlen,
-                         "type %llu: canonical id %llu is registered with another supertype "
-                         "(pass process-wide type ids)",
-                         (unsigned long long)t, (unsigned long long)desc->type_canon[t]);
+      uint64_t base = (uint64_t)own_base;
+      vm->type_ids[t] = base + desc->type_canon[t];
+      int64_t super = desc->type_super[t] < 0 ? -1 : (int64_t)base + desc->type_super[t];
+      if (wasmaot_rt_register_type(base + desc->type_canon[t], super) != 0) {
+        wasmaot_rt_error(errbuf, errlen, "type %llu: cannot register its canonical id",
+                         (unsigned long long)t);
         goto fail;
       }
     }

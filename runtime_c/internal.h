@@ -174,4 +174,7 @@ static inline int wasmaot_rt_add_overflows(uint64_t a, uint64_t b, uint64_t *out
   return __builtin_add_overflow(a, b, out);
 }
 
+/* types.c: the block of type ids of a module instantiated without embedder ids. */
+int64_t wasmaot_rt_module_type_base(const struct wasmaot_module_desc *desc);
+
 #endif

@@ -16,6 +16,52 @@
 
 static int64_t *supers;   /* supers[id]: super id, -1 (none) or UNREGISTERED */
 static uint64_t capacity;
+static uint64_t next_free; /* ids below are handed out by wasmaot_rt_reserve_type_ids */
+
+static int64_t reserve_locked(uint64_t n) {
+  if (n >= MAX_ID || next_free > MAX_ID - n) return -1;
+  int64_t base = (int64_t)next_free;
+  next_free += n;
+  return base;
+}
+
+int64_t wasmaot_rt_reserve_type_ids(uint64_t n) {
+  wasmaot_rt_lock();
+  int64_t base = reserve_locked(n);
+  wasmaot_rt_unlock();
+  return base;
+}
+
+/* Modules instantiated without embedder ids: one block of ids per descriptor,
+ * shared by all its instances (so their functions have equal type ids). */
+static struct {
+  const struct wasmaot_module_desc *desc;
+  int64_t base;
+} *module_bases;
+static uint64_t num_module_bases;
+
+int64_t wasmaot_rt_module_type_base(const struct wasmaot_module_desc *desc) {
+  int64_t base = -1;
+  wasmaot_rt_lock();
+  for (uint64_t i = 0; i < num_module_bases; i++) {
+    if (module_bases[i].desc == desc) {
+      base = module_bases[i].base;
+      goto out;
+    }
+  }
+  void *grown = realloc(module_bases, (num_module_bases + 1) * sizeof *module_bases);
+  if (grown == NULL) goto out;
+  module_bases = grown;
+  base = reserve_locked(desc->num_types);
+  if (base >= 0) {
+    module_bases[num_module_bases].desc = desc;
+    module_bases[num_module_bases].base = base;
+    num_module_bases++;
+  }
+out:
+  wasmaot_rt_unlock();
+  return base;
+}
 
 int wasmaot_rt_register_type(uint64_t id, int64_t super_id) {
   if (id >= MAX_ID || super_id >= (int64_t)MAX_ID || super_id < -1 || (int64_t)id == super_id)

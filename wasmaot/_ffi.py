@@ -99,6 +99,7 @@ struct wasmaot_extern {{
 int wasmaot_runtime_init(const struct wasmaot_config *config);
 const char *wasmaot_trap_message(int32_t code);
 int wasmaot_rt_register_type(uint64_t id, int64_t super_id);
+int64_t wasmaot_rt_reserve_type_ids(uint64_t n);
 struct wasmaot_instance *wasmaot_instance_new(const struct wasmaot_module_desc *desc,
     const struct wasmaot_extern *imports, const uint64_t *type_ids, const struct wasmaot_config *config,
     char *errbuf, size_t errlen);

@@ -49,7 +49,6 @@ class Engine:
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._type_ids: dict[tuple, int] = {}
-        self._next_type_id = 0
         # Weak: an engine must not keep instances alive (each holds reservations).
         self._functions = weakref.WeakValueDictionary()  # record address -> Function
         self._func_arrays: list = []  # (vmctx->funcs address, count, weakref to Instance)
@@ -74,7 +73,10 @@ class Engine:
                 key = tuple(_subtype_key(st, ref) for st in group.subtypes)
                 base = self._type_ids.get(key)
                 if base is None:
-                    base = self._type_ids[key] = self._next_id(n)
+                    base = lib.wasmaot_rt_reserve_type_ids(n)
+                    if base < 0:
+                        raise WasmError("too many distinct types in this process")
+                    self._type_ids[key] = base
                     for i, st in enumerate(group.subtypes):
                         sup = st.supertypes[0] if st.supertypes else None
                         sup_id = -1 if sup is None else (
@@ -85,11 +87,6 @@ class Engine:
                 for i in range(n):
                     ids[start + i] = base + i
         return ids
-
-    def _next_id(self, n: int) -> int:
-        first = self._next_type_id
-        self._next_type_id += n
-        return first
 
     def extern_handle(self, obj) -> object:
         if obj is None:

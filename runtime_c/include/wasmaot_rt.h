@@ -187,6 +187,11 @@ WASMAOT_RT_API const char *wasmaot_trap_message(int32_t code);
  * would be cyclic or deeper than 64, or `id` >= 2^24. */
 WASMAOT_RT_API int wasmaot_rt_register_type(uint64_t id, int64_t super_id);
 
+/* Reserves `n` fresh consecutive type ids for one embedder (an engine, or an
+ * instance created without type_ids) so that independent users of the process
+ * never give one id two meanings.  Returns the first, or -1 if exhausted. */
+WASMAOT_RT_API int64_t wasmaot_rt_reserve_type_ids(uint64_t n);
+
 /* Creates an instance: allocates the vmctx, links `imports` (desc->num_imports
  * entries, descriptor order), creates defined memories, tables and globals.
  * `type_ids`: per type index, its process-wide canonical id (registered by
