@@ -102,6 +102,7 @@ static const char *kind_name(uint64_t kind) {
   switch (kind) {
     case WASMAOT_EXTERN_FUNC: return "function";
     case WASMAOT_EXTERN_HOST_FUNC: return "host function";
+    case WASMAOT_EXTERN_NATIVE_FUNC: return "native function";
     case WASMAOT_EXTERN_TABLE: return "table";
     case WASMAOT_EXTERN_MEMORY: return "memory";
     case WASMAOT_EXTERN_GLOBAL: return "global";
@@ -117,7 +118,8 @@ static int link_import(struct wasmaot_instance *inst, const struct wasmaot_impor
   const struct wasmaot_module_desc *desc = inst->desc;
   struct wasmaot_vmctx *vm = &inst->vmctx;
   uint64_t i = im->index;
-  int is_func = ex->kind == WASMAOT_EXTERN_FUNC || ex->kind == WASMAOT_EXTERN_HOST_FUNC;
+  int is_func = ex->kind == WASMAOT_EXTERN_FUNC || ex->kind == WASMAOT_EXTERN_HOST_FUNC ||
+                ex->kind == WASMAOT_EXTERN_NATIVE_FUNC;
   if (im->kind == WASMAOT_EXTERN_FUNC ? !is_func : ex->kind != im->kind) {
     wasmaot_rt_error(why, whylen, "expected %s, got %s", kind_name(im->kind), kind_name(ex->kind));
     return -1;
@@ -126,6 +128,12 @@ static int link_import(struct wasmaot_instance *inst, const struct wasmaot_impor
     case WASMAOT_EXTERN_FUNC: {
       if (i >= desc->num_imported_funcs) goto bad_index;
       uint64_t type_id = vm->type_ids[desc->func_type[i]];
+      if (ex->kind == WASMAOT_EXTERN_NATIVE_FUNC) {
+        /* Bound at build time to a C function: the module's adapter calls it
+         * with this instance's vmctx (WASI reaches the caller's memory so). */
+        vm->funcs[i] = (struct wasmaot_funcref){desc->host_adapters[i], vm, type_id};
+        return 0;
+      }
       if (ex->kind == WASMAOT_EXTERN_HOST_FUNC) {
         if (ex->of.host == NULL) goto null_extern;
         vm->funcs[i] = (struct wasmaot_funcref){desc->host_adapters[i],

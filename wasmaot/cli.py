@@ -151,6 +151,73 @@ def wast(reporter: _Reporter, files: tuple[str, ...], opt_level: int, verbose: b
     click.get_current_context().exit(1 if totals[1] or reporter.failed else 0)
 
 
+def _parse_size(text: str) -> int:
+    units = {"": 1, "K": 1 << 10, "KI": 1 << 10, "M": 1 << 20, "MI": 1 << 20, "G": 1 << 30,
+             "GI": 1 << 30}
+    t = text.strip().upper().removesuffix("B")
+    num = t.rstrip("KMGI")
+    unit = t[len(num):]
+    if not num.isdigit() or unit not in units:
+        raise click.BadParameter(f"{text!r} is not a size (e.g. 64M, 512K, 1G)")
+    return int(num) * units[unit]
+
+
+def _dir_grants(specs, readonly: bool):
+    from wasmaot.driver.build import Grant
+
+    grants = []
+    for spec in specs:
+        host, sep, guest = spec.partition("::")
+        grants.append(Grant(host, guest if sep else host, readonly))
+    return grants
+
+
+@cli.command()
+@click.argument("file", metavar="IN.wasm|IN.wat")
+@click.option("-o", "--output", required=True, metavar="OUT", help="The executable to write.")
+@click.option("--target", type=click.Choice(["x86_64-linux", "aarch64-linux"]), default=None,
+              help="Architecture (default: this machine's).")
+@click.option("-O", "opt_level", type=click.IntRange(0, 3), default=2, show_default=True)
+@click.option("--dir", "dirs", multiple=True, metavar="HOST[::GUEST]",
+              help="Grant a directory (read-write).")
+@click.option("--ro-dir", "ro_dirs", multiple=True, metavar="HOST[::GUEST]",
+              help="Grant a directory read-only.")
+@click.option("--env", "env", multiple=True, metavar="NAME[=VAL]",
+              help="Pass an environment variable (NAME alone: the host's value at run time).")
+@click.option("--tcp-listen", "tcp_listen", multiple=True, metavar="ADDR:PORT",
+              help="Grant a listening TCP socket.")
+@click.option("--max-memory", default=None, metavar="SIZE", help="Cap on any memory (e.g. 256M).")
+@click.option("--max-wasm-stack", default=None, metavar="SIZE", help="Wasm stack (default 512K).")
+@click.option("--bounds-checks", type=click.Choice(["guard", "explicit"]), default="guard",
+              show_default=True)
+@click.option("--locked", is_flag=True,
+              help="Ignore grants given at run time through WASMAOT_* variables.")
+@click.pass_obj
+def build(reporter: _Reporter, file: str, output: str, target, opt_level, dirs, ro_dirs, env,
+          tcp_listen, max_memory, max_wasm_stack, bounds_checks, locked) -> None:
+    """Compile a module into a standalone, statically linked executable.
+
+    The executable runs on any Linux of the target architecture with no runtime
+    installed.  The guest can reach only what is granted: directories, variables
+    and sockets given here, plus (unless --locked) those granted when it runs
+    through WASMAOT_DIR, WASMAOT_RO_DIR, WASMAOT_ENV and WASMAOT_TCP_LISTEN
+    (comma-separated).  A failed build leaves OUT untouched.
+    """
+    from wasmaot.driver.build import BuildOptions, build as do_build
+    from wasmaot.driver.inputs import read_module_bytes
+    from wasmaot.driver.llvm import host_target
+
+    opts = BuildOptions(
+        target=target or host_target().name, opt_level=opt_level,
+        dirs=tuple(_dir_grants(dirs, False) + _dir_grants(ro_dirs, True)), env=tuple(env),
+        tcp_listen=tuple(tcp_listen),
+        max_memory=_parse_size(max_memory) if max_memory else 0,
+        max_wasm_stack=_parse_size(max_wasm_stack) if max_wasm_stack else 0,
+        bounds_checks=bounds_checks, locked=locked)
+    reporter.run(file, lambda: do_build(read_module_bytes(file), output, opts))
+    click.get_current_context().exit(1 if reporter.failed else 0)
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="wasmaot")

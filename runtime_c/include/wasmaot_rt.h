@@ -106,6 +106,10 @@ extern "C" {
 /* Import kind for a host function (`wasmaot_extern.of.host`); the other
  * kinds are the descriptor's WASMAOT_EXTERN_* codes. */
 #define WASMAOT_EXTERN_HOST_FUNC 16
+/* Import kind for a function bound when the module was compiled (`wasmaot build`:
+ * WASI and --link functions): the module's own adapter (desc->host_adapters[i])
+ * calls a C function with the importing instance's vmctx.  `of` is unused. */
+#define WASMAOT_EXTERN_NATIVE_FUNC 17
 
 /* --- configuration -------------------------------------------------------- */
 

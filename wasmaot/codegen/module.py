@@ -26,6 +26,9 @@ from .types import llvm_type
 class CodegenOptions:
     opt_level: int = 2
     explicit_bounds_checks: bool = False  # --bounds-checks=explicit for every memory
+    # Imports bound at build time to C functions: ((module, name, C symbol), ...).
+    # The C function takes the importing instance's vmctx, then the wasm params.
+    native_imports: tuple = ()
 
 
 def _numeric_handler(fx, op, imms) -> None:
@@ -280,8 +283,46 @@ class ModuleEmitter:
         return sorted({imp.desc for imp in self.module.imports
                        if imp.kind in ("func", "func_exact")})
 
-    def _host_adapters(self) -> list:
+    def _native_symbol(self, imp) -> str | None:
+        for module, name, symbol in self.options.native_imports:
+            if module == imp.module and name == imp.name:
+                return symbol
+        return None
+
+    def _native_adapters(self) -> list:
+        """One tailcc adapter per import bound to a C function: wasm calls it
+        with the importer's own vmctx, it calls the C function (C calling
+        convention) with the same arguments."""
         out = []
+        funcidx = 0
+        for imp in self.module.imports:
+            if imp.kind not in ("func", "func_exact"):
+                continue
+            symbol = self._native_symbol(imp)
+            if symbol is not None:
+                ft = self.func_type_of_typeidx(imp.desc)
+                if len(ft.results) > 1:
+                    raise UnsupportedFeature(f"import {imp.module}.{imp.name}: a C function "
+                                             f"cannot return several results")
+                ret = self.return_type(ft.results)
+                params = "".join(f", {llvm_type(t)} %p{i}" for i, t in enumerate(ft.params))
+                args = params
+                self.declare(f"declare {ret} @{symbol}(ptr{''.join(', ' + llvm_type(t) for t in ft.params)})")
+                call = f"call {ret} @{symbol}(ptr %ctx{args})"
+                body = (f"  {call}\n  ret void" if ret == "void"
+                        else f"  %r = {call}\n  ret {ret} %r")
+                out.append(f"define internal tailcc {ret} @wasmaot_native_f{funcidx}(ptr %ctx{params}) "
+                           f"#0 {{\nentry:\n{body}\n}}")
+            funcidx += 1
+        return out
+
+    def _adapter_symbol(self, funcidx: int, imp) -> str:
+        if self._native_symbol(imp) is not None:
+            return f"@wasmaot_native_f{funcidx}"
+        return f"@wasmaot_host_t{imp.desc}"
+
+    def _host_adapters(self) -> list:
+        out = self._native_adapters()
         for typeidx in self._adapter_types():
             ft = self.func_type_of_typeidx(typeidx)
             params = "".join(f", {llvm_type(t)} %p{i}" for i, t in enumerate(ft.params))
@@ -361,8 +402,9 @@ class ModuleEmitter:
             "null" if i < self.num_imported_funcs else self.func_ref(i)
             for i in range(nfuncs)])
         func_type = self._array("func_type", "i64", self._func_typeidx)
+        func_imports = [imp for imp in m.imports if imp.kind in ("func", "func_exact")]
         host_adapters = self._array("host_adapters", "ptr", [
-            f"@wasmaot_host_t{imp.desc}" for imp in m.imports if imp.kind in ("func", "func_exact")])
+            self._adapter_symbol(i, imp) for i, imp in enumerate(func_imports)])
         func_names = self._array("func_names", "ptr", [
             self._string(m.names.funcs[i]) if i in m.names.funcs else "null"
             for i in range(nfuncs)])

@@ -41,10 +41,11 @@ class CompileRequest:
     target: str = "x86_64-linux"
     opt_level: int = 2
     explicit_bounds_checks: bool = False
+    native_imports: tuple = ()  # imports bound to C functions, see CodegenOptions
 
     @property
     def codegen(self) -> CodegenOptions:
-        return CodegenOptions(self.opt_level, self.explicit_bounds_checks)
+        return CodegenOptions(self.opt_level, self.explicit_bounds_checks, self.native_imports)
 
 
 def code_size(module: Module) -> int:

@@ -92,9 +92,14 @@ def cache_root() -> Path:
     return Path(base) / "wasmaot"
 
 
+# Sources that are not part of the runtime library: the executable's `main`.
+EXE_SOURCES_DIR = "exe"
+
+
 def runtime_sources() -> list[Path]:
     """The runtime's C files, relative to RUNTIME_DIR, in a stable order."""
-    return sorted(p.relative_to(RUNTIME_DIR) for p in RUNTIME_DIR.rglob("*.c"))
+    return sorted(p.relative_to(RUNTIME_DIR) for p in RUNTIME_DIR.rglob("*.c")
+                  if p.relative_to(RUNTIME_DIR).parts[0] != EXE_SOURCES_DIR)
 
 
 def _abi_header() -> str:

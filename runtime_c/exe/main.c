@@ -1,0 +1,189 @@
+/* main() of an executable made by `wasmaot build`.
+ *
+ * Links with: the module's objects (they define `wasmaot_module`), a generated
+ * build configuration (`wasmaot_build`, see wasmaot/driver/build.py), and the
+ * runtime archive.  It grants the guest what the build baked in plus, unless
+ * the build was --locked, what the person running it grants through the
+ * environment:
+ *
+ *   WASMAOT_DIR       comma-separated HOST[::GUEST] directories (read-write)
+ *   WASMAOT_RO_DIR    comma-separated HOST[::GUEST] directories (read-only)
+ *   WASMAOT_ENV       comma-separated NAME=VAL, or NAME to pass the host's value
+ *   WASMAOT_TCP_LISTEN comma-separated HOST:PORT sockets to listen on
+ *
+ * Process behaviour (as wasmtime's): proc_exit(n) exits with n; a trap prints
+ * `wasm trap: <message>` and a wasm backtrace to stderr and exits 134; argv
+ * goes to the guest unchanged; fds 0-2 are the host's.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wasmaot_rt.h"
+#include "wasmaot_wasi.h"
+
+/* What `wasmaot build` baked in (generated C, compiled per build). */
+struct wasmaot_build_config {
+  uint64_t max_memory_bytes;
+  uint64_t max_wasm_stack;
+  uint64_t locked; /* 1: ignore the WASMAOT_* grants of the environment */
+  size_t npreopens;
+  const struct wasmaot_wasi_preopen *preopens;
+  size_t nenv;
+  const char *const *env; /* "NAME=VAL", or "NAME": the host's value at run time */
+  size_t nlisten;
+  const char *const *listen;
+};
+
+extern const struct wasmaot_module_desc wasmaot_module;
+extern const struct wasmaot_build_config wasmaot_build;
+
+#define MAX_GRANTS 256
+
+struct grants {
+  struct wasmaot_wasi_preopen preopens[MAX_GRANTS];
+  size_t npreopens;
+  const char *env[MAX_GRANTS];
+  size_t nenv;
+  struct wasmaot_wasi_listen listen[MAX_GRANTS];
+  size_t nlisten;
+};
+
+static void die(const char *what, const char *detail) {
+  fprintf(stderr, "error: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
+  exit(1);
+}
+
+static void add_dir(struct grants *g, char *spec, int readonly) {
+  if (g->npreopens == MAX_GRANTS) die("too many directory grants", NULL);
+  char *sep = strstr(spec, "::");
+  const char *guest = spec;
+  if (sep) {
+    *sep = '\0';
+    guest = sep + 2;
+  }
+  g->preopens[g->npreopens++] = (struct wasmaot_wasi_preopen){spec, guest, readonly};
+}
+
+/* "NAME=VAL" is passed as it is; "NAME" passes the host's value, if any. */
+static void add_env(struct grants *g, const char *spec) {
+  if (g->nenv == MAX_GRANTS) die("too many environment grants", NULL);
+  if (strchr(spec, '=')) {
+    g->env[g->nenv++] = spec;
+    return;
+  }
+  const char *value = getenv(spec);
+  if (value == NULL) return;
+  size_t n = strlen(spec) + strlen(value) + 2;
+  char *pair = malloc(n);
+  if (pair == NULL) die("out of memory", NULL);
+  snprintf(pair, n, "%s=%s", spec, value);
+  g->env[g->nenv++] = pair;
+}
+
+static void add_listen(struct grants *g, const char *address) {
+  if (g->nlisten == MAX_GRANTS) die("too many listen grants", NULL);
+  g->listen[g->nlisten++] = (struct wasmaot_wasi_listen){-1, address};
+}
+
+/* Splits a copy of the variable's value at commas. */
+static void from_environment(struct grants *g, const char *var, int kind) {
+  const char *value = getenv(var);
+  if (value == NULL || *value == '\0') return;
+  char *copy = strdup(value);
+  if (copy == NULL) die("out of memory", NULL);
+  for (char *item = strtok(copy, ","); item; item = strtok(NULL, ",")) {
+    if (kind == 0) add_dir(g, item, 0);
+    if (kind == 1) add_dir(g, item, 1);
+    if (kind == 2) add_env(g, item);
+    if (kind == 3) add_listen(g, item);
+  }
+}
+
+static void collect_grants(struct grants *g) {
+  const struct wasmaot_build_config *b = &wasmaot_build;
+  for (size_t i = 0; i < b->npreopens; i++) {
+    if (g->npreopens == MAX_GRANTS) die("too many directory grants", NULL);
+    g->preopens[g->npreopens++] = b->preopens[i];
+  }
+  for (size_t i = 0; i < b->nenv; i++) add_env(g, b->env[i]);
+  for (size_t i = 0; i < b->nlisten; i++) add_listen(g, b->listen[i]);
+  if (b->locked) return;
+  from_environment(g, "WASMAOT_DIR", 0);
+  from_environment(g, "WASMAOT_RO_DIR", 1);
+  from_environment(g, "WASMAOT_ENV", 2);
+  from_environment(g, "WASMAOT_TCP_LISTEN", 3);
+}
+
+static void print_trap(int32_t code, const struct wasmaot_trap_info *trap) {
+  fflush(stdout);
+  fprintf(stderr, "wasm trap: %s\n", trap->message ? trap->message : wasmaot_trap_message(code));
+  if (trap->nframes) fprintf(stderr, "wasm backtrace:\n");
+  for (uint32_t i = 0; i < trap->nframes; i++) {
+    const struct wasmaot_frame *f = &trap->frames[i];
+    const char *name = f->module && f->module->func_names ? f->module->func_names[f->func_index]
+                                                          : NULL;
+    if (name)
+      fprintf(stderr, "  %u: %s\n", i, name);
+    else
+      fprintf(stderr, "  %u: func[%llu]\n", i, (unsigned long long)f->func_index);
+  }
+  if (trap->total_frames > trap->nframes)
+    fprintf(stderr, "  ... %llu more frames\n",
+            (unsigned long long)(trap->total_frames - trap->nframes));
+  exit(134);
+}
+
+/* The exported function `_start` (WASI command), or -1. */
+static int64_t find_start(const struct wasmaot_module_desc *desc) {
+  for (uint64_t i = 0; i < desc->num_exports; i++) {
+    const struct wasmaot_export_desc *e = &desc->exports[i];
+    if (e->kind == WASMAOT_EXTERN_FUNC && strcmp(e->name, "_start") == 0) return (int64_t)e->index;
+  }
+  return -1;
+}
+
+int main(int argc, char **argv) {
+  static struct grants grants;
+  char err[512];
+  collect_grants(&grants);
+
+  struct wasmaot_wasi_config wasi = {
+      .argc = (size_t)argc, .argv = (const char *const *)argv,
+      .envc = grants.nenv, .env = grants.env,
+      .npreopens = grants.npreopens, .preopens = grants.preopens,
+      .nlisten = grants.nlisten, .listen = grants.listen,
+  };
+  if (wasmaot_wasi_init(&wasi, err, sizeof err) != 0) die("cannot grant access", err);
+
+  struct wasmaot_config config = {
+      .max_memory_bytes = wasmaot_build.max_memory_bytes,
+      .max_wasm_stack = wasmaot_build.max_wasm_stack,
+  };
+  wasmaot_runtime_init(&config);
+
+  /* Every import was bound to a C function at build time (WASI or --link). */
+  const struct wasmaot_module_desc *desc = &wasmaot_module;
+  struct wasmaot_extern *imports = calloc(desc->num_imports ? desc->num_imports : 1, sizeof *imports);
+  if (imports == NULL) die("out of memory", NULL);
+  for (uint64_t i = 0; i < desc->num_imports; i++) imports[i].kind = WASMAOT_EXTERN_NATIVE_FUNC;
+
+  struct wasmaot_instance *inst = wasmaot_instance_new(desc, imports, NULL, &config, err, sizeof err);
+  if (inst == NULL) die("cannot instantiate the module", err);
+
+  static struct wasmaot_trap_info trap;
+  int32_t code = wasmaot_instance_init(inst, &trap);
+  if (code) print_trap(code, &trap);
+
+  int64_t start = find_start(desc);
+  if (start >= 0) {
+    const struct wasmaot_funcref *f = wasmaot_instance_func(inst, (uint64_t)start);
+    wasmaot_entry_fn thunk = desc->entry_thunks[desc->func_type[start]];
+    union wasmaot_value args[1], results[1];
+    code = wasmaot_invoke(thunk, f, args, results, &trap);
+    if (code) print_trap(code, &trap);
+  }
+  fflush(stdout);
+  return 0;
+}
