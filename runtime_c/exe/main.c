@@ -15,6 +15,7 @@
  * `wasm trap: <message>` and a wasm backtrace to stderr and exits 134; argv
  * goes to the guest unchanged; fds 0-2 are the host's.
  */
+#define _POSIX_C_SOURCE 200809L /* strdup */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
