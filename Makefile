@@ -7,10 +7,21 @@ VENV   := .venv
 VPY    := $(VENV)/bin/python
 STAMP  := $(VENV)/.wasmaot-installed
 
-.PHONY: test demo venv clean
+.PHONY: test demo venv clean qemu
 
-test: $(STAMP)
+test: $(STAMP) qemu
 	$(VPY) -m pytest
+
+# aarch64 executables are tested under qemu-user (Debian's qemu-user-static).
+qemu:
+	@if ! command -v qemu-aarch64-static >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing qemu-user-static for aarch64 tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-user-static >/dev/null; \
+	  else \
+	    echo "error: qemu-aarch64-static missing; run: apt-get install -y qemu-user-static" >&2; exit 1; \
+	  fi; \
+	fi
 
 demo: $(STAMP)
 	$(VENV)/bin/wasmaot validate examples/hello.wat
