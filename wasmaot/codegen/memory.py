@@ -20,10 +20,10 @@ pages are 4 KiB, so the tail of the last page would be accessible), and
 overflow) with the memory's current byte size before every access.
 
 Keeping faults: a load whose value is never used must still fault.  LLVM
-deletes such loads, so at -O1 and above every loaded value is passed to an
-empty `asm sideeffect` (as wasm2c's FORCE_READ): the load then has a use LLVM
-cannot remove, while the asm touches no memory and blocks no other
-optimisation.  At -O0 nothing is deleted and the asm is omitted.
+deletes such loads (its -O0 instruction selector too), so every loaded value
+is passed to an empty `asm sideeffect` (as wasm2c's FORCE_READ): the load then
+has a use LLVM cannot remove, while the asm touches no memory and blocks no
+other optimisation.
 """
 
 from __future__ import annotations

@@ -75,7 +75,8 @@ class ModuleEmitter:
         self.globals_text: list[str] = []
         self.empty_md = 0
         self.cold_branch = 1
-        self.force_reads = options.opt_level > 0
+        # Even -O0 instruction selection drops loads nobody uses, so always force.
+        self.force_reads = True
         self.num_imported_funcs = module.num_imported_funcs
         self._func_typeidx = module.func_typeidxs
         self._strings: dict[str, str] = {}
