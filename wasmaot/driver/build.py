@@ -158,7 +158,7 @@ def build(data: bytes, output: str | os.PathLike, opts: BuildOptions) -> Path:
             inputs.append(name)
         linked = tmpdir / "a.out"
         cmd = [*zig_command(), "cc", "-target", target.zig_target, "-static", "-o", linked.name,
-               *inputs, str(runtime.archive), "-Wl,--build-id=none", "-lm"]
+               *inputs, str(runtime.archive), "-Wl,--build-id=none", "-Wl,--gc-sections", "-lm"]
         if opts.strip:
             cmd.append("-s")
         _run(cmd, f"linking {output.name} for {opts.target}", cwd=tmpdir)
