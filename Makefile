@@ -24,8 +24,10 @@ qemu:
 	fi
 
 demo: $(STAMP)
-	$(VENV)/bin/wasmaot validate examples/hello.wat
-	$(VENV)/bin/wasmaot inspect examples/hello.wat
+	mkdir -p build
+	$(VPY) -m ziglang cc -target wasm32-wasi -O2 examples/hello/hello.c -o build/hello.wasm
+	$(VENV)/bin/wasmaot build build/hello.wasm -o build/hello
+	./build/hello "from make demo"
 
 venv: $(STAMP)
 
