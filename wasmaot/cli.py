@@ -61,9 +61,19 @@ def _load(file: str):
 
 
 def _inspect(file: str, as_json: bool) -> str:
-    """The text of `wasmaot inspect FILE` (decoded, not validated)."""
+    """The text of `wasmaot inspect FILE` (decoded, not validated), or the
+    manifest of an executable made by `wasmaot build`."""
     from wasmaot.driver.inputs import read_module_bytes
+    from wasmaot.driver.manifest import is_elf, read_manifest
 
+    with open(file, "rb") as f:
+        head = f.read(4)
+    if is_elf(head):
+        with open(file, "rb") as f:
+            manifest = read_manifest(f.read())
+        if as_json:
+            return json.dumps(manifest, indent=2, sort_keys=True)
+        return "\n".join(f"{k}: {json.dumps(v, sort_keys=True)}" for k, v in sorted(manifest.items()))
     data = read_module_bytes(file)
     from wasmaot.driver.inspect import format_report, inspect_module
     from wasmaot.wasm import decode_module

@@ -106,3 +106,18 @@ def test_failed_build_keeps_the_existing_output(tmp_path):
         build(bad, out, BuildOptions())
     assert out.read_bytes() == b"precious"
     assert sorted(os.listdir(tmp_path)) == ["app", "bad.wat"]
+
+
+def test_executable_carries_a_manifest_that_inspect_reads(hello_wasm, tmp_path):
+    import hashlib
+
+    from wasmaot.driver.build import Grant
+    from wasmaot.driver.manifest import read_manifest
+
+    exe = build(hello_wasm, tmp_path / "hello",
+                BuildOptions(dirs=(Grant("/srv", "/data", True),), env=("LANG",), locked=True))
+    manifest = read_manifest(exe.read_bytes())
+    assert manifest["module_sha256"] == hashlib.sha256(hello_wasm).hexdigest()
+    assert manifest["target"] == "x86_64-linux" and manifest["flags"]["locked"] is True
+    assert manifest["grants"]["dirs"] == [{"host": "/srv", "guest": "/data", "readonly": True}]
+    assert manifest["grants"]["env"] == ["LANG"]

@@ -109,7 +109,7 @@ const struct wasmaot_build_config wasmaot_build = {{
 }};
 
 /* The manifest: what this executable is and what it was granted (wasmaot inspect). */
-__attribute__((used, section("{MANIFEST_SECTION}")))
+__attribute__((used, retain, section("{MANIFEST_SECTION}")))
 static const char manifest[] = {_c_string(manifest)};
 """
 
