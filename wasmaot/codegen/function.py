@@ -188,13 +188,17 @@ class FunctionEmitter:
         ret = self.mod.return_type(ft.results)
         header = (f"define {self.mod.linkage} tailcc {ret} "
                   f"@{self.mod.func_symbol(self.funcidx)}({params}) #0 {{")
-        trap_blocks = []
-        for trap, label in self.trap_labels.items():
-            trap_blocks.append(f"{label}:")
-            trap_blocks.append(f"  call void @wasmaot_rt_trap(ptr %ctx, i32 {abi.TRAP_CODES[trap]})")
-            trap_blocks.append("  unreachable")
         return "\n".join([header, "entry:"] + self.allocas + self.prelude + self.lines
-                         + trap_blocks + ["}"])
+                         + self.trap_blocks() + ["}"])
+
+    def trap_blocks(self) -> list:
+        """The shared blocks `trap_if` branches to, one per trap kind used."""
+        out = []
+        for trap, label in self.trap_labels.items():
+            out += [f"{label}:",
+                    f"  call void @wasmaot_rt_trap(ptr %ctx, i32 {abi.TRAP_CODES[trap]})",
+                    "  unreachable"]
+        return out
 
     def prologue(self) -> None:
         # Stack limit check (abi: vmctx->stack_limit points at the limit cell).

@@ -175,31 +175,28 @@ def _memory_grow(fx, op, imms) -> None:
     fx.push("i32", r)
 
 
+def bulk_call(fx, function: str, indices: tuple, operands: tuple) -> None:
+    """Call the runtime's `wasmaot_rt_<function>(ctx, indices..., operands...)`
+    with the operands popped in stack order: "len" operands (addresses, offsets,
+    counts) zero-extended to i64, "i32"/"ptr" ones passed as they are."""
+    values = fx.popn(len(operands))
+    args = [f"i32 {i}" for i in indices]
+    for kind, (ty, v) in zip(operands, values):
+        args.append(f"i64 {to_i64(fx, ty, v)}" if kind == "len" else f"{kind} {v}")
+    fx.emit(f"call void @wasmaot_rt_{function}(ptr %ctx, {', '.join(args)})")
+
+
 def _memory_fill(fx, op, imms) -> None:
-    n_ty, n = fx.pop_typed()
-    _, val = fx.pop_typed()
-    d_ty, d = fx.pop_typed()
-    fx.emit(f"call void @wasmaot_rt_memory_fill(ptr %ctx, i32 {imms[0]}, "
-            f"i64 {to_i64(fx, d_ty, d)}, i32 {val}, i64 {to_i64(fx, n_ty, n)})")
+    bulk_call(fx, "memory_fill", (imms[0],), ("len", "i32", "len"))
 
 
 def _memory_copy(fx, op, imms) -> None:
-    dst_mem, src_mem = imms
-    n_ty, n = fx.pop_typed()
-    s_ty, s = fx.pop_typed()
-    d_ty, d = fx.pop_typed()
-    fx.emit(f"call void @wasmaot_rt_memory_copy(ptr %ctx, i32 {dst_mem}, i32 {src_mem}, "
-            f"i64 {to_i64(fx, d_ty, d)}, i64 {to_i64(fx, s_ty, s)}, i64 {to_i64(fx, n_ty, n)})")
+    bulk_call(fx, "memory_copy", imms, ("len", "len", "len"))
 
 
 def _memory_init(fx, op, imms) -> None:
     dataidx, memidx = imms
-    _, n = fx.pop_typed()
-    _, s = fx.pop_typed()
-    d_ty, d = fx.pop_typed()
-    fx.emit(f"call void @wasmaot_rt_memory_init(ptr %ctx, i32 {memidx}, i32 {dataidx}, "
-            f"i64 {to_i64(fx, d_ty, d)}, i64 {to_i64(fx, 'i32', s)}, "
-            f"i64 {to_i64(fx, 'i32', n)})")
+    bulk_call(fx, "memory_init", (memidx, dataidx), ("len", "len", "len"))
 
 
 def _data_drop(fx, op, imms) -> None:

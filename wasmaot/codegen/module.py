@@ -236,13 +236,8 @@ class ModuleEmitter:
                     f"i64 {to_i64(fx, ty, offset)}, i64 0, i64 {len(data.init)})")
             fx.emit(f"call void @wasmaot_rt_data_drop(ptr %ctx, i32 {i})")
         fx.emit("ret void")
-        trap_blocks = []
-        for trap, label in fx.trap_labels.items():
-            trap_blocks += [f"{label}:",
-                            f"  call void @wasmaot_rt_trap(ptr %ctx, i32 {abi.TRAP_CODES[trap]})",
-                            "  unreachable"]
         return "\n".join(["define void @wasmaot_init(ptr %ctx) #0 {", "entry:"] + fx.prelude
-                         + fx.lines + trap_blocks + ["}"])
+                         + fx.lines + fx.trap_blocks() + ["}"])
 
     # --- thunks and adapters --------------------------------------------------------
 

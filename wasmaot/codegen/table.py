@@ -8,7 +8,7 @@ Every element access checks the index against the table's current size.
 from __future__ import annotations
 
 from . import abi
-from .memory import to_i64
+from .memory import bulk_call, to_i64
 
 
 def table_struct(fx, tableidx: int) -> str:
@@ -77,30 +77,16 @@ def _table_grow(fx, op, imms) -> None:
 
 
 def _table_fill(fx, op, imms) -> None:
-    n_ty, n = fx.pop_typed()
-    _, ref = fx.pop_typed()
-    d_ty, d = fx.pop_typed()
-    fx.emit(f"call void @wasmaot_rt_table_fill(ptr %ctx, i32 {imms[0]}, "
-            f"i64 {to_i64(fx, d_ty, d)}, ptr {ref}, i64 {to_i64(fx, n_ty, n)})")
+    bulk_call(fx, "table_fill", (imms[0],), ("len", "ptr", "len"))
 
 
 def _table_copy(fx, op, imms) -> None:
-    dst, src = imms
-    n_ty, n = fx.pop_typed()
-    s_ty, s = fx.pop_typed()
-    d_ty, d = fx.pop_typed()
-    fx.emit(f"call void @wasmaot_rt_table_copy(ptr %ctx, i32 {dst}, i32 {src}, "
-            f"i64 {to_i64(fx, d_ty, d)}, i64 {to_i64(fx, s_ty, s)}, i64 {to_i64(fx, n_ty, n)})")
+    bulk_call(fx, "table_copy", imms, ("len", "len", "len"))
 
 
 def _table_init(fx, op, imms) -> None:
     elemidx, tableidx = imms
-    _, n = fx.pop_typed()
-    _, s = fx.pop_typed()
-    d_ty, d = fx.pop_typed()
-    fx.emit(f"call void @wasmaot_rt_table_init(ptr %ctx, i32 {tableidx}, i32 {elemidx}, "
-            f"i64 {to_i64(fx, d_ty, d)}, i64 {to_i64(fx, 'i32', s)}, "
-            f"i64 {to_i64(fx, 'i32', n)})")
+    bulk_call(fx, "table_init", (tableidx, elemidx), ("len", "len", "len"))
 
 
 def _elem_drop(fx, op, imms) -> None:
