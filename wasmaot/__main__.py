@@ -1,6 +1,6 @@
 """`python -m wasmaot ...` runs the command-line interface."""
 
-from wasmaot.cli import main
+from wasmaot.entry import main
 
 if __name__ == "__main__":
     main()

@@ -11,6 +11,7 @@ or unreadable input, 2 bad usage (click's own one-line usage errors).
 from __future__ import annotations
 
 import json
+import os
 import traceback
 from typing import Any, Callable
 
@@ -202,9 +203,13 @@ def _dir_grants(specs, readonly: bool):
               show_default=True)
 @click.option("--locked", is_flag=True,
               help="Ignore grants given at run time through WASMAOT_* variables.")
+@click.option("--cpu", type=click.Choice(["baseline", "native"]), default="baseline",
+              show_default=True, help="baseline runs on any machine of the architecture.")
+@click.option("--emit", type=click.Choice(["exe", "obj", "llvm-ir", "asm"]), default="exe",
+              show_default=True, help="What to write to OUT.")
 @click.pass_obj
 def build(reporter: _Reporter, file: str, output: str, target, opt_level, dirs, ro_dirs, env,
-          tcp_listen, max_memory, max_wasm_stack, bounds_checks, locked) -> None:
+          tcp_listen, max_memory, max_wasm_stack, bounds_checks, locked, cpu, emit) -> None:
     """Compile a module into a standalone, statically linked executable.
 
     The executable runs on any Linux of the target architecture with no runtime
@@ -223,11 +228,36 @@ def build(reporter: _Reporter, file: str, output: str, target, opt_level, dirs, 
         tcp_listen=tuple(tcp_listen),
         max_memory=_parse_size(max_memory) if max_memory else 0,
         max_wasm_stack=_parse_size(max_wasm_stack) if max_wasm_stack else 0,
-        bounds_checks=bounds_checks, locked=locked)
+        bounds_checks=bounds_checks, locked=locked, cpu=cpu, emit=emit)
     reporter.run(file, lambda: do_build(read_module_bytes(file), output, opts))
     click.get_current_context().exit(1 if reporter.failed else 0)
 
 
+@cli.command(context_settings={"ignore_unknown_options": False})
+@click.argument("file", metavar="IN.wasm|IN.wat")
+@click.argument("args", nargs=-1, metavar="[-- ARGS...]")
+@click.option("--dir", "dirs", multiple=True, metavar="HOST[::GUEST]")
+@click.option("--ro-dir", "ro_dirs", multiple=True, metavar="HOST[::GUEST]")
+@click.option("--env", "env", multiple=True, metavar="NAME[=VAL]")
+@click.option("--tcp-listen", "tcp_listen", multiple=True, metavar="ADDR:PORT")
+@click.option("-O", "opt_level", type=click.IntRange(0, 3), default=2, show_default=True)
+@click.pass_obj
+def run(reporter: _Reporter, file: str, args, dirs, ro_dirs, env, tcp_listen, opt_level) -> None:
+    """Build FILE for this machine (cached) and run it with ARGS.
+
+    The executable is cached in $XDG_CACHE_HOME/wasmaot (keyed by the module,
+    the flags and wasmaot itself); grants are passed when it starts, so one
+    cached build serves every grant.  The exit status is the program's.
+    """
+    from wasmaot.driver.run import cached_executable, exec_with_grants
+
+    exe = reporter.run(file, lambda: cached_executable(file, opt_level))
+    if exe is None:
+        click.get_current_context().exit(1)
+    exec_with_grants(exe, os.path.basename(file), list(args), dirs=dirs, ro_dirs=ro_dirs,
+                     env=env, tcp_listen=tcp_listen)
+
+
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point (see wasmaot/entry.py for the fast path)."""
     cli(prog_name="wasmaot")

@@ -121,3 +121,22 @@ def test_executable_carries_a_manifest_that_inspect_reads(hello_wasm, tmp_path):
     assert manifest["target"] == "x86_64-linux" and manifest["flags"]["locked"] is True
     assert manifest["grants"]["dirs"] == [{"host": "/srv", "guest": "/data", "readonly": True}]
     assert manifest["grants"]["env"] == ["LANG"]
+
+
+def test_run_builds_once_then_runs_from_the_cache_with_grants(hello_wasm, tmp_path):
+    cat_wasm = zig_wasm(REPO / "examples/cat/cat.c", tmp_path / "cat.wasm")
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    (data_dir / "f.txt").write_text("granted\n")
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    cmd = [sys.executable, "-m", "wasmaot", "run", str(tmp_path / "cat.wasm"),
+           "--dir", f"{data_dir}::/d", "--", "/d/f.txt"]
+    first = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    assert (first.stdout, first.returncode) == ("granted\n", 0), first.stderr
+    cached = list((tmp_path / "cache" / "wasmaot" / "exe").iterdir())
+    second = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    assert second.stdout == "granted\n"
+    assert list((tmp_path / "cache" / "wasmaot" / "exe").iterdir()) == cached
+    denied = subprocess.run(cmd[:5] + ["--", str(data_dir / "f.txt")], capture_output=True,
+                            text=True, env=env)
+    assert denied.returncode == 1 and denied.stdout == ""  # no grant, no access

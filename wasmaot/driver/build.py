@@ -50,6 +50,8 @@ class BuildOptions:
     bounds_checks: str = "guard"
     locked: bool = False
     strip: bool = True
+    cpu: str = "baseline"
+    emit: str = "exe"  # or "obj", "llvm-ir", "asm": stop after code generation
     extra: dict = field(default_factory=dict)
 
 
@@ -134,8 +136,12 @@ def build(data: bytes, output: str | os.PathLike, opts: BuildOptions) -> Path:
     module = decode_module(data)
     ctx = validate_module(module)
     native = _bind_imports(module, ctx)
-    req = CompileRequest(opts.target, opts.opt_level, opts.bounds_checks == "explicit", native)
-    objects, _ = compile_module(data, req, module=module, ctx=ctx)
+    req = CompileRequest(opts.target, opts.opt_level, opts.bounds_checks == "explicit", native,
+                         opts.cpu, "obj" if opts.emit == "exe" else opts.emit)
+    # One piece when emitting a single object/IR/assembly file.
+    objects, _ = compile_module(data, req, module=module, ctx=ctx, split=opts.emit == "exe")
+    if opts.emit != "exe":
+        return _write_atomically(b"".join(objects), Path(output), mode=0o644)
     target = resolve_target(BUILD_TARGETS[opts.target])
     runtime = runtime_build(target)
     output = Path(output)
@@ -162,15 +168,23 @@ def build(data: bytes, output: str | os.PathLike, opts: BuildOptions) -> Path:
         if opts.strip:
             cmd.append("-s")
         _run(cmd, f"linking {output.name} for {opts.target}", cwd=tmpdir)
-        # Atomic: a temporary file in the output's directory, renamed over it.
-        fd, staged = tempfile.mkstemp(prefix=f".{output.name}.", dir=out_dir)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(linked.read_bytes())
-            os.chmod(staged, 0o755)
-            os.replace(staged, output)
-        except BaseException:
-            if os.path.exists(staged):
-                os.unlink(staged)
-            raise
+        return _write_atomically(linked.read_bytes(), output, mode=0o755)
+
+
+def _write_atomically(content: bytes, output: Path, *, mode: int) -> Path:
+    """A temporary file in the output's directory, renamed over it: readers see
+    the old file or the complete new one, and a failure leaves the old one."""
+    out_dir = output.resolve().parent
+    if not out_dir.is_dir():
+        raise ToolchainError(f"cannot write {output}: {out_dir} is not a directory")
+    fd, staged = tempfile.mkstemp(prefix=f".{output.name}.", dir=out_dir)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(content)
+        os.chmod(staged, mode)
+        os.replace(staged, output)
+    except BaseException:
+        if os.path.exists(staged):
+            os.unlink(staged)
+        raise
     return output

@@ -42,6 +42,8 @@ class CompileRequest:
     opt_level: int = 2
     explicit_bounds_checks: bool = False
     native_imports: tuple = ()  # imports bound to C functions, see CodegenOptions
+    cpu: str = "baseline"  # or "native"
+    output: str = "obj"  # "obj", or "asm" / "llvm-ir" (text, for --emit)
 
     @property
     def codegen(self) -> CodegenOptions:
@@ -57,7 +59,8 @@ def _compile_partition(module: Module, ctx: ModuleContext, req: CompileRequest,
     t0 = time.perf_counter()
     ir = lower_partition(module, ctx, req.codegen, funcs, first)
     t1 = time.perf_counter()
-    obj = llvm.compile_ir(ir, llvm.TARGETS[req.target], req.opt_level)
+    target = llvm.with_cpu(llvm.TARGETS[req.target], req.cpu)
+    obj = llvm.compile_ir(ir, target, req.opt_level, output=req.output)
     return obj, t1 - t0, time.perf_counter() - t1
 
 
@@ -68,8 +71,8 @@ def _worker(data: bytes, req: CompileRequest, funcs: list, first: bool) -> tuple
 
 
 def compile_module(data: bytes, req: CompileRequest, *, jobs: int | None = None,
-                   module: Module | None = None,
-                   ctx: ModuleContext | None = None) -> tuple[list[bytes], CompileStats]:
+                   module: Module | None = None, ctx: ModuleContext | None = None,
+                   split: bool = True) -> tuple[list[bytes], CompileStats]:
     """Validate and compile; returns the object files (in link order) and timings."""
     stats = CompileStats()
     t0 = time.perf_counter()
@@ -78,7 +81,7 @@ def compile_module(data: bytes, req: CompileRequest, *, jobs: int | None = None,
         ctx = validate_module(module)
     stats.frontend = time.perf_counter() - t0
     stats.code_bytes = code_size(module)
-    nparts = min(MAX_PARTITIONS, max(1, stats.code_bytes // PARTITION_BYTES))
+    nparts = min(MAX_PARTITIONS, max(1, stats.code_bytes // PARTITION_BYTES)) if split else 1
     stats.partitions = nparts
     t1 = time.perf_counter()
     if nparts == 1:

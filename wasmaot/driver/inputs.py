@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from wasmaot.driver.wat import is_text_path, wat_bytes_to_wasm
 
 
 def read_module_bytes(path: str | os.PathLike[str]) -> bytes:
@@ -15,6 +14,8 @@ def read_module_bytes(path: str | os.PathLike[str]) -> bytes:
     Raises `OSError` if the file cannot be read, and `WasmError` for a text file
     that does not parse.
     """
+    from wasmaot.driver.wat import is_text_path, wat_bytes_to_wasm  # subprocess etc.: lazily
+
     data = Path(path).read_bytes()
     if is_text_path(path):
         return wat_bytes_to_wasm(data)

@@ -85,11 +85,31 @@ def optimize(mod, tm, opt_level: int) -> None:
     pm.run(mod, pb)
 
 
-def compile_ir(ir_text: str, target: Target, opt_level: int, *, verify: bool = True) -> bytes:
-    """IR text to the bytes of an ELF object file."""
+def with_cpu(target: Target, cpu: str) -> Target:
+    """`cpu`: "baseline" (the portable default) or "native" (this machine's CPU,
+    which must then be of the target's architecture)."""
+    if cpu == "baseline":
+        return target
+    if cpu != "native":
+        raise ToolchainError(f"unknown --cpu {cpu!r} (baseline or native)")
+    if host_target().name != target.name:
+        raise ToolchainError(f"--cpu native needs a {target.name} host")
+    llvm = _llvm()
+    features = llvm.get_host_cpu_features().flatten()
+    return Target(target.name, target.triple, llvm.get_host_cpu_name(), features)
+
+
+def compile_ir(ir_text: str, target: Target, opt_level: int, *, verify: bool = True,
+               output: str = "obj") -> bytes:
+    """IR text to the bytes of an ELF object file (or assembly text, or the
+    optimized IR, with `output` "asm" / "llvm-ir")."""
     tm = target_machine(target, opt_level)
     mod = parse(ir_text, verify=verify)
     mod.triple = target.triple
     mod.data_layout = str(tm.target_data)
     optimize(mod, tm, opt_level)
+    if output == "asm":
+        return tm.emit_assembly(mod).encode()
+    if output == "llvm-ir":
+        return str(mod).encode()
     return tm.emit_object(mod)

@@ -1,0 +1,84 @@
+"""`wasmaot run`: build for this machine through a cache, then exec.
+
+The cache entry is keyed by the module's bytes, the flags and wasmaot's own
+fingerprint (driver/cache.py).  Builds are written atomically, so runs that
+race both build and one rename wins; a reader never sees half a file.  Grants
+go to the executable through its run-time variables (WASMAOT_DIR, ...), so one
+cached build serves every set of grants.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platform
+
+from .cache import cache_root, module_key
+from .inputs import read_module_bytes
+
+_ARCH = {"x86_64": "x86_64-linux", "amd64": "x86_64-linux", "aarch64": "aarch64-linux",
+         "arm64": "aarch64-linux"}
+
+
+def cached_executable(file: str, opt_level: int) -> Path:
+    # A cache hit must start fast: the compiler (LLVM, zig) is imported on a miss only.
+    data = read_module_bytes(file)
+    target = _ARCH.get(platform.machine().lower(), platform.machine())
+    exe = cache_root() / "exe" / module_key(data, f"run {target} -O{opt_level}")
+    if not exe.exists():
+        from .build import BuildOptions, build
+
+        exe.parent.mkdir(parents=True, exist_ok=True)
+        build(data, exe, BuildOptions(target=target, opt_level=opt_level))
+    return exe
+
+
+def exec_with_grants(exe: Path, argv0: str, args: list, *, dirs=(), ro_dirs=(), env=(),
+                     tcp_listen=()) -> None:
+    """Replace this process with the executable (argv[0] is the module's name)."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("WASMAOT_")}
+    for name, values in (("WASMAOT_DIR", dirs), ("WASMAOT_RO_DIR", ro_dirs),
+                         ("WASMAOT_ENV", env), ("WASMAOT_TCP_LISTEN", tcp_listen)):
+        if values:
+            environ[name] = ",".join(values)
+    os.execve(exe, [argv0, *args], environ)
+
+
+_FAST_OPTIONS = {"--dir": "dirs", "--ro-dir": "ro_dirs", "--env": "env",
+                 "--tcp-listen": "tcp_listen"}
+
+
+def fast_run(argv: list) -> bool:
+    """`wasmaot run` without importing the CLI framework, so that a cached run
+    starts in a few tens of milliseconds.  Handles the plain forms only
+    (`run FILE [--dir X] [--env Y] [-O N] [-- ARGS]`); returns False for
+    anything else (help, errors, unusual spellings), which the full CLI then
+    parses and reports.  Returns only if it did not exec."""
+    grants = {v: [] for v in _FAST_OPTIONS.values()}
+    opt_level, file, args = 2, None, []
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a == "--":
+            args = argv[i + 1:]
+            break
+        if a in _FAST_OPTIONS and i + 1 < len(argv):
+            grants[_FAST_OPTIONS[a]].append(argv[i + 1])
+            i += 2
+            continue
+        if a in ("-O0", "-O1", "-O2", "-O3"):
+            opt_level = int(a[2])
+        elif a.startswith("-") or file is not None:
+            return False
+        else:
+            file = a
+        i += 1
+    if file is None or not os.path.isfile(file):
+        return False
+    try:
+        exe = cached_executable(file, opt_level)
+    except Exception:  # let the full CLI report it in its one-line format
+        return False
+    exec_with_grants(exe, os.path.basename(file), args, **grants)
+    return True
