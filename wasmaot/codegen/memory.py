@@ -149,30 +149,30 @@ def _store(fx, op, imms) -> None:
     fx.emit(f"store {int_ty} {value}, ptr {p}, align 1")
 
 
-def _memory_size(fx, op, imms) -> None:
-    memidx = imms[0]
-    mem = memory_struct(fx, memidx)
-    pages = _field(fx, mem, "pages", "i64", invariant=False)
-    if fx.mod.memory_is64(memidx):
-        fx.push("i64", pages)
+def push_address(fx, is64: bool, value: str) -> None:
+    """Push an i64 size/index as the address type: as is, or truncated to i32
+    (where the runtime's -1 becomes 0xFFFFFFFF, as `memory.grow` wants)."""
+    if is64:
+        fx.push("i64", value)
         return
     r = fx.tmp()
-    fx.emit(f"{r} = trunc i64 {pages} to i32")
+    fx.emit(f"{r} = trunc i64 {value} to i32")
     fx.push("i32", r)
+
+
+def _memory_size(fx, op, imms) -> None:
+    memidx = imms[0]
+    pages = _field(fx, memory_struct(fx, memidx), "pages", "i64", invariant=False)
+    push_address(fx, fx.mod.memory_is64(memidx), pages)
 
 
 def _memory_grow(fx, op, imms) -> None:
     memidx = imms[0]
     ty, delta = fx.pop_typed()
-    d = to_i64(fx, ty, delta)
     old = fx.tmp()
-    fx.emit(f"{old} = call i64 @wasmaot_rt_memory_grow(ptr %ctx, i32 {memidx}, i64 {d})")
-    if ty == "i64":
-        fx.push("i64", old)
-        return
-    r = fx.tmp()
-    fx.emit(f"{r} = trunc i64 {old} to i32")
-    fx.push("i32", r)
+    fx.emit(f"{old} = call i64 @wasmaot_rt_memory_grow(ptr %ctx, i32 {memidx}, "
+            f"i64 {to_i64(fx, ty, delta)})")
+    push_address(fx, ty == "i64", old)
 
 
 def bulk_call(fx, function: str, indices: tuple, operands: tuple) -> None:

@@ -8,7 +8,7 @@ Every element access checks the index against the table's current size.
 from __future__ import annotations
 
 from . import abi
-from .memory import bulk_call, to_i64
+from .memory import bulk_call, push_address, to_i64
 
 
 def table_struct(fx, tableidx: int) -> str:
@@ -54,12 +54,7 @@ def _table_set(fx, op, imms) -> None:
 
 def _table_size(fx, op, imms) -> None:
     size = _table_field(fx, table_struct(fx, imms[0]), "size", "i64")
-    if fx.mod.table_is64(imms[0]):
-        fx.push("i64", size)
-        return
-    r = fx.tmp()
-    fx.emit(f"{r} = trunc i64 {size} to i32")
-    fx.push("i32", r)
+    push_address(fx, fx.mod.table_is64(imms[0]), size)
 
 
 def _table_grow(fx, op, imms) -> None:
@@ -68,12 +63,7 @@ def _table_grow(fx, op, imms) -> None:
     old = fx.tmp()
     fx.emit(f"{old} = call i64 @wasmaot_rt_table_grow(ptr %ctx, i32 {imms[0]}, ptr {ref}, "
             f"i64 {to_i64(fx, ty, n)})")
-    if ty == "i64":
-        fx.push("i64", old)
-        return
-    r = fx.tmp()
-    fx.emit(f"{r} = trunc i64 {old} to i32")
-    fx.push("i32", r)
+    push_address(fx, ty == "i64", old)
 
 
 def _table_fill(fx, op, imms) -> None:
