@@ -207,9 +207,12 @@ def _dir_grants(specs, readonly: bool):
               show_default=True, help="baseline runs on any machine of the architecture.")
 @click.option("--emit", type=click.Choice(["exe", "obj", "llvm-ir", "asm"]), default="exe",
               show_default=True, help="What to write to OUT.")
+@click.option("--link", "link_files", multiple=True, metavar="FILE.c|.o|.a",
+              help="C code defining non-WASI imports (see README: custom imports).")
 @click.pass_obj
 def build(reporter: _Reporter, file: str, output: str, target, opt_level, dirs, ro_dirs, env,
-          tcp_listen, max_memory, max_wasm_stack, bounds_checks, locked, cpu, emit) -> None:
+          tcp_listen, max_memory, max_wasm_stack, bounds_checks, locked, cpu, emit,
+          link_files) -> None:
     """Compile a module into a standalone, statically linked executable.
 
     The executable runs on any Linux of the target architecture with no runtime
@@ -228,7 +231,7 @@ def build(reporter: _Reporter, file: str, output: str, target, opt_level, dirs, 
         tcp_listen=tuple(tcp_listen),
         max_memory=_parse_size(max_memory) if max_memory else 0,
         max_wasm_stack=_parse_size(max_wasm_stack) if max_wasm_stack else 0,
-        bounds_checks=bounds_checks, locked=locked, cpu=cpu, emit=emit)
+        bounds_checks=bounds_checks, locked=locked, cpu=cpu, emit=emit, link=tuple(link_files))
     reporter.run(file, lambda: do_build(read_module_bytes(file), output, opts))
     click.get_current_context().exit(1 if reporter.failed else 0)
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from .. import __version__
 from ..errors import LinkError, ToolchainError
 from ..wasm import decode_module, validate_module
-from . import wasi
+from . import link, wasi
 from .compile import CompileRequest, compile_module
 from .targets import resolve_target
 from .toolchain import RUNTIME_DIR, _run, compile_object, runtime_build, zig_command
@@ -52,24 +52,37 @@ class BuildOptions:
     strip: bool = True
     cpu: str = "baseline"
     emit: str = "exe"  # or "obj", "llvm-ir", "asm": stop after code generation
+    link: tuple = ()  # --link .c/.o/.a files providing non-WASI imports (driver/link.py)
     extra: dict = field(default_factory=dict)
 
 
-def _bind_imports(module, ctx) -> tuple:
-    """(module, name, C symbol) for every import; LinkError listing every one
-    that cannot be bound."""
+def _bind_imports(module, ctx, link_files: tuple) -> tuple:
+    """(module, name, C symbol) for every import, and the (where, symbol,
+    functype) of those the --link files must define; LinkError listing every
+    import that cannot be bound."""
     table = wasi.functions()
-    bound, problems = [], []
+    bound, problems, custom = [], [], []
     for imp in module.imports:
         where = f"{imp.module}::{imp.name}"
         if imp.kind not in ("func", "func_exact"):
             problems.append(f"{where}: a {imp.kind} import cannot be provided to an executable")
             continue
-        fn = table.get(imp.name) if imp.module == wasi.MODULE else None
-        if fn is None:
-            problems.append(f"{where}: unknown import (not a WASI preview1 function)")
-            continue
         ft = ctx.types.comp(ctx.types.canon[imp.desc])
+        fn = table.get(imp.name) if imp.module == wasi.MODULE else None
+        if fn is None and imp.module != wasi.MODULE and link_files:
+            symbol = link.import_symbol(imp.module, imp.name)
+            try:
+                link.prototype(symbol, ft)
+            except LinkError as e:
+                problems.append(f"{where}: {e.message}")
+                continue
+            custom.append((where, symbol, ft))
+            bound.append((imp.module, imp.name, symbol))
+            continue
+        if fn is None:
+            problems.append(f"{where}: unknown import (not a WASI preview1 function; "
+                            f"give its C definition with --link)")
+            continue
         if ft.params != fn.params or ft.results != fn.results:
             problems.append(f"{where}: type mismatch: module declares {ft}, WASI has "
                             f"[{' '.join(fn.params)}] -> [{' '.join(fn.results)}]")
@@ -77,7 +90,7 @@ def _bind_imports(module, ctx) -> tuple:
         bound.append((imp.module, imp.name, fn.symbol))
     if problems:
         raise LinkError("cannot bind imports: " + "; ".join(problems))
-    return tuple(bound)
+    return tuple(bound), custom
 
 
 def _c_string(text: str) -> str:
@@ -135,7 +148,7 @@ def build(data: bytes, output: str | os.PathLike, opts: BuildOptions) -> Path:
         raise ToolchainError(f"unknown target {opts.target!r} (known: {', '.join(BUILD_TARGETS)})")
     module = decode_module(data)
     ctx = validate_module(module)
-    native = _bind_imports(module, ctx)
+    native, custom = _bind_imports(module, ctx, opts.link)
     req = CompileRequest(opts.target, opts.opt_level, opts.bounds_checks == "explicit", native,
                          opts.cpu, "obj" if opts.emit == "exe" else opts.emit)
     # One piece when emitting a single object/IR/assembly file.
@@ -155,6 +168,14 @@ def build(data: bytes, output: str | os.PathLike, opts: BuildOptions) -> Path:
             path = tmpdir / f"module{i}.o"
             path.write_bytes(obj)
             inputs.append(path.name)
+        if custom:
+            linked_inputs = link.compile_link_inputs(
+                list(opts.link), target, tmpdir, [(sym, ft) for _, sym, ft in custom],
+                lambda *a, extra_flags=(), **k: compile_object(
+                    *a, extra_flags=(*extra_flags, "-Wno-error"), **k),
+                runtime.include_dirs)
+            link.check_definitions([(w, sym) for w, sym, _ in custom], linked_inputs)
+            inputs.extend(str(p) for p in linked_inputs)
         (tmpdir / "build_config.c").write_text(_config_source(opts, manifest_for(data, opts)))
         for src, name in ((tmpdir / "build_config.c", "build_config.o"),
                           (RUNTIME_DIR / "exe" / "main.c", "main.o")):
