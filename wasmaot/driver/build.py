@@ -146,6 +146,10 @@ def manifest_for(data: bytes, opts: BuildOptions) -> str:
 def build(data: bytes, output: str | os.PathLike, opts: BuildOptions) -> Path:
     if opts.target not in BUILD_TARGETS:
         raise ToolchainError(f"unknown target {opts.target!r} (known: {', '.join(BUILD_TARGETS)})")
+    output = Path(output)
+    out_dir = output.resolve().parent
+    if not out_dir.is_dir():  # before any work: a doomed build should fail fast
+        raise ToolchainError(f"cannot write {output}: {out_dir} is not a directory")
     module = decode_module(data)
     ctx = validate_module(module)
     native, custom = _bind_imports(module, ctx, opts.link)
@@ -157,10 +161,6 @@ def build(data: bytes, output: str | os.PathLike, opts: BuildOptions) -> Path:
         return _write_atomically(b"".join(objects), Path(output), mode=0o644)
     target = resolve_target(BUILD_TARGETS[opts.target])
     runtime = runtime_build(target)
-    output = Path(output)
-    out_dir = output.resolve().parent
-    if not out_dir.is_dir():
-        raise ToolchainError(f"cannot write {output}: {out_dir} is not a directory")
     with tempfile.TemporaryDirectory(prefix="wasmaot-build-") as tmp:
         tmpdir = Path(tmp)
         inputs = []
