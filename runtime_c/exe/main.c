@@ -129,6 +129,14 @@ static void print_trap(int32_t code, const struct wasmaot_trap_info *trap) {
       fprintf(stderr, "  %u: %s\n", i, name);
     else
       fprintf(stderr, "  %u: func[%llu]\n", i, (unsigned long long)f->func_index);
+    /* Deep recursion: one line for a run of the same frame. */
+    uint32_t same = 0;
+    while (i + 1 < trap->nframes && trap->frames[i + 1].module == f->module &&
+           trap->frames[i + 1].func_index == f->func_index) {
+      i++;
+      same++;
+    }
+    if (same) fprintf(stderr, "     ... the same frame %u more times\n", same);
   }
   if (trap->total_frames > trap->nframes)
     fprintf(stderr, "  ... %llu more frames\n",
