@@ -10,7 +10,6 @@ import random
 
 import pytest
 from wasi_run import (
-    AARCH64_PATH_OPEN_CRASH,
     REPO,
     TARGETS,
     Grant,
@@ -73,9 +72,7 @@ CASES = {
     "compress": [([], b"abcabcabcabc" * 300 + bytes(range(256)) * 4 + b"tail"),
                  ([], b""), (["-x"], b"")],
 }
-PARAMS = [pytest.param(name, args, stdin, target, id=f"{name}-{i}-{target}",
-                       marks=[AARCH64_PATH_OPEN_CRASH] if target == "aarch64-linux"
-                       and any(a.startswith(GUEST) for a in args) else [])
+PARAMS = [pytest.param(name, args, stdin, target, id=f"{name}-{i}-{target}")
           for name, cases in CASES.items() for i, (args, stdin) in enumerate(cases)
           for target in TARGETS]
 

@@ -14,7 +14,6 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 
 from wasmaot.driver.build import BuildOptions, Grant, build
 
@@ -23,14 +22,6 @@ PROGRAMS = Path(__file__).resolve().parent / "programs"
 QEMU = shutil.which("qemu-aarch64-static") or shutil.which("qemu-aarch64")
 TARGETS = ["x86_64-linux", "aarch64-linux"]
 TRAP_EXIT = 134  # wasmtime's CLI (and wasmaot) exit code for a trap
-
-# Found while writing these tests, not fixed here: on aarch64 (under qemu) an
-# executable segfaults (exit -11) right after the host's openat of a
-# path_open returns, whether it succeeded or not; x86-64 is fine.
-# Reproduce: wasmaot build examples/cat (as wasm) --target aarch64-linux
-# --dir D::/data -o c && qemu-aarch64-static ./c /data/anything
-AARCH64_PATH_OPEN_CRASH = pytest.mark.xfail(
-    strict=True, reason="aarch64: segfault after path_open (see wasi_run.py)")
 
 
 @dataclass(frozen=True)

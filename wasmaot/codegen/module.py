@@ -260,7 +260,7 @@ class ModuleEmitter:
                 lines.append(f"  %a{i} = load {ty}, ptr %ap{i}, align 8")
                 args.append(f", {ty} %a{i}")
             ret = self.return_type(ft.results)
-            call = f"call tailcc {ret} %code(ptr %ctx{''.join(args)})"
+            call = f"notail call tailcc {ret} %code(ptr %ctx{''.join(args)})"
             lines.append(f"  {call}" if ret == "void" else f"  %r = {call}")
             for i, t in enumerate(ft.results):
                 ty = llvm_type(t)
@@ -304,7 +304,10 @@ class ModuleEmitter:
                 params = "".join(f", {llvm_type(t)} %p{i}" for i, t in enumerate(ft.params))
                 args = params
                 self.declare(f"declare {ret} @{symbol}(ptr{''.join(', ' + llvm_type(t) for t in ft.params)})")
-                call = f"call {ret} @{symbol}(ptr %ctx{args})"
+                # notail: a tailcc function (callee pops its stack arguments) must
+                # not sibling-call a C function (caller pops); LLVM's AArch64
+                # backend would, leaving the wasm caller's stack pointer off.
+                call = f"notail call {ret} @{symbol}(ptr %ctx{args})"
                 body = (f"  {call}\n  ret void" if ret == "void"
                         else f"  %r = {call}\n  ret {ret} %r")
                 out.append(f"define internal tailcc {ret} @wasmaot_native_f{funcidx}(ptr %ctx{params}) "
@@ -333,7 +336,7 @@ class ModuleEmitter:
                 lines.append(f"  %ap{i} = getelementptr inbounds i8, ptr %args, i64 "
                              f"{i * abi.VALUE_SIZE}")
                 lines.append(f"  store {llvm_type(t)} %p{i}, ptr %ap{i}, align 8")
-            lines.append("  call void @wasmaot_rt_host_call(ptr %host, ptr %args, ptr %res)")
+            lines.append("  notail call void @wasmaot_rt_host_call(ptr %host, ptr %args, ptr %res)")
             values = []
             for i, t in enumerate(ft.results):
                 ty = llvm_type(t)
