@@ -24,6 +24,34 @@ static int32_t positioned_get(int32_t fd, uint64_t rights, struct wasi_fd **e) {
   return err;
 }
 
+/* The guest side of every read and write: check the result pointer, load the
+ * iovecs (wasi_iovs_load bounds-checks every buffer against guest memory, so
+ * the host call can only touch the guest's own bytes), do the I/O (at
+ * `offset`, or at the fd's position if it is -1), store the byte count.
+ * FAULT before any I/O for a bad pointer or iovec. */
+enum io_op { IO_READ, IO_WRITE };
+
+static int32_t vectored_io(struct wasmaot_vmctx *vmctx, int host, enum io_op op, int64_t offset,
+                           int32_t iovs, int32_t iovs_len, int32_t count_ptr) {
+  if (wasi_guest_range(vmctx, (uint32_t)count_ptr, 4) == NULL) return E(FAULT);
+  struct wasi_iovs v;
+  int32_t err = wasi_iovs_load(vmctx, (uint32_t)iovs, (uint32_t)iovs_len, &v);
+  if (err) return err;
+  ssize_t n = 0;
+  if (v.count > 0) {
+    do {
+      if (op == IO_READ)
+        n = offset < 0 ? readv(host, v.iov, v.count) : preadv(host, v.iov, v.count, offset);
+      else
+        n = offset < 0 ? writev(host, v.iov, v.count) : pwritev(host, v.iov, v.count, offset);
+    } while (n < 0 && errno == EINTR);
+  }
+  wasi_iovs_free(&v);
+  if (n < 0) return wasi_errno_from_host(errno);
+  wasi_store_u32(vmctx, (uint32_t)count_ptr, (uint32_t)n);
+  return 0;
+}
+
 /* fd_read(fd: fd, iovs: iovec_array) -> (nread: size)
  * readv(2) into the guest buffers (iovs: iovs_len iovecs {buf u32, buf_len
  * u32}); stores the bytes read (u32 at nread_ptr), 0 at end of file.
@@ -35,20 +63,7 @@ int32_t wasmaot_wasi_fd_read(struct wasmaot_vmctx *vmctx, int32_t fd, int32_t io
   struct wasi_fd *e;
   int32_t err = wasi_fd_get(fd, WASI_KIND(WASI_KIND_STDIN) | FILE_KIND | SOCKET_KIND, R(FD_READ), &e);
   if (err) return err;
-  if (wasi_guest_range(vmctx, (uint32_t)nread_ptr, 4) == NULL) return E(FAULT);
-  struct wasi_iovs v;
-  err = wasi_iovs_load(vmctx, (uint32_t)iovs, (uint32_t)iovs_len, &v);
-  if (err) return err;
-  ssize_t n = 0;
-  if (v.count > 0) {
-    do {
-      n = readv(e->host, v.iov, v.count);
-    } while (n < 0 && errno == EINTR);
-  }
-  wasi_iovs_free(&v);
-  if (n < 0) return wasi_errno_from_host(errno);
-  wasi_store_u32(vmctx, (uint32_t)nread_ptr, (uint32_t)n);
-  return 0;
+  return vectored_io(vmctx, e->host, IO_READ, -1, iovs, iovs_len, nread_ptr);
 }
 
 /* fd_write(fd: fd, iovs: ciovec_array) -> (nwritten: size)
@@ -66,20 +81,7 @@ int32_t wasmaot_wasi_fd_write(struct wasmaot_vmctx *vmctx, int32_t fd, int32_t i
                                 SOCKET_KIND,
                             R(FD_WRITE), &e);
   if (err) return err;
-  if (wasi_guest_range(vmctx, (uint32_t)nwritten_ptr, 4) == NULL) return E(FAULT);
-  struct wasi_iovs v;
-  err = wasi_iovs_load(vmctx, (uint32_t)iovs, (uint32_t)iovs_len, &v);
-  if (err) return err;
-  ssize_t n = 0;
-  if (v.count > 0) {
-    do {
-      n = writev(e->host, v.iov, v.count);
-    } while (n < 0 && errno == EINTR);
-  }
-  wasi_iovs_free(&v);
-  if (n < 0) return wasi_errno_from_host(errno);
-  wasi_store_u32(vmctx, (uint32_t)nwritten_ptr, (uint32_t)n);
-  return 0;
+  return vectored_io(vmctx, e->host, IO_WRITE, -1, iovs, iovs_len, nwritten_ptr);
 }
 
 /* fd_pread(fd: fd, iovs: iovec_array, offset: filesize) -> (nread: size)
@@ -93,20 +95,7 @@ int32_t wasmaot_wasi_fd_pread(struct wasmaot_vmctx *vmctx, int32_t fd, int32_t i
   int32_t err = positioned_get(fd, R(FD_READ) | R(FD_SEEK), &e);
   if (err) return err;
   if (offset < 0) return E(INVAL);
-  if (wasi_guest_range(vmctx, (uint32_t)nread_ptr, 4) == NULL) return E(FAULT);
-  struct wasi_iovs v;
-  err = wasi_iovs_load(vmctx, (uint32_t)iovs, (uint32_t)iovs_len, &v);
-  if (err) return err;
-  ssize_t n = 0;
-  if (v.count > 0) {
-    do {
-      n = preadv(e->host, v.iov, v.count, offset);
-    } while (n < 0 && errno == EINTR);
-  }
-  wasi_iovs_free(&v);
-  if (n < 0) return wasi_errno_from_host(errno);
-  wasi_store_u32(vmctx, (uint32_t)nread_ptr, (uint32_t)n);
-  return 0;
+  return vectored_io(vmctx, e->host, IO_READ, offset, iovs, iovs_len, nread_ptr);
 }
 
 /* fd_pwrite(fd: fd, iovs: ciovec_array, offset: filesize) -> (nwritten: size)
@@ -120,20 +109,7 @@ int32_t wasmaot_wasi_fd_pwrite(struct wasmaot_vmctx *vmctx, int32_t fd, int32_t 
   int32_t err = positioned_get(fd, R(FD_WRITE) | R(FD_SEEK), &e);
   if (err) return err;
   if (offset < 0) return E(INVAL);
-  if (wasi_guest_range(vmctx, (uint32_t)nwritten_ptr, 4) == NULL) return E(FAULT);
-  struct wasi_iovs v;
-  err = wasi_iovs_load(vmctx, (uint32_t)iovs, (uint32_t)iovs_len, &v);
-  if (err) return err;
-  ssize_t n = 0;
-  if (v.count > 0) {
-    do {
-      n = pwritev(e->host, v.iov, v.count, offset);
-    } while (n < 0 && errno == EINTR);
-  }
-  wasi_iovs_free(&v);
-  if (n < 0) return wasi_errno_from_host(errno);
-  wasi_store_u32(vmctx, (uint32_t)nwritten_ptr, (uint32_t)n);
-  return 0;
+  return vectored_io(vmctx, e->host, IO_WRITE, offset, iovs, iovs_len, nwritten_ptr);
 }
 
 /* fd_seek(fd: fd, offset: filedelta, whence: whence) -> (newoffset: filesize)
