@@ -154,6 +154,15 @@ class FunctionEmitter:
             self.cached[key] = v
         return v
 
+    def load_field(self, struct_ptr: str, struct, name: str, ty: str) -> str:
+        """Load field `name` of an abi.Struct at `struct_ptr` (a value that may
+        change: sizes, table elements, funcref contents)."""
+        p = self.tmp()
+        self.emit(f"{p} = getelementptr inbounds i8, ptr {struct_ptr}, i64 {struct.offset(name)}")
+        v = self.tmp()
+        self.emit(f"{v} = load {ty}, ptr {p}, align 8")
+        return v
+
     def ctx_field(self, name: str) -> str:
         """A vmctx field (pointers fixed for the instance's lifetime)."""
         def address():

@@ -54,15 +54,6 @@ def memory_struct(fx, memidx: int) -> str:
     return fx.ctx_array_item("memories", memidx)
 
 
-def _field(fx, struct_ptr: str, name: str, ty: str, invariant: bool) -> str:
-    p = fx.tmp()
-    fx.emit(f"{p} = getelementptr inbounds i8, ptr {struct_ptr}, i64 {abi.MEMORY.offset(name)}")
-    v = fx.tmp()
-    md = f", !invariant.load !{fx.mod.empty_md}" if invariant else ""
-    fx.emit(f"{v} = load {ty}, ptr {p}, align 8{md}")
-    return v
-
-
 def memory_base(fx, memidx: int) -> str:
     def address():
         mem = memory_struct(fx, memidx)
@@ -95,7 +86,7 @@ def effective_address(fx, memidx: int, index_ty: str, index: str, offset: int,
         fx.emit(f"{ov} = extractvalue {{i64, i1}} {end}, 1")
         sum_ = fx.tmp()
         fx.emit(f"{sum_} = extractvalue {{i64, i1}} {end}, 0")
-        size = _field(fx, mem, "size", "i64", invariant=False)
+        size = fx.load_field(mem, abi.MEMORY, "size", "i64")
         over = fx.tmp()
         fx.emit(f"{over} = icmp ugt i64 {sum_}, {size}")
         bad = fx.tmp()
@@ -162,7 +153,7 @@ def push_address(fx, is64: bool, value: str) -> None:
 
 def _memory_size(fx, op, imms) -> None:
     memidx = imms[0]
-    pages = _field(fx, memory_struct(fx, memidx), "pages", "i64", invariant=False)
+    pages = fx.load_field(memory_struct(fx, memidx), abi.MEMORY, "pages", "i64")
     push_address(fx, fx.mod.memory_is64(memidx), pages)
 
 

@@ -15,23 +15,15 @@ def table_struct(fx, tableidx: int) -> str:
     return fx.ctx_array_item("tables", tableidx)
 
 
-def _table_field(fx, table: str, name: str, ty: str) -> str:
-    p = fx.tmp()
-    fx.emit(f"{p} = getelementptr inbounds i8, ptr {table}, i64 {abi.TABLE.offset(name)}")
-    v = fx.tmp()
-    fx.emit(f"{v} = load {ty}, ptr {p}, align 8")
-    return v
-
-
 def element_slot(fx, tableidx: int, index_ty: str, index: str) -> str:
     """Pointer to element `index`; traps "undefined element" when out of bounds."""
     table = table_struct(fx, tableidx)
-    size = _table_field(fx, table, "size", "i64")
+    size = fx.load_field(table, abi.TABLE, "size", "i64")
     i = to_i64(fx, index_ty, index)
     oob = fx.tmp()
     fx.emit(f"{oob} = icmp uge i64 {i}, {size}")
     fx.trap_if(oob, "TABLE_OOB")
-    elems = _table_field(fx, table, "elems", "ptr")
+    elems = fx.load_field(table, abi.TABLE, "elems", "ptr")
     p = fx.tmp()
     fx.emit(f"{p} = getelementptr inbounds ptr, ptr {elems}, i64 {i}")
     return p
@@ -53,7 +45,7 @@ def _table_set(fx, op, imms) -> None:
 
 
 def _table_size(fx, op, imms) -> None:
-    size = _table_field(fx, table_struct(fx, imms[0]), "size", "i64")
+    size = fx.load_field(table_struct(fx, imms[0]), abi.TABLE, "size", "i64")
     push_address(fx, fx.mod.table_is64(imms[0]), size)
 
 
@@ -175,13 +167,8 @@ def _emit_call(fx, functype, callee: str, callee_ctx: str, *, tail: bool) -> Non
 
 
 def _record_code_and_ctx(fx, record: str) -> tuple:
-    code = fx.tmp()
-    fx.emit(f"{code} = load ptr, ptr {record}, align 8")
-    p = fx.tmp()
-    fx.emit(f"{p} = getelementptr inbounds i8, ptr {record}, i64 {abi.FUNCREF.offset('vmctx')}")
-    ctx = fx.tmp()
-    fx.emit(f"{ctx} = load ptr, ptr {p}, align 8")
-    return code, ctx
+    return (fx.load_field(record, abi.FUNCREF, "code", "ptr"),
+            fx.load_field(record, abi.FUNCREF, "vmctx", "ptr"))
 
 
 def _call_function(fx, funcidx: int, *, tail: bool) -> None:
@@ -217,10 +204,7 @@ def _call_indirect_impl(fx, typeidx: int, tableidx: int, *, tail: bool) -> None:
 def _check_type(fx, record: str, typeidx: int) -> None:
     """The callee's type must match `typeidx`: equal canonical ids, or (with
     function subtyping) a declared subtype, which the runtime checks."""
-    p = fx.tmp()
-    fx.emit(f"{p} = getelementptr inbounds i8, ptr {record}, i64 {abi.FUNCREF.offset('type_id')}")
-    actual = fx.tmp()
-    fx.emit(f"{actual} = load i64, ptr {p}, align 8")
+    actual = fx.load_field(record, abi.FUNCREF, "type_id", "i64")
     ids = fx.ctx_field("type_ids")
     q = fx.tmp()
     fx.emit(f"{q} = getelementptr inbounds i64, ptr {ids}, i64 {typeidx}")
