@@ -5,12 +5,6 @@
  */
 #include "wasi_internal.h"
 
-WASI_HIDDEN int32_t wasi_strings_get(struct wasmaot_vmctx *vmctx, size_t count,
-                                     char *const *strings, uint32_t vec, uint32_t buf);
-WASI_HIDDEN int32_t wasi_strings_sizes_get(struct wasmaot_vmctx *vmctx, size_t count,
-                                           char *const *strings, uint32_t count_ptr,
-                                           uint32_t size_ptr);
-
 /* environ_get(environ: pointer<pointer<u8>>, environ_buf: pointer<u8>) -> errno
  * Writes one u32 pointer per variable at `environ` and the NUL-terminated
  * "NAME=VALUE" strings at `environ_buf`.

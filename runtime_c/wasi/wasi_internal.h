@@ -146,6 +146,13 @@ WASI_HIDDEN void wasi_fd_release(struct wasi_fd *entry);
 /* The process's argv and environment, as given to wasmaot_wasi_init. */
 WASI_HIDDEN void wasi_args(size_t *count, char *const **strings);
 WASI_HIDDEN void wasi_environ(size_t *count, char *const **strings);
+/* args.c: the layout args_get and environ_get share (pointer array + NUL-
+ * terminated strings), and their sizes. */
+WASI_HIDDEN int32_t wasi_strings_get(struct wasmaot_vmctx *vmctx, size_t count,
+                                     char *const *strings, uint32_t vec, uint32_t buf);
+WASI_HIDDEN int32_t wasi_strings_sizes_get(struct wasmaot_vmctx *vmctx, size_t count,
+                                           char *const *strings, uint32_t count_ptr,
+                                           uint32_t size_ptr);
 /* Calls the config's exit hook, if any (returns if there is none). */
 WASI_HIDDEN void wasi_call_exit_hook(struct wasmaot_vmctx *vmctx, int32_t code);
 
