@@ -91,7 +91,7 @@ def exec_to_exit(argv: list[str], env: dict[str, str]) -> float:
 
 
 def check_output(argv: list[str], env: dict[str, str]) -> None:
-    out = subprocess.run(argv, env=env, capture_output=True, timeout=120)
+    out = subprocess.run(argv, env=env, capture_output=True, timeout=120, check=False)
     if out.returncode != 0 or out.stdout != EXPECTED:
         raise RuntimeError(f"{' '.join(argv)}: status {out.returncode}, stdout {out.stdout!r}, "
                            f"stderr {out.stderr.decode(errors='replace')}")
@@ -111,11 +111,14 @@ def build_inputs(work: Path, wasmtime: str | None) -> dict[str, Path]:
     return paths
 
 
+def size(*paths: str | Path) -> int:
+    return sum(Path(p).stat().st_size for p in paths)
+
+
 def candidates(paths: dict[str, Path], wasmtime: str | None) -> list[tuple[str, list[str], int]]:
     """(name, argv, size in bytes of what is exec'd and loaded)."""
     wasmaot = Path(sys.executable).with_name("wasmaot")
     run = [str(wasmaot)] if wasmaot.exists() else [sys.executable, "-m", "wasmaot"]
-    size = lambda *ps: sum(Path(p).stat().st_size for p in ps)  # noqa: E731
     out = [
         ("native C", [str(paths["native"])], size(paths["native"])),
         ("wasmaot exe", [str(paths["exe"])], size(paths["exe"])),
@@ -146,7 +149,8 @@ def main() -> None:
     if why:
         print(why)
     else:
-        version = subprocess.run([wasmtime, "--version"], capture_output=True, text=True)
+        version = subprocess.run([wasmtime, "--version"], capture_output=True, text=True,
+                                 check=False)
         print(f"wasmtime CLI: {version.stdout.strip() or version.stderr.strip()}")
     env = spawn_env()
     with tempfile.TemporaryDirectory(prefix="wasmaot-startup-") as tmp:
@@ -165,11 +169,11 @@ def main() -> None:
           f"{os.cpu_count()} CPUs (ms)")
     native = statistics.median(times["native C"])
     print(f"\n{'':22}{'median':>8}{'p90':>8}{'min':>8}{'x native':>10}{'size':>13}")
-    for name, _, size in cands:
+    for name, _, nbytes in cands:
         ts = times[name]
         med = statistics.median(ts)
         print(f"{name:22}{med * 1e3:>8.2f}{percentile(ts, 0.9) * 1e3:>8.2f}"
-              f"{min(ts) * 1e3:>8.2f}{med / native:>9.1f}x{size / 1e3:>10,.0f} KB")
+              f"{min(ts) * 1e3:>8.2f}{med / native:>9.1f}x{nbytes / 1e3:>10,.0f} KB")
     print("size: the executable, plus the module for wasmtime (its binary is most of it)")
 
 
