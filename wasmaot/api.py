@@ -46,7 +46,10 @@ class Engine:
     """Process-wide state of embedded wasm: canonical type ids (shared with the
     runtime's registry) and the Python objects behind externrefs."""
 
-    def __init__(self) -> None:
+    def __init__(self, registry=None) -> None:
+        # Where canonical type ids are reserved and registered: this process's
+        # runtime, or (the wast test executable) another process's.
+        self._registry = registry
         self._lock = threading.RLock()
         self._type_ids: dict[tuple, int] = {}
         # Weak: an engine must not keep instances alive (each holds reservations).
@@ -61,7 +64,7 @@ class Engine:
 
     def type_ids(self, module, ctx) -> list[int]:
         """Process-wide canonical id of each of the module's type indices."""
-        lib = load_runtime()
+        lib = self._registry or load_runtime()
         ids: list[int] = [0] * len(module.types)
         with self._lock:
             for group in module.rec_groups:
@@ -334,30 +337,37 @@ class Instance:
                     raise LinkError(f"incompatible import type for {what}: expected a table")
                 _check_limits(what, imp.desc.limits, value.size(), value._max(), value._ptr.is64)
                 want_t = _global_valtype(self.module, self.module.ctx.valtype(imp.desc.reftype))
-                have_t = value._engine_valtype()
-                if not (_engine_matches(self.engine, have_t, want_t)
-                        and _engine_matches(self.engine, want_t, have_t)):
-                    raise LinkError(f"incompatible import type for {what}: table type mismatch")
+                check_table_import(self.engine, what, want_t, value._engine_valtype())
                 e.kind = abi.EXTERN_KINDS["table"]
                 e.of.table = value._ptr
                 self._keepalive.append(value)
             elif imp.kind == "global":
                 if not isinstance(value, Global):
                     raise LinkError(f"incompatible import type for {what}: expected a global")
-                want = imp.desc
-                want_t = _global_valtype(self.module, self.module.ctx.valtype(want.valtype))
-                have_t = value._engine_valtype()
-                ok = bool(value._ptr.mutable) == want.mutable and (
-                    _engine_matches(self.engine, have_t, want_t) and
-                    (not want.mutable or _engine_matches(self.engine, want_t, have_t)))
-                if not ok:
-                    raise LinkError(f"incompatible import type for {what}: global type mismatch")
+                want_t = _global_valtype(self.module, self.module.ctx.valtype(imp.desc.valtype))
+                check_global_import(self.engine, what, want_t, imp.desc.mutable,
+                                    value._engine_valtype(), bool(value._ptr.mutable))
                 e.kind = abi.EXTERN_KINDS["global"]
                 setattr(e.of, "global", value._ptr)
                 self._keepalive.append(value)
             else:
                 raise LinkError(f"unsupported import kind {imp.kind} for {what}")
         return externs
+
+
+def check_table_import(engine: Engine, what: str, want_t, have_t) -> None:
+    """Element types of an imported table must be equal (spec: tables are mutable)."""
+    if not (_engine_matches(engine, have_t, want_t) and _engine_matches(engine, want_t, have_t)):
+        raise LinkError(f"incompatible import type for {what}: table type mismatch")
+
+
+def check_global_import(engine: Engine, what: str, want_t, want_mutable: bool, have_t,
+                        have_mutable: bool) -> None:
+    """An immutable global may be a subtype; a mutable one must be equal."""
+    ok = have_mutable == want_mutable and _engine_matches(engine, have_t, want_t) and (
+        not want_mutable or _engine_matches(engine, want_t, have_t))
+    if not ok:
+        raise LinkError(f"incompatible import type for {what}: global type mismatch")
 
 
 def _check_limits(what, want, size, actual_max, is64) -> None:

@@ -133,21 +133,32 @@ def inspect(reporter: _Reporter, file: str, as_json: bool) -> None:
 @click.argument("files", nargs=-1, required=True, metavar="FILE...")
 @click.option("-O", "opt_level", type=click.IntRange(0, 3), default=2, show_default=True,
               help="Optimization level of the compiled modules.")
+@click.option("--target", type=click.Choice(["x86_64-linux", "aarch64-linux"]), default=None,
+              help="Run each script through a test executable built for this target "
+                   "(under qemu-user if foreign) instead of in this process.")
 @click.option("-v", "--verbose", is_flag=True, help="List every failure and skip.")
 @click.pass_obj
-def wast(reporter: _Reporter, files: tuple[str, ...], opt_level: int, verbose: bool) -> None:
+def wast(reporter: _Reporter, files: tuple[str, ...], opt_level: int, target: str | None,
+         verbose: bool) -> None:
     """Run spec scripts (.wast) on native code.
 
     Prints one line per FILE and, last, `N passed, M failed, K skipped`.  A
     command is skipped only when it needs a feature this version does not
     compile (SIMD, GC, exception handling, threads); `-v` lists each skip and
     failure with its line.  Exits 1 if any command failed.
+
+    By default the modules run in this process.  With --target, all modules
+    of a script are compiled for that target and linked into one static test
+    executable, which runs the script's instantiations and calls as the
+    driver asks over a pipe; for another architecture, under qemu-user
+    (e.g. `--target aarch64-linux` needs qemu-aarch64-static).
     """
     from wasmaot.driver.wast import run_file
 
     totals = [0, 0, 0]
     for file in files:
-        result = reporter.run(file, lambda f=file: run_file(f, opt_level=opt_level))
+        result = reporter.run(file, lambda f=file: run_file(f, opt_level=opt_level,
+                                                            target=target))
         if result is None:
             totals[1] += 1
             continue

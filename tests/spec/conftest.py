@@ -69,16 +69,22 @@ def _verdict_summary(terminalreporter) -> None:
 
 
 def _native_summary(terminalreporter) -> None:
+    _scripts_summary(terminalreporter, "test_spec_native", "NATIVE_RESULTS",
+                     "spec scripts on native code")
+    _scripts_summary(terminalreporter, "test_spec_qemu_aarch64", "AARCH64_RESULTS",
+                     "spec scripts on aarch64 (test executables under qemu)")
+
+
+def _scripts_summary(terminalreporter, module: str, variable: str, title: str) -> None:
     import sys
 
-    test_spec_native = sys.modules.get("test_spec_native")
-    if test_spec_native is None:
+    if module not in sys.modules:
         return
-    results = test_spec_native.NATIVE_RESULTS
+    results = getattr(sys.modules[module], variable)
     if not results:
         return
     tr = terminalreporter
-    tr.section("spec scripts on native code")
+    tr.section(title)
     totals = [0, 0, 0]
     reasons: Counter = Counter()
     for name in sorted(results):

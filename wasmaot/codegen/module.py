@@ -29,6 +29,9 @@ class CodegenOptions:
     # Imports bound at build time to C functions: ((module, name, C symbol), ...).
     # The C function takes the importing instance's vmctx, then the wasm params.
     native_imports: tuple = ()
+    # The descriptor's symbol, the object's only global one: executables that
+    # link several modules (the wast test executable) give each its own.
+    descriptor_symbol: str = "wasmaot_module"
 
 
 def _numeric_handler(fx, op, imms) -> None:
@@ -144,9 +147,10 @@ class ModuleEmitter:
         thunks, adapters and descriptor if `with_descriptor`.  A partition's
         functions are `hidden` globals so that partitions link together."""
         m = self.module
+        every = list(range(self.num_imported_funcs, len(self.ctx.funcs)))
         if funcs is None:
-            funcs = list(range(self.num_imported_funcs, len(self.ctx.funcs)))
-        else:
+            funcs = every
+        elif list(funcs) != every or not with_descriptor:
             self.linkage = "hidden"
         self.local_funcs = set(funcs)
         functions = [self._function(i, m.codes[i - self.num_imported_funcs]) for i in funcs]
@@ -236,7 +240,7 @@ class ModuleEmitter:
                     f"i64 {to_i64(fx, ty, offset)}, i64 0, i64 {len(data.init)})")
             fx.emit(f"call void @wasmaot_rt_data_drop(ptr %ctx, i32 {i})")
         fx.emit("ret void")
-        return "\n".join(["define void @wasmaot_init(ptr %ctx) #0 {", "entry:"] + fx.prelude
+        return "\n".join(["define internal void @wasmaot_init(ptr %ctx) #0 {", "entry:"] + fx.prelude
                          + fx.lines + fx.trap_blocks() + ["}"])
 
     # --- thunks and adapters --------------------------------------------------------
@@ -250,7 +254,7 @@ class ModuleEmitter:
     def _entry_thunks(self) -> list:
         out = []
         for typeidx, ft in self._func_types():
-            lines = [f"define void @wasmaot_entry_t{typeidx}(ptr %code, ptr %ctx, ptr %args, "
+            lines = [f"define internal void @wasmaot_entry_t{typeidx}(ptr %code, ptr %ctx, ptr %args, "
                      f"ptr %results) #0 {{", "entry:"]
             args = []
             for i, t in enumerate(ft.params):
@@ -455,7 +459,7 @@ class ModuleEmitter:
                 f.ctype.endswith("const *") else "i64"
             body.append(f"{ty} {fields[f.name]}")
         ty = "{ " + ", ".join(b.split()[0] for b in body) + " }"
-        self.globals_text.append(f"@wasmaot_module = constant {ty} {{ {', '.join(body)} }}")
+        self.globals_text.append(f"@{self.options.descriptor_symbol} = constant {ty} {{ {', '.join(body)} }}")
 
     def _data_bytes(self, i: int, data: bytes) -> str:
         if not data:

@@ -24,7 +24,7 @@ from ..wasm import decode_module, validate_module
 from . import link, wasi
 from .compile import CompileRequest, compile_module
 from .targets import resolve_target
-from .toolchain import RUNTIME_DIR, _run, compile_object, runtime_build, zig_command
+from .toolchain import _run, compile_object, runtime_build, zig_command
 
 # Architectures `--target` accepts, and the musl target each builds against.
 BUILD_TARGETS = {"x86_64-linux": "x86_64-linux-musl", "aarch64-linux": "aarch64-linux-musl"}
@@ -177,12 +177,10 @@ def build(data: bytes, output: str | os.PathLike, opts: BuildOptions) -> Path:
             link.check_definitions([(w, sym) for w, sym, _ in custom], linked_inputs)
             inputs.extend(str(p) for p in linked_inputs)
         (tmpdir / "build_config.c").write_text(_config_source(opts, manifest_for(data, opts)))
-        for src, name in ((tmpdir / "build_config.c", "build_config.o"),
-                          (RUNTIME_DIR / "exe" / "main.c", "main.o")):
-            compile_object(src, tmpdir / name, target, include_dirs=runtime.include_dirs,
-                           extra_flags=(f"-ffile-prefix-map={tmpdir}=build",
-                                        f"-ffile-prefix-map={RUNTIME_DIR}=runtime_c"))
-            inputs.append(name)
+        compile_object(tmpdir / "build_config.c", tmpdir / "build_config.o", target,
+                       include_dirs=runtime.include_dirs,
+                       extra_flags=(f"-ffile-prefix-map={tmpdir}=build",))
+        inputs += ["build_config.o", str(runtime.main_object("main"))]
         linked = tmpdir / "a.out"
         cmd = [*zig_command(), "cc", "-target", target.zig_target, "-static", "-o", linked.name,
                *inputs, str(runtime.archive), "-Wl,--build-id=none", "-Wl,--gc-sections", "-lm"]

@@ -44,10 +44,12 @@ class CompileRequest:
     native_imports: tuple = ()  # imports bound to C functions, see CodegenOptions
     cpu: str = "baseline"  # or "native"
     output: str = "obj"  # "obj", or "asm" / "llvm-ir" (text, for --emit)
+    descriptor_symbol: str = "wasmaot_module"
 
     @property
     def codegen(self) -> CodegenOptions:
-        return CodegenOptions(self.opt_level, self.explicit_bounds_checks, self.native_imports)
+        return CodegenOptions(self.opt_level, self.explicit_bounds_checks, self.native_imports,
+                              self.descriptor_symbol)
 
 
 def code_size(module: Module) -> int:

@@ -68,6 +68,10 @@ class RuntimeBuild:
     library: Path | None  # libwasmaot_rt.so (gnu targets)
     archive: Path | None  # libwasmaot_rt.a (musl targets)
 
+    def main_object(self, name: str) -> Path:
+        """The compiled `runtime_c/exe/NAME.c` (musl targets): an executable's main."""
+        return self.directory / EXE_SOURCES_DIR / f"{name}.o"
+
 
 def zig_command() -> list[str]:
     """How to run zig: the ziglang wheel of this Python."""
@@ -198,6 +202,13 @@ def _build_runtime_into(target: Target, out: Path) -> None:
         # zig ar is llvm-ar: D = deterministic (zero timestamps, uids, modes).
         _run([*zig_command(), "ar", "rcsD", f"../{RUNTIME_ARCHIVE_NAME}", *names],
              f"archiving {RUNTIME_ARCHIVE_NAME} for {target.name}", cwd=objdir)
+        # The mains of executables (build's, the wast test executable's), once.
+        exe_dir = out / EXE_SOURCES_DIR
+        exe_dir.mkdir()
+        mains = sorted((RUNTIME_DIR / EXE_SOURCES_DIR).glob("*.c"))
+        with ThreadPoolExecutor(max_workers=MAX_JOBS) as pool:
+            list(pool.map(one, [(src.relative_to(RUNTIME_DIR), exe_dir / f"{src.stem}.o")
+                                for src in mains]))
 
 
 def _describe(target: Target, directory: Path) -> RuntimeBuild:
@@ -217,7 +228,8 @@ def _describe(target: Target, directory: Path) -> RuntimeBuild:
 
 def _complete(build: RuntimeBuild) -> bool:
     out = build.library or build.archive
-    return out is not None and out.is_file() and bool(build.objects)
+    mains = build.archive is None or build.main_object("main").is_file()
+    return out is not None and out.is_file() and bool(build.objects) and mains
 
 
 def runtime_build(target: str | Target = "host") -> RuntimeBuild:

@@ -123,28 +123,48 @@ def _spectest(engine) -> dict:
     }
 
 
-class ScriptRunner:
-    def __init__(self, opt_level: int = 2):
+class InProcess:
+    """Runs a script's modules in this process, through the embedding API."""
+
+    function_type = api.Function
+
+    def __init__(self, opt_level: int):
         self.opt_level = opt_level
         self.engine = api.Engine()
-        self.registered: dict[str, object] = {"spectest": _spectest(self.engine)}
-        self.instances: dict[str, api.Instance] = {}
-        self.definitions: dict[str, api.Module] = {}
-        self.current: api.Instance | None = None
+
+    def spectest(self) -> dict:
+        return _spectest(self.engine)
+
+    def compile(self, path: Path, data: bytes):
+        return api.compile(data, opt_level=self.opt_level, engine=self.engine)
+
+
+class ScriptRunner:
+    """Runs a script's commands against a backend: `InProcess`, or a test
+    executable for another target (wast_remote.TestExecutable).  A backend
+    compiles modules to objects with `.imports` and `.instantiate(registered)`,
+    whose instances' `.exports` behave as the embedding API's."""
+
+    def __init__(self, opt_level: int = 2, backend=None):
+        self.backend = backend or InProcess(opt_level)
+        self.registered: dict[str, object] = {"spectest": self.backend.spectest()}
+        self.instances: dict[str, object] = {}
+        self.definitions: dict[str, object] = {}
+        self.current = None
         self.current_skip: str | None = None  # why the current module was skipped
         self.skipped_names: dict[str, str] = {}
         self.skipped_registrations: dict[str, str] = {}
 
     # --- modules ----------------------------------------------------------
 
-    def compile(self, path: Path) -> api.Module:
+    def compile(self, path: Path):
         data = wat_to_wasm(path) if path.suffix == ".wat" else path.read_bytes()
         try:
-            return api.compile(data, opt_level=self.opt_level, engine=self.engine)
+            return self.backend.compile(path, data)
         except UnsupportedFeature as e:
             raise Skip(e.message) from None
 
-    def instantiate(self, module: api.Module) -> api.Instance:
+    def instantiate(self, module):
         for imp in module.imports:
             if imp.module in self.skipped_registrations:
                 raise Skip(self.skipped_registrations[imp.module])
@@ -167,7 +187,7 @@ class ScriptRunner:
             self.instances[name] = instance
             self.skipped_names.pop(name, None)
 
-    def target(self, name: str | None) -> api.Instance:
+    def target(self, name: str | None):
         if name is None:
             if self.current is None:
                 if self.current_skip:
@@ -215,7 +235,7 @@ class ScriptRunner:
             return actual is None if value == "null" else actual == HostRef(int(value))
         if t == "funcref":
             if value is None:
-                return isinstance(actual, api.Function)
+                return isinstance(actual, self.backend.function_type)
             return actual is None if value == "null" else False
         raise Skip(f"{t} result")
 
@@ -392,7 +412,10 @@ def convert(path: Path, out_dir: Path) -> dict:
     return json.loads((out_dir / "script.json").read_text())
 
 
-def run_file(path: str | os.PathLike, *, opt_level: int = 2) -> FileResult:
+def run_file(path: str | os.PathLike, *, opt_level: int = 2,
+             target: str | None = None) -> FileResult:
+    """Runs one script: in this process, or (`target`) through a test
+    executable built for that target, under qemu-user if it is foreign."""
     result = FileResult(str(path))
     with tempfile.TemporaryDirectory(prefix="wasmaot-wast-") as tmp:
         try:
@@ -400,22 +423,36 @@ def run_file(path: str | os.PathLike, *, opt_level: int = 2) -> FileResult:
         except WasmError as e:
             result.error = e.message
             return result
-        runner = ScriptRunner(opt_level)
-        for cmd in script["commands"]:
-            line = cmd.get("line", 0)
-            kind = cmd["type"]
-            try:
-                runner.run_command(cmd, Path(tmp))
-                result.outcomes.append(Outcome(line, "passed", kind))
-            except Skip as e:
-                result.outcomes.append(Outcome(line, "skipped", kind, str(e)))
-            except Fail as e:
-                result.outcomes.append(Outcome(line, "failed", kind, str(e)))
-            except Trap as e:
-                result.outcomes.append(Outcome(line, "failed", kind, f"unexpected trap: {e}"))
-            except WasmError as e:
-                result.outcomes.append(Outcome(line, "failed", kind, f"{e.kind}: {e}"))
-            except Exception as e:  # a bug in wasmaot: keep running the script
-                result.outcomes.append(Outcome(line, "failed", kind,
-                                               f"internal error: {type(e).__name__}: {e}"))
+        if target is None:
+            _run_commands(ScriptRunner(opt_level), script, Path(tmp), result)
+            return result
+        from .wast_remote import TestExecutable
+
+        try:
+            backend = TestExecutable.build(script, Path(tmp), target, opt_level)
+        except WasmError as e:
+            result.error = e.message
+            return result
+        with backend:
+            _run_commands(ScriptRunner(opt_level, backend), script, Path(tmp), result)
     return result
+
+
+def _run_commands(runner: ScriptRunner, script: dict, base: Path, result: FileResult) -> None:
+    for cmd in script["commands"]:
+        line = cmd.get("line", 0)
+        kind = cmd["type"]
+        try:
+            runner.run_command(cmd, base)
+            result.outcomes.append(Outcome(line, "passed", kind))
+        except Skip as e:
+            result.outcomes.append(Outcome(line, "skipped", kind, str(e)))
+        except Fail as e:
+            result.outcomes.append(Outcome(line, "failed", kind, str(e)))
+        except Trap as e:
+            result.outcomes.append(Outcome(line, "failed", kind, f"unexpected trap: {e}"))
+        except WasmError as e:
+            result.outcomes.append(Outcome(line, "failed", kind, f"{e.kind}: {e}"))
+        except Exception as e:  # a bug in wasmaot: keep running the script
+            result.outcomes.append(Outcome(line, "failed", kind,
+                                           f"internal error: {type(e).__name__}: {e}"))
