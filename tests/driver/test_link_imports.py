@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 
@@ -37,22 +38,24 @@ def test_symbol_names_escape_everything_but_letters_and_digits():
     assert import_symbol("a.b", "x y") == "wasmaot_import_a_2Eb__x_20y"
 
 
+@pytest.mark.parametrize("target", ["x86_64-linux", "aarch64-linux"])
 @pytest.mark.parametrize("kind", ["c", "o", "a"])
-def test_imports_bound_to_c_code_from_source_object_or_archive(app_wasm, tmp_path, kind):
+def test_imports_bound_to_c_code_from_source_object_or_archive(app_wasm, tmp_path, kind, target):
     src = tmp_path / "host.c"
     src.write_text(HOST)
     link = src
     if kind in ("o", "a"):
         obj = tmp_path / "host.o"
-        subprocess.run([sys.executable, "-m", "ziglang", "cc", "-target", "x86_64-linux-musl",
+        subprocess.run([sys.executable, "-m", "ziglang", "cc", "-target", f"{target}-musl",
                         "-c", str(src), "-o", str(obj)], check=True)
         link = obj
         if kind == "a":
             link = tmp_path / "libhost.a"
             subprocess.run([sys.executable, "-m", "ziglang", "ar", "rcs", str(link), str(obj)],
                            check=True)
-    exe = build(app_wasm, tmp_path / "app", BuildOptions(link=(str(link),)))
-    out = subprocess.run([str(exe)], capture_output=True, text=True)
+    exe = build(app_wasm, tmp_path / "app", BuildOptions(target=target, link=(str(link),)))
+    qemu = [] if target == "x86_64-linux" else [shutil.which("qemu-aarch64-static") or "qemu"]
+    out = subprocess.run([*qemu, str(exe)], capture_output=True, text=True)
     assert (out.stdout, out.returncode) == ("42 3.00\n", 0)
 
 
