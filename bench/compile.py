@@ -46,6 +46,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import frontend
 
 from wasmaot.driver import llvm, toolchain
+from wasmaot.driver.targets import CODE_TARGETS, code_target, host_code_target
 from wasmaot.driver.compile import CompileRequest, compile_module
 
 
@@ -84,7 +85,7 @@ def llvm_split(data: bytes, target: str, opt: int) -> dict:
         parts = [list(range(module.num_imported_funcs, len(ctx.funcs)))]
     else:
         parts = partition_functions(module, nparts)
-    tgt = llvm.TARGETS[target]
+    tgt = code_target(target)
     out = {"emit": 0.0, "parse": 0.0, "optimize": 0.0, "codegen": 0.0}
     for i, funcs in enumerate(parts):
         gc.collect()
@@ -117,7 +118,7 @@ def main() -> None:
     ap.add_argument("--opt", type=int, nargs="+", default=[0, 2], help="opt levels (default 0 2)")
     ap.add_argument("--jobs", type=int, default=None, help="worker processes (default: one per CPU)")
     ap.add_argument("--repeat", type=int, default=1, help="runs per opt level; the best is shown")
-    ap.add_argument("--target", default=llvm.host_target().name, choices=sorted(llvm.TARGETS))
+    ap.add_argument("--target", default=host_code_target().name, choices=sorted(CODE_TARGETS))
     ap.add_argument("--no-split", action="store_true", help="skip the serial parse/optimize/codegen split")
     args = ap.parse_args()
 

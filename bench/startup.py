@@ -51,7 +51,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from a checkout, installed or not
 
 from wasmaot.driver.build import BuildOptions, build
-from wasmaot.driver.llvm import host_target
+from wasmaot.driver.targets import host_code_target
 
 HELLO = ROOT / "examples" / "hello" / "hello.c"
 EXPECTED = b"hello from wasm\n"
@@ -102,7 +102,7 @@ def build_inputs(work: Path, wasmtime: str | None) -> dict[str, Path]:
     paths = {"wasm": work / "hello.wasm", "exe": work / "hello", "native": work / "hello-native",
              "cwasm": work / "hello.cwasm"}
     zig_cc("-target", "wasm32-wasi", "-O2", str(HELLO), "-o", str(paths["wasm"]))
-    build(paths["wasm"].read_bytes(), paths["exe"], BuildOptions(target=host_target().name))
+    build(paths["wasm"].read_bytes(), paths["exe"], BuildOptions(target=host_code_target().name))
     zig_cc("-target", f"{arch}-linux-musl", "-O2", "-static", "-s", str(HELLO), "-o",
            str(paths["native"]))
     if wasmtime:

@@ -30,7 +30,7 @@ from .codegen.module import CodegenOptions
 from .driver import toolchain
 from .driver.cache import cache_root, module_key
 from .driver.compile import CompileRequest, compile_module
-from .driver.llvm import host_target
+from .driver.targets import host_code_target
 from .errors import LinkError, Trap, UnsupportedFeature, WasmError  # noqa: F401 (Trap)
 from .wasm import decode_module, validate_module
 from .wasm.types import FuncType, RefType
@@ -196,12 +196,12 @@ def compile(source, *, target: str = "host", opt_level: int = 2,
     """Compile a module (bytes, or a path to .wasm/.wat) to native code for this
     process.  The shared object is cached by content hash, flags and version."""
     data = _read_source(source)
-    if target not in ("host", host_target().name):
+    if target not in ("host", host_code_target().name):
         raise WasmError(f"the embedding API runs code in this process: target must be "
                         f"'host', not {target!r}")
     module = decode_module(data)
     ctx = validate_module(module)
-    req = CompileRequest(host_target().name, opt_level, bounds_checks == "explicit")
+    req = CompileRequest(host_code_target().name, opt_level, bounds_checks == "explicit")
     key = module_key(data, f"{__version__} {req!r}")
     cache = _cache_dir()
     cache.mkdir(parents=True, exist_ok=True)

@@ -234,10 +234,10 @@ def build(reporter: _Reporter, file: str, output: str, target, opt_level, dirs, 
     """
     from wasmaot.driver.build import BuildOptions, build as do_build
     from wasmaot.driver.inputs import read_module_bytes
-    from wasmaot.driver.llvm import host_target
+    from wasmaot.driver.targets import host_code_target
 
     opts = BuildOptions(
-        target=target or host_target().name, opt_level=opt_level,
+        target=target or host_code_target().name, opt_level=opt_level,
         dirs=tuple(_dir_grants(dirs, False) + _dir_grants(ro_dirs, True)), env=tuple(env),
         tcp_listen=tuple(tcp_listen),
         max_memory=_parse_size(max_memory) if max_memory else 0,

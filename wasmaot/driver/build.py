@@ -23,11 +23,9 @@ from ..errors import LinkError, ToolchainError
 from ..wasm import decode_module, validate_module
 from . import link, wasi
 from .compile import CompileRequest, compile_module
-from .targets import resolve_target
+from .targets import code_target
 from .toolchain import _run, compile_object, runtime_build, zig_command
 
-# Architectures `--target` accepts, and the musl target each builds against.
-BUILD_TARGETS = {"x86_64-linux": "x86_64-linux-musl", "aarch64-linux": "aarch64-linux-musl"}
 MANIFEST_SECTION = ".wasmaot.manifest"
 
 
@@ -144,8 +142,7 @@ def manifest_for(data: bytes, opts: BuildOptions) -> str:
 
 
 def build(data: bytes, output: str | os.PathLike, opts: BuildOptions) -> Path:
-    if opts.target not in BUILD_TARGETS:
-        raise ToolchainError(f"unknown target {opts.target!r} (known: {', '.join(BUILD_TARGETS)})")
+    target = code_target(opts.target).toolchain("musl")  # executables link musl statically
     output = Path(output)
     out_dir = output.resolve().parent
     if not out_dir.is_dir():  # before any work: a doomed build should fail fast
@@ -159,7 +156,6 @@ def build(data: bytes, output: str | os.PathLike, opts: BuildOptions) -> Path:
     objects, _ = compile_module(data, req, module=module, ctx=ctx, split=opts.emit == "exe")
     if opts.emit != "exe":
         return _write_atomically(b"".join(objects), Path(output), mode=0o644)
-    target = resolve_target(BUILD_TARGETS[opts.target])
     runtime = runtime_build(target)
     with tempfile.TemporaryDirectory(prefix="wasmaot-build-") as tmp:
         tmpdir = Path(tmp)

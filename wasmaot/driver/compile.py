@@ -20,6 +20,7 @@ from ..wasm import decode_module, validate_module
 from ..wasm.module import Module
 from ..wasm.validate_module import ModuleContext, declarations_context
 from . import llvm
+from .targets import code_target
 
 # Code section bytes per partition; modules below this compile in one piece.
 PARTITION_BYTES = 256 * 1024
@@ -61,7 +62,7 @@ def _compile_partition(module: Module, ctx: ModuleContext, req: CompileRequest,
     t0 = time.perf_counter()
     ir = lower_partition(module, ctx, req.codegen, funcs, first)
     t1 = time.perf_counter()
-    target = llvm.with_cpu(llvm.TARGETS[req.target], req.cpu)
+    target = llvm.with_cpu(code_target(req.target), req.cpu)
     obj = llvm.compile_ir(ir, target, req.opt_level, output=req.output)
     return obj, t1 - t0, time.perf_counter() - t1
 

@@ -1,10 +1,17 @@
-"""The targets wasmaot builds for, as zig and LLVM name them.
+"""The targets wasmaot builds for.
 
-A target is an architecture plus a libc.  `*-linux-gnu` targets get the runtime
-as a shared library (`libwasmaot_rt.so`) for the Python API, loaded into the
-host Python; `*-linux-musl` targets get it as a static archive for standalone
-executables.  Code is built for the architecture's portable baseline CPU, so a
-binary runs on any machine of that architecture and builds are reproducible.
+What users name with `--target` is an architecture: `x86_64-linux` or
+`aarch64-linux` (a `CodeTarget`).  It fixes the LLVM triple and the CPU code
+is generated for.  The CPU is a portable baseline on purpose: a binary must
+run on any machine of its architecture, and builds are reproducible.
+x86-64-v2 (SSE4.2, 2009 and later) is the floor because WebAssembly's
+`nearest`, `ceil`, `floor` and `trunc` then lower to single instructions
+instead of libm calls.
+
+The C side (zig) needs a libc as well: a `Target` is an architecture plus a
+libc.  `*-linux-gnu` targets get the runtime as a shared library
+(`libwasmaot_rt.so`) for the Python API, loaded into the host Python;
+`*-linux-musl` targets get it as a static archive for standalone executables.
 """
 
 from __future__ import annotations
@@ -28,6 +35,41 @@ class Target:
     def shared_runtime(self) -> bool:
         """True: the runtime is a shared library (gnu); False: a static archive (musl)."""
         return self.libc == "gnu"
+
+
+@dataclass(frozen=True)
+class CodeTarget:
+    name: str  # what --target names, e.g. "x86_64-linux"
+    triple: str  # LLVM's
+    cpu: str  # LLVM's CPU name: the baseline, or the host's for --cpu native
+    features: str = ""  # LLVM's feature string (--cpu native)
+
+    @property
+    def arch(self) -> str:
+        return self.name.split("-")[0]
+
+    def toolchain(self, libc: str) -> Target:
+        """The zig target of this architecture with `libc` ("gnu" or "musl")."""
+        return TARGETS[f"{self.arch}-linux-{libc}"]
+
+
+CODE_TARGETS = {
+    "x86_64-linux": CodeTarget("x86_64-linux", "x86_64-unknown-linux-gnu", "x86-64-v2"),
+    "aarch64-linux": CodeTarget("aarch64-linux", "aarch64-unknown-linux-gnu", "generic"),
+}
+
+
+def code_target(name: str) -> CodeTarget:
+    try:
+        return CODE_TARGETS[name]
+    except KeyError:
+        raise ToolchainError(f"unknown target {name!r} (known: {', '.join(CODE_TARGETS)})") \
+            from None
+
+
+def host_code_target() -> CodeTarget:
+    """The architecture of this machine."""
+    return CODE_TARGETS[f"{host_arch()}-linux"]
 
 
 def _target(arch: str, libc: str) -> Target:
