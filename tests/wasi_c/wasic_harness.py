@@ -26,6 +26,7 @@ import cffi
 
 from wasmaot.codegen import abi
 from wasmaot.driver import toolchain
+from wasmaot.driver.cache import cache_root
 from wasmaot.driver.targets import resolve_target
 
 HERE = Path(__file__).resolve().parent
@@ -133,7 +134,7 @@ def abi_include_dir(out_dir: Path) -> Path:
     name from the header's hash, so compiler command lines -- and zig's cache -- stay
     the same from one session to the next."""
     text = abi.c_header()
-    include = toolchain.cache_root() / "tests-wasi-c" / hashlib.sha256(text.encode()).hexdigest()[:16]
+    include = cache_root() / "tests-wasi-c" / hashlib.sha256(text.encode()).hexdigest()[:16]
     header = include / toolchain.ABI_HEADER_NAME
     if not header.is_file() or header.read_text() != text:
         include.mkdir(parents=True, exist_ok=True)

@@ -24,7 +24,9 @@ def cache_root() -> Path:
 def compiler_fingerprint() -> str:
     """Hash of every source file that affects generated code or the runtime."""
     h = hashlib.sha256()
-    roots = [PACKAGE_ROOT, PACKAGE_ROOT.parent / "runtime_c"]
+    from .toolchain import RUNTIME_DIR
+
+    roots = [PACKAGE_ROOT, RUNTIME_DIR]
     for root in roots:
         if not root.is_dir():
             continue

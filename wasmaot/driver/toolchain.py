@@ -33,10 +33,20 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from wasmaot.driver.cache import cache_root
 from wasmaot.driver.targets import Target, resolve_target
 from wasmaot.errors import ToolchainError
 
-RUNTIME_DIR = Path(__file__).resolve().parents[2] / "runtime_c"
+
+
+def _runtime_dir() -> Path:
+    """runtime_c/ beside the package in a checkout (and an editable install);
+    inside it, as the package data `wasmaot/runtime_c`, in an installed wheel."""
+    checkout = Path(__file__).resolve().parents[2] / "runtime_c"
+    return checkout if checkout.is_dir() else Path(__file__).resolve().parents[1] / "runtime_c"
+
+
+RUNTIME_DIR = _runtime_dir()
 RUNTIME_INCLUDE_DIR = RUNTIME_DIR / "include"
 RUNTIME_LIBRARY_NAME = "libwasmaot_rt.so"
 RUNTIME_ARCHIVE_NAME = "libwasmaot_rt.a"
@@ -89,11 +99,6 @@ def zig_version() -> str:
         return version("ziglang")
     except PackageNotFoundError:
         return "unknown"
-
-
-def cache_root() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "wasmaot"
 
 
 # Sources that are not part of the runtime library: the executable's `main`.
