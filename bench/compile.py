@@ -17,10 +17,9 @@ the workers spent in each (that is how `CompileStats` reports them).  `KB/s` is 
 code section (1 KB = 1000 bytes) divided by the total wall time, link included;
 `front %` is the frontend's share of that total.
 
-Unless `--no-split`, the `parse/opt/cg` column splits the LLVM stage into parse,
-optimize and codegen, in percent: every partition is compiled once more, serially in
-this process, each step timed, and the CPU seconds summed over partitions (so it is
-a share, not a wall time of the parallel run).  That doubles the bench's run time.
+The `parse/opt/cg` column splits the LLVM stage into parse, optimize and codegen, in
+percent of the CPU seconds the workers spent in each, summed over partitions
+(`CompileStats.per_stage`: a share, not a wall time of the parallel run).
 
 Usage:
     python bench/compile.py                     # -O0 and -O2, jobs = CPUs
@@ -68,45 +67,7 @@ def timed_compile(data: bytes, target: str, opt: int, jobs: int | None) -> dict:
         link = time.perf_counter() - t1
     return {"frontend": stats.frontend, "emit": stats.emit, "llvm": stats.llvm, "link": link,
             "total": compiled + link, "code": stats.code_bytes, "partitions": stats.partitions,
-            "object_bytes": sum(map(len, objects))}
-
-
-def llvm_split(data: bytes, target: str, opt: int) -> dict:
-    """Every partition compiled serially here, each LLVM step timed (CPU seconds)."""
-    from wasmaot.codegen.module import lower_partition, partition_functions
-    from wasmaot.driver.compile import MAX_PARTITIONS, PARTITION_BYTES, code_size
-    from wasmaot.wasm import decode_module, validate_module
-
-    module = decode_module(data)
-    ctx = validate_module(module)
-    req = CompileRequest(target, opt)
-    nparts = min(MAX_PARTITIONS, max(1, code_size(module) // PARTITION_BYTES))
-    if nparts == 1:
-        parts = [list(range(module.num_imported_funcs, len(ctx.funcs)))]
-    else:
-        parts = partition_functions(module, nparts)
-    tgt = code_target(target)
-    out = {"emit": 0.0, "parse": 0.0, "optimize": 0.0, "codegen": 0.0}
-    for i, funcs in enumerate(parts):
-        gc.collect()
-        t0 = time.perf_counter()
-        ir = lower_partition(module, ctx, req.codegen, funcs, i == 0)
-        t1 = time.perf_counter()
-        tm = llvm.target_machine(tgt, opt)
-        mod = llvm.parse(ir)
-        mod.triple = tgt.triple
-        mod.data_layout = str(tm.target_data)
-        t2 = time.perf_counter()
-        llvm.optimize(mod, tm, opt)
-        t3 = time.perf_counter()
-        tm.emit_object(mod)
-        t4 = time.perf_counter()
-        out["emit"] += t1 - t0
-        out["parse"] += t2 - t1
-        out["optimize"] += t3 - t2
-        out["codegen"] += t4 - t3
-        del ir, mod
-    return out
+            "object_bytes": sum(map(len, objects)), "split": stats.per_stage}
 
 
 def main() -> None:
@@ -119,7 +80,6 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=None, help="worker processes (default: one per CPU)")
     ap.add_argument("--repeat", type=int, default=1, help="runs per opt level; the best is shown")
     ap.add_argument("--target", default=host_code_target().name, choices=sorted(CODE_TARGETS))
-    ap.add_argument("--no-split", action="store_true", help="skip the serial parse/optimize/codegen split")
     args = ap.parse_args()
 
     path = args.input if args.input else frontend.build_bigc(args.funcs, args.seed, args.rebuild)
@@ -135,8 +95,7 @@ def main() -> None:
     for opt in args.opt:
         runs = [timed_compile(data, args.target, opt, args.jobs) for _ in range(args.repeat)]
         best = min(runs, key=lambda r: r["total"])
-        split = None if args.no_split else llvm_split(data, args.target, opt)
-        rows.append((opt, best, split))
+        rows.append((opt, best, best["split"]))
     print(f"\n{'':4}{'frontend':>9}{'emit':>7}{'llvm':>7}{'parse/opt/cg':>14}{'link':>6}"
           f"{'total s':>9}{'KB/s':>7}{'front %':>8}")
     for opt, r, split in rows:
@@ -149,7 +108,7 @@ def main() -> None:
               f"{r['link']:>6.2f}{r['total']:>9.2f}{code / 1e3 / r['total']:>7.0f}"
               f"{100 * r['frontend'] / r['total']:>7.0f}%")
     print(f"({rows[0][1]['partitions']} partitions; parse/opt/cg: the LLVM stage's split, "
-          f"from a serial rerun)" if rows else "")
+          f"in CPU time summed over the partitions)" if rows else "")
 
 if __name__ == "__main__":
     main()

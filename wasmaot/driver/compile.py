@@ -34,6 +34,8 @@ class CompileStats:
     llvm: float = 0.0  # parse + optimize + codegen (wall time, all partitions)
     code_bytes: int = 0
     partitions: int = 1
+    # LLVM's steps, "parse" / "optimize" / "codegen": seconds summed over the
+    # partitions (CPU time of the workers, so more than `llvm` when parallel).
     per_stage: dict = field(default_factory=dict)
 
 
@@ -63,8 +65,9 @@ def _compile_partition(module: Module, ctx: ModuleContext, req: CompileRequest,
     ir = lower_partition(module, ctx, req.codegen, funcs, first)
     t1 = time.perf_counter()
     target = llvm.with_cpu(code_target(req.target), req.cpu)
-    obj = llvm.compile_ir(ir, target, req.opt_level, output=req.output)
-    return obj, t1 - t0, time.perf_counter() - t1
+    steps: dict = {}
+    obj = llvm.compile_ir(ir, target, req.opt_level, output=req.output, timings=steps)
+    return obj, t1 - t0, time.perf_counter() - t1, steps
 
 
 def _worker(data: bytes, req: CompileRequest, funcs: list, first: bool) -> tuple:
@@ -89,7 +92,7 @@ def compile_module(data: bytes, req: CompileRequest, *, jobs: int | None = None,
     t1 = time.perf_counter()
     if nparts == 1:
         funcs = list(range(module.num_imported_funcs, len(ctx.funcs)))
-        obj, emit_s, _ = _compile_partition(module, ctx, req, funcs, True)
+        obj, emit_s, _, stats.per_stage = _compile_partition(module, ctx, req, funcs, True)
         stats.emit = emit_s
         stats.llvm = time.perf_counter() - t1 - emit_s
         return [obj], stats
@@ -108,4 +111,7 @@ def compile_module(data: bytes, req: CompileRequest, *, jobs: int | None = None,
     # Split the wall time between the stages in proportion to their CPU time.
     stats.emit = wall * emit_total / (emit_total + llvm_total)
     stats.llvm = wall - stats.emit
+    for r in results:
+        for stage, seconds in r[3].items():
+            stats.per_stage[stage] = stats.per_stage.get(stage, 0.0) + seconds
     return [r[0] for r in results], stats
