@@ -140,3 +140,19 @@ def test_run_builds_once_then_runs_from_the_cache_with_grants(hello_wasm, tmp_pa
     denied = subprocess.run(cmd[:5] + ["--", str(data_dir / "f.txt")], capture_output=True,
                             text=True, env=env)
     assert denied.returncode == 1 and denied.stdout == ""  # no grant, no access
+
+
+def test_racing_runs_on_an_empty_cache_all_succeed_and_leave_one_entry(hello_wasm, tmp_path):
+    wasm = tmp_path / "hello.wasm"
+    wasm.write_bytes(hello_wasm)
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    cmd = [sys.executable, "-m", "wasmaot", "run", str(wasm), "--", "racer"]
+    runs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+            for _ in range(4)]
+    results = [(p.communicate(timeout=600), p.returncode) for p in runs]
+    first_stdout = results[0][0][0]
+    assert b"racer" in first_stdout
+    for (stdout, stderr), code in results:
+        assert (stdout, code) == (first_stdout, 0), stderr.decode()
+    entries = list((tmp_path / "cache" / "wasmaot" / "exe").iterdir())
+    assert len(entries) == 1 and not entries[0].name.startswith("."), entries

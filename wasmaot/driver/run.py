@@ -12,19 +12,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import platform
-
 from .cache import cache_root, module_key
 from .inputs import read_module_bytes
-
-_ARCH = {"x86_64": "x86_64-linux", "amd64": "x86_64-linux", "aarch64": "aarch64-linux",
-         "arm64": "aarch64-linux"}
+from .targets import host_code_target
 
 
 def cached_executable(file: str, opt_level: int) -> Path:
     # A cache hit must start fast: the compiler (LLVM, zig) is imported on a miss only.
     data = read_module_bytes(file)
-    target = _ARCH.get(platform.machine().lower(), platform.machine())
+    target = host_code_target().name
     exe = cache_root() / "exe" / module_key(data, f"run {target} -O{opt_level}")
     if not exe.exists():
         from .build import BuildOptions, build
