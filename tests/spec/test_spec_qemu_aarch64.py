@@ -14,6 +14,7 @@ import pytest
 
 import spectest
 from test_spec_native import LATER_FEATURES, NATIVE_RESULTS, TOP_LEVEL
+from wasmaot.driver.targets import host_code_target
 from wasmaot.driver.wast import run_file
 
 AARCH64_RESULTS: dict = {}
@@ -59,3 +60,12 @@ def test_a_wrong_expectation_fails_on_aarch64(tmp_path):
     assert [o.kind for o in result.outcomes] == ["passed", "passed", "failed", "failed"]
     assert "expected i32:22, got 21" in result.outcomes[2].detail
     assert "got no trap" in result.outcomes[3].detail
+
+
+@pytest.mark.parametrize("name", ["linking.wast", "imports.wast", "start.wast", "stack.wast"])
+def test_test_executable_for_this_machine_runs_without_qemu(name):
+    """`--target` naming this machine: the same executable path, run natively."""
+    wast = spectest.TESTSUITE / name
+    result = run_file(wast, target=host_code_target().name)
+    assert result.error is None and result.failed == 0
+    assert _counts(result) == _counts(NATIVE_RESULTS.get(name) or run_file(wast))
