@@ -44,8 +44,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 # bench/frontend.py: the bigc input, its build and cache, the section-size reader.
 import frontend
 
-from wasmaot.driver import llvm, toolchain
-from wasmaot.driver.targets import CODE_TARGETS, code_target, host_code_target
+from wasmaot.driver import toolchain
+from wasmaot.driver.targets import CODE_TARGETS, host_code_target
 from wasmaot.driver.compile import CompileRequest, compile_module
 
 

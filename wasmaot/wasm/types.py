@@ -64,7 +64,7 @@ class RefType:
     exact: bool = False  # custom-descriptors proposal: `(ref exact $t)`
 
     def __str__(self) -> str:
-        heap = f"{self.heap}" if isinstance(self.heap, str) else f"{self.heap}"
+        heap = str(self.heap)
         if self.exact:
             heap = f"(exact {heap})"
         shorthand = _SHORTHANDS.get(heap) if self.nullable else None
