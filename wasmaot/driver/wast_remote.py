@@ -73,11 +73,11 @@ class _Compiled:
 class TestExecutable:
     """A running test executable for one script; a wast.ScriptRunner backend."""
 
-    def __init__(self, path: Path, target: str, compiled: dict):
+    def __init__(self, command: list, compiled: dict):
         self.compiled = compiled
         self.engine = api.Engine(registry=self)
         self.failed: str | None = None
-        self.proc = subprocess.Popen([*qemu_for(target), str(path)], stdin=subprocess.PIPE,
+        self.proc = subprocess.Popen(command, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self._buffer = b""
 
@@ -85,7 +85,8 @@ class TestExecutable:
 
     @classmethod
     def build(cls, script: dict, base: Path, target: str, opt_level: int) -> TestExecutable:
-        code_target(target)  # an unknown name fails before any work
+        code_target(target)  # an unknown name, or no qemu, fails before any work
+        prefix = qemu_for(target)
         compiled: dict[str, _Compiled] = {}
         objects: list[bytes] = []
         for cmd in script["commands"]:
@@ -94,7 +95,7 @@ class TestExecutable:
                 continue
             compiled[name] = _compile_one(base / name, target, opt_level, len(objects), objects)
         path = _link(objects, base, target)
-        return cls(path, target, compiled)
+        return cls([*prefix, str(path)], compiled)
 
     # --- the backend interface (see wast.ScriptRunner) ---------------------------------
 
