@@ -228,23 +228,6 @@ static inline int in_bounds(uint64_t at, uint64_t n, uint64_t size) {
   return n <= size && at <= size - n;
 }
 
-void wasmaot_rt_memory_fill(struct wasmaot_vmctx *vmctx, int32_t mem, int64_t d, int32_t val,
-                            int64_t n) {
-  struct wasmaot_memory *m = vmctx->memories[mem];
-  if (!in_bounds((uint64_t)d, (uint64_t)n, m->size))
-    wasmaot_rt_trap(vmctx, WASMAOT_TRAP_MEMORY_OOB);
-  memset(m->base + (uint64_t)d, (uint8_t)val, (uint64_t)n);
-}
-
-void wasmaot_rt_memory_copy(struct wasmaot_vmctx *vmctx, int32_t dst_mem, int32_t src_mem,
-                            int64_t d, int64_t s, int64_t n) {
-  struct wasmaot_memory *dm = vmctx->memories[dst_mem], *sm = vmctx->memories[src_mem];
-  if (!in_bounds((uint64_t)d, (uint64_t)n, dm->size) ||
-      !in_bounds((uint64_t)s, (uint64_t)n, sm->size))
-    wasmaot_rt_trap(vmctx, WASMAOT_TRAP_MEMORY_OOB);
-  memmove(dm->base + (uint64_t)d, sm->base + (uint64_t)s, (uint64_t)n);
-}
-
 void wasmaot_rt_memory_init(struct wasmaot_vmctx *vmctx, int32_t mem, int32_t data, int64_t d,
                             int64_t s, int64_t n) {
   struct wasmaot_memory *m = vmctx->memories[mem];

@@ -81,8 +81,8 @@ static size_t num_modules, cap_modules;
 /* The runtime's entry points that wasm code calls: "not wasm" markers for a
  * static executable, where the runtime may sit in the module's segment. */
 static void *const runtime_entries[] = {
-    (void *)wasmaot_rt_trap,        (void *)wasmaot_rt_memory_grow, (void *)wasmaot_rt_memory_fill,
-    (void *)wasmaot_rt_memory_copy, (void *)wasmaot_rt_memory_init, (void *)wasmaot_rt_data_drop,
+    (void *)wasmaot_rt_trap,        (void *)wasmaot_rt_memory_grow, (void *)wasmaot_rt_memory_init,
+    (void *)wasmaot_rt_data_drop,
     (void *)wasmaot_rt_table_grow,  (void *)wasmaot_rt_table_fill,  (void *)wasmaot_rt_table_copy,
     (void *)wasmaot_rt_table_init,  (void *)wasmaot_rt_elem_drop,
     (void *)wasmaot_rt_func_type_matches, (void *)wasmaot_rt_host_call, (void *)wasmaot_invoke,

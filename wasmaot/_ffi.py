@@ -130,9 +130,6 @@ void wasmaot_global_release(struct wasmaot_global *global);
 
 void wasmaot_rt_trap(struct wasmaot_vmctx *vmctx, int32_t code);
 int64_t wasmaot_rt_memory_grow(struct wasmaot_vmctx *vmctx, int32_t mem, int64_t delta_pages);
-void wasmaot_rt_memory_fill(struct wasmaot_vmctx *vmctx, int32_t mem, int64_t d, int32_t val, int64_t n);
-void wasmaot_rt_memory_copy(struct wasmaot_vmctx *vmctx, int32_t dst_mem, int32_t src_mem,
-    int64_t d, int64_t s, int64_t n);
 void wasmaot_rt_memory_init(struct wasmaot_vmctx *vmctx, int32_t mem, int32_t data,
     int64_t d, int64_t s, int64_t n);
 void wasmaot_rt_data_drop(struct wasmaot_vmctx *vmctx, int32_t data);

@@ -280,13 +280,8 @@ WASMAOT_RT_API __attribute__((noreturn, cold)) void wasmaot_rt_trap(struct wasma
 /* memory.grow: old size in pages, or -1. */
 WASMAOT_RT_API int64_t wasmaot_rt_memory_grow(struct wasmaot_vmctx *vmctx, int32_t mem,
                                               int64_t delta_pages);
-/* memory.fill mem: d, val, n. */
-WASMAOT_RT_API void wasmaot_rt_memory_fill(struct wasmaot_vmctx *vmctx, int32_t mem, int64_t d,
-                                           int32_t val, int64_t n);
-/* memory.copy dst_mem src_mem: d, s, n. */
-WASMAOT_RT_API void wasmaot_rt_memory_copy(struct wasmaot_vmctx *vmctx, int32_t dst_mem,
-                                           int32_t src_mem, int64_t d, int64_t s, int64_t n);
-/* memory.init: memory `mem` (first, like copy's destination), data segment `data`; d, s, n. */
+/* (memory.fill and memory.copy are lowered inline: codegen/memory.py.)
+ * memory.init: memory `mem` (first), data segment `data`; d, s, n. */
 WASMAOT_RT_API void wasmaot_rt_memory_init(struct wasmaot_vmctx *vmctx, int32_t mem, int32_t data,
                                            int64_t d, int64_t s, int64_t n);
 WASMAOT_RT_API void wasmaot_rt_data_drop(struct wasmaot_vmctx *vmctx, int32_t data);

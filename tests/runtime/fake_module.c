@@ -159,8 +159,7 @@ static WASM int64_t op(vmctx *vm, int64_t op, int64_t a, int64_t b, int64_t c) {
   PROLOGUE(vm);
   struct wasmaot_table *t = vm->tables[0];
   switch (op) {
-    case 0: wasmaot_rt_memory_fill(vm, 0, a, (int32_t)b, c); return 0;
-    case 1: wasmaot_rt_memory_copy(vm, 0, 0, a, b, c); return 0;
+    /* 0, 1: memory.fill and memory.copy, now inline in generated code */
     case 2: wasmaot_rt_memory_init(vm, 0, 1, a, b, c); return 0;
     case 3: wasmaot_rt_data_drop(vm, 1); return 0;
     case 4: return wasmaot_rt_memory_grow(vm, 0, a);

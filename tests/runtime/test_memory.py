@@ -1,4 +1,4 @@
-"""Linear memories: reservation and guard, growth and limits, bulk operations' bounds,
+"""Linear memories: reservation and guard, growth and limits, memory.init's bounds,
 host-made and shared memories, and the import check that keeps guard-page code safe."""
 
 from __future__ import annotations
@@ -9,8 +9,6 @@ from harness import (
     DATA_DROP,
     LOAD,
     LOAD_OFF,
-    MEM_COPY,
-    MEM_FILL,
     MEM_GROW,
     MEM_INIT,
     MEM_PAGES,
@@ -114,35 +112,6 @@ def test_host_grow(make_instance, rt):
     assert rt.wasmaot_memory_grow(inst.memory, 2) == 1
     assert inst.op(MEM_PAGES) == 3
     assert rt.wasmaot_memory_grow(inst.memory, 2) == -1
-
-
-def test_fill_checks_the_whole_range_before_writing(make_instance):
-    inst = make_instance()
-    inst.op(MEM_FILL, 10, 0x1AB, 4)  # the value is truncated to a byte
-    assert inst.mem_bytes(8, 8) == b"\0\0\xab\xab\xab\xab\0\0"
-    with pytest.raises(Trap, match=OOB):
-        inst.op(MEM_FILL, PAGE - 4, 0xCD, 5)
-    assert inst.mem_bytes(PAGE - 4, 4) == b"\0" * 4  # nothing written
-    inst.op(MEM_FILL, PAGE, 0xCD, 0)  # empty at the end: fine
-    with pytest.raises(Trap, match=OOB):
-        inst.op(MEM_FILL, PAGE + 1, 0xCD, 0)  # empty but past the end: traps
-    with pytest.raises(Trap, match=OOB):
-        inst.op(MEM_FILL, 16, 0, -8)  # n = 2^64 - 8: d + n wraps around
-
-
-def test_copy_is_a_memmove_and_checks_both_ranges(make_instance):
-    inst = make_instance()
-    inst.op(MEM_COPY, 2, 0, 5)  # overlapping, forwards
-    assert inst.mem_bytes(0, 8) == b"hehello\0"
-    inst.op(MEM_COPY, 0, 2, 5)  # overlapping, backwards
-    assert inst.mem_bytes(0, 8) == b"hellolo\0"
-    before = inst.mem_bytes(PAGE - 16, 16)
-    with pytest.raises(Trap, match=OOB):
-        inst.op(MEM_COPY, PAGE - 3, 0, 5)
-    with pytest.raises(Trap, match=OOB):
-        inst.op(MEM_COPY, 0, PAGE - 3, 5)
-    assert inst.mem_bytes(PAGE - 16, 16) == before and inst.mem_bytes(0, 5) == b"hello"
-    inst.op(MEM_COPY, PAGE, PAGE, 0)
 
 
 def test_init_and_data_drop(make_instance):

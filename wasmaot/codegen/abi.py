@@ -26,7 +26,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-ABI_VERSION = 1
+# Bumped when generated code and the runtime stop fitting together (2: memory.fill
+# and memory.copy became inline, no longer runtime calls).
+ABI_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -225,8 +227,6 @@ TRAP_MESSAGES = {code: message for code, _, message in TRAPS}
 RUNTIME_FUNCTIONS = {
     "wasmaot_rt_trap": ("void", ("ptr", "i32"), "noreturn cold nounwind"),
     "wasmaot_rt_memory_grow": ("i64", ("ptr", "i32", "i64"), "nounwind"),
-    "wasmaot_rt_memory_fill": ("void", ("ptr", "i32", "i64", "i32", "i64"), "nounwind"),
-    "wasmaot_rt_memory_copy": ("void", ("ptr", "i32", "i32", "i64", "i64", "i64"), "nounwind"),
     "wasmaot_rt_memory_init": ("void", ("ptr", "i32", "i32", "i64", "i64", "i64"), "nounwind"),
     "wasmaot_rt_data_drop": ("void", ("ptr", "i32"), "nounwind"),
     "wasmaot_rt_table_grow": ("i64", ("ptr", "i32", "ptr", "i64"), "nounwind"),

@@ -70,28 +70,28 @@ def to_i64(fx, ty: str, value: str) -> str:
     return v
 
 
+def trap_unless_within(fx, memidx: int, start: str, n: str) -> None:
+    """Traps unless start + n <= the memory's current byte size, computed
+    without wrapping (a 64-bit memory's operands may be any u64)."""
+    end = fx.tmp()
+    fx.emit(f"{end} = call {{i64, i1}} @llvm.uadd.with.overflow.i64(i64 {start}, i64 {n})")
+    fx.declare("declare {i64, i1} @llvm.uadd.with.overflow.i64(i64, i64)")
+    ov, sum_, over, bad = fx.tmp(), fx.tmp(), fx.tmp(), fx.tmp()
+    fx.emit(f"{ov} = extractvalue {{i64, i1}} {end}, 1")
+    fx.emit(f"{sum_} = extractvalue {{i64, i1}} {end}, 0")
+    size = fx.load_field(memory_struct(fx, memidx), abi.MEMORY, "size", "i64")
+    fx.emit(f"{over} = icmp ugt i64 {sum_}, {size}")
+    fx.emit(f"{bad} = or i1 {ov}, {over}")
+    fx.trap_if(bad, "MEMORY_OOB")
+
+
 def effective_address(fx, memidx: int, index_ty: str, index: str, offset: int,
                       width: int) -> str:
     """Pointer to the accessed bytes; traps when the access is out of bounds."""
-    mem = memory_struct(fx, memidx)
     base = memory_base(fx, memidx)
     ea = to_i64(fx, index_ty, index)
     if fx.mod.needs_explicit_checks(memidx):
-        # ea + offset + width <= size, computed without wrapping (ea may be any u64).
-        end = fx.tmp()
-        fx.emit(f"{end} = call {{i64, i1}} @llvm.uadd.with.overflow.i64(i64 {ea}, "
-                f"i64 {offset + width})")
-        fx.declare("declare {i64, i1} @llvm.uadd.with.overflow.i64(i64, i64)")
-        ov = fx.tmp()
-        fx.emit(f"{ov} = extractvalue {{i64, i1}} {end}, 1")
-        sum_ = fx.tmp()
-        fx.emit(f"{sum_} = extractvalue {{i64, i1}} {end}, 0")
-        size = fx.load_field(mem, abi.MEMORY, "size", "i64")
-        over = fx.tmp()
-        fx.emit(f"{over} = icmp ugt i64 {sum_}, {size}")
-        bad = fx.tmp()
-        fx.emit(f"{bad} = or i1 {ov}, {over}")
-        fx.trap_if(bad, "MEMORY_OOB")
+        trap_unless_within(fx, memidx, ea, str(offset + width))
     if offset:
         withoff = fx.tmp()
         fx.emit(f"{withoff} = add i64 {ea}, {offset}")
@@ -177,12 +177,36 @@ def bulk_call(fx, function: str, indices: tuple, operands: tuple) -> None:
     fx.emit(f"call void @wasmaot_rt_{function}(ptr %ctx, {', '.join(args)})")
 
 
+def _checked_range(fx, memidx: int, start: str, n: str) -> str:
+    """Pointer to bytes [start, start + n) of the memory; traps if any is out of bounds."""
+    trap_unless_within(fx, memidx, start, n)
+    p = fx.tmp()
+    fx.emit(f"{p} = getelementptr i8, ptr {memory_base(fx, memidx)}, i64 {start}")
+    return p
+
+
+# memory.fill and memory.copy are inline: both ranges are checked before any
+# byte is written (the spec's all-or-nothing trap), then LLVM's memset/memmove,
+# which it expands to a few moves when n is a small constant.
+
 def _memory_fill(fx, op, imms) -> None:
-    bulk_call(fx, "memory_fill", (imms[0],), ("len", "i32", "len"))
+    (dty, d), (_, val), (nty, n) = fx.popn(3)
+    d, n = to_i64(fx, dty, d), to_i64(fx, nty, n)
+    p = _checked_range(fx, imms[0], d, n)
+    byte = fx.tmp()
+    fx.emit(f"{byte} = trunc i32 {val} to i8")
+    fx.emit(f"call void @llvm.memset.p0.i64(ptr {p}, i8 {byte}, i64 {n}, i1 false)")
+    fx.declare("declare void @llvm.memset.p0.i64(ptr, i8, i64, i1)")
 
 
 def _memory_copy(fx, op, imms) -> None:
-    bulk_call(fx, "memory_copy", imms, ("len", "len", "len"))
+    dst_mem, src_mem = imms
+    (dty, d), (sty, s), (nty, n) = fx.popn(3)
+    d, s, n = to_i64(fx, dty, d), to_i64(fx, sty, s), to_i64(fx, nty, n)
+    dp = _checked_range(fx, dst_mem, d, n)
+    sp = _checked_range(fx, src_mem, s, n)
+    fx.emit(f"call void @llvm.memmove.p0.p0.i64(ptr {dp}, ptr {sp}, i64 {n}, i1 false)")
+    fx.declare("declare void @llvm.memmove.p0.p0.i64(ptr, ptr, i64, i1)")
 
 
 def _memory_init(fx, op, imms) -> None:
