@@ -38,7 +38,6 @@ from wasmaot.driver.targets import Target, resolve_target
 from wasmaot.errors import ToolchainError
 
 
-
 def _runtime_dir() -> Path:
     """runtime_c/ beside the package in a checkout (and an editable install);
     inside it, as the package data `wasmaot/runtime_c`, in an installed wheel."""

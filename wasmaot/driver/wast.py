@@ -100,6 +100,17 @@ class HostRef:
         return f"ref.extern {self.n}"
 
 
+# spectest's print functions: name -> params (no results).  Both backends use it.
+SPECTEST_PRINTS = {"print": [], "print_i32": ["i32"], "print_i64": ["i64"],
+                   "print_f32": ["f32"], "print_f64": ["f64"], "print_i32_f32": ["i32", "f32"],
+                   "print_f64_f64": ["f64", "f64"]}
+
+
+def module_bytes(path: Path) -> bytes:
+    """A script's module file: binary as it is, text through `wasm-tools parse`."""
+    return wat_to_wasm(path) if path.suffix == ".wat" else path.read_bytes()
+
+
 def _spectest(engine) -> dict:
     def noop(*args):
         return None
@@ -113,13 +124,7 @@ def _spectest(engine) -> dict:
         "table": api.Table("funcref", 10, 20, engine=engine),
         "table64": api.Table("funcref", 10, 20, engine=engine, is64=True),
         "memory": api.Memory(1, 2),
-        "print": api.Func([], [], noop),
-        "print_i32": api.Func(["i32"], [], noop),
-        "print_i64": api.Func(["i64"], [], noop),
-        "print_f32": api.Func(["f32"], [], noop),
-        "print_f64": api.Func(["f64"], [], noop),
-        "print_i32_f32": api.Func(["i32", "f32"], [], noop),
-        "print_f64_f64": api.Func(["f64", "f64"], [], noop),
+        **{name: api.Func(params, [], noop) for name, params in SPECTEST_PRINTS.items()},
     }
 
 
@@ -135,8 +140,8 @@ class InProcess:
     def spectest(self) -> dict:
         return _spectest(self.engine)
 
-    def compile(self, path: Path, data: bytes):
-        return api.compile(data, opt_level=self.opt_level, engine=self.engine)
+    def compile(self, path: Path):
+        return api.compile(module_bytes(path), opt_level=self.opt_level, engine=self.engine)
 
 
 class ScriptRunner:
@@ -158,9 +163,8 @@ class ScriptRunner:
     # --- modules ----------------------------------------------------------
 
     def compile(self, path: Path):
-        data = wat_to_wasm(path) if path.suffix == ".wat" else path.read_bytes()
         try:
-            return self.backend.compile(path, data)
+            return self.backend.compile(path)
         except UnsupportedFeature as e:
             raise Skip(e.message) from None
 

@@ -30,7 +30,7 @@ from ..wasm.types import RefType
 from .compile import CompileRequest, compile_module
 from .targets import code_target, host_arch
 from .toolchain import _run, compile_object, runtime_build, zig_command
-from .wat import wat_to_wasm
+from .wast import SPECTEST_PRINTS, HostRef, module_bytes
 
 # Commands whose file is a module to compile and instantiate.
 MODULE_COMMANDS = ("module", "module_definition", "assert_trap", "assert_uninstantiable",
@@ -39,9 +39,6 @@ REPLY_TIMEOUT = 300.0  # seconds for one request (a call may legitimately loop a
 HOST_FUNC = 16  # WASMAOT_EXTERN_HOST_FUNC
 SPECTEST_NAMES = ("global_i32", "global_i64", "global_f32", "global_f64", "table", "table64",
                   "memory")
-SPECTEST_PRINTS = {"print": [], "print_i32": ["i32"], "print_i64": ["i64"],
-                   "print_f32": ["f32"], "print_f64": ["f64"], "print_i32_f32": ["i32", "f32"],
-                   "print_f64_f64": ["f64", "f64"]}
 
 
 class ExecutableFailed(WasmError):
@@ -101,7 +98,8 @@ class TestExecutable:
 
     function_type = None  # set below: RemoteFuncRef
 
-    def compile(self, path: Path, data: bytes) -> RemoteModule:
+    def compile(self, path: Path) -> RemoteModule:
+        """The module that build() compiled into the executable (or its error)."""
         c = self.compiled[path.name]
         if c.error is not None:
             raise c.error
@@ -199,7 +197,7 @@ def _compile_one(path: Path, target: str, opt_level: int, index: int,
     """Decodes, validates and compiles one module; a failure is kept and
     raised when the runner asks for the module (as api.compile would)."""
     try:
-        data = wat_to_wasm(path) if path.suffix == ".wat" else path.read_bytes()
+        data = module_bytes(path)
         module = decode_module(data)
         ctx = validate_module(module)
         req = CompileRequest(target, opt_level, descriptor_symbol=f"wasmaot_wast_m{index}")
@@ -377,8 +375,6 @@ def _is_extern(t) -> bool:
 
 
 def _to_cell(t, value) -> int:
-    from .wast import HostRef
-
     if type(t) is not RefType:
         return value & _MASK64
     if value is None:
@@ -391,8 +387,6 @@ def _to_cell(t, value) -> int:
 
 
 def _from_cell(exe: TestExecutable, t, cell: int):
-    from .wast import HostRef
-
     if type(t) is not RefType:
         return cell
     if cell == 0:
