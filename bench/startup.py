@@ -74,6 +74,18 @@ def wasmtime_binary() -> tuple[str | None, str]:
     return str(path), ""
 
 
+def announce_wasmtime() -> str | None:
+    """wasmtime_binary(), after printing its version (or why there is none)."""
+    wasmtime, why = wasmtime_binary()
+    if why:
+        print(why)
+    else:
+        version = subprocess.run([wasmtime, "--version"], capture_output=True, text=True,
+                                 check=False)
+        print(f"wasmtime CLI: {version.stdout.strip() or version.stderr.strip()}")
+    return wasmtime
+
+
 def spawn_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("WASMAOT_")}
 
@@ -145,13 +157,7 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=5, help="untimed rounds first (default 5)")
     args = ap.parse_args()
 
-    wasmtime, why = wasmtime_binary()
-    if why:
-        print(why)
-    else:
-        version = subprocess.run([wasmtime, "--version"], capture_output=True, text=True,
-                                 check=False)
-        print(f"wasmtime CLI: {version.stdout.strip() or version.stderr.strip()}")
+    wasmtime = announce_wasmtime()
     env = spawn_env()
     with tempfile.TemporaryDirectory(prefix="wasmaot-startup-") as tmp:
         paths = build_inputs(Path(tmp), wasmtime)

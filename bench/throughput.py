@@ -73,7 +73,7 @@ CACHE = ROOT / "bench" / ".cache"
 EXAMPLES = ROOT / "examples"
 sys.path.insert(0, str(ROOT))  # run as a script from a checkout, installed or not
 
-from startup import wasmtime_binary, zig_cc  # bench/startup.py: the same helpers
+from startup import announce_wasmtime, spawn_env, zig_cc  # bench/startup.py: the same helpers
 
 from wasmaot.driver.build import BuildOptions, Grant, build
 from wasmaot.driver.targets import host_code_target
@@ -262,10 +262,6 @@ def build_program(program: str, work: Path, data: Path, wasmtime: str | None
 
 # --- running --------------------------------------------------------------------------------
 
-def spawn_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("WASMAOT_")}
-
-
 def run_checked(argv: list[str], stdin: Path | None, data: Path, env: dict[str, str]) -> bytes:
     """The stdout of one run; stops the bench if the exit status is not 0."""
     with open(stdin or os.devnull, "rb") as f:
@@ -391,13 +387,7 @@ def main() -> None:
     workloads = [w for w in WORKLOADS if not args.only or w.name in args.only]
 
     print(f"machine: {machine_info()}")
-    wasmtime, why = wasmtime_binary()
-    if why:
-        print(why)
-    else:
-        version = subprocess.run([wasmtime, "--version"], capture_output=True, text=True,
-                                 check=False)
-        print(f"wasmtime CLI: {version.stdout.strip() or version.stderr.strip()}")
+    wasmtime = announce_wasmtime()
     data = inputs(args.size, args.seed, args.rebuild)
     env = spawn_env()
     ratios: dict[str, dict[str, float]] = {}
