@@ -13,7 +13,8 @@ import hashlib
 import os
 from pathlib import Path
 
-PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+from .sources import PACKAGE_ROOT, RUNTIME_DIR
+
 
 
 def cache_root() -> Path:
@@ -24,8 +25,6 @@ def cache_root() -> Path:
 def compiler_fingerprint() -> str:
     """Hash of every source file that affects generated code or the runtime."""
     h = hashlib.sha256()
-    from .toolchain import RUNTIME_DIR
-
     roots = [PACKAGE_ROOT, RUNTIME_DIR]
     for root in roots:
         if not root.is_dir():

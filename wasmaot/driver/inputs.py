@@ -5,18 +5,24 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+TEXT_SUFFIXES = (".wat", ".wast")
+
+
+def is_text_path(path: str | os.PathLike[str]) -> bool:
+    """Whether `path` names a text-format module (by its suffix)."""
+    return os.fspath(path).lower().endswith(TEXT_SUFFIXES)
 
 
 def read_module_bytes(path: str | os.PathLike[str]) -> bytes:
     """The binary module stored in `path`.
 
-    Text files (by suffix, see `wat.is_text_path`) go through `wasm-tools parse`.
+    Text files (by suffix, `is_text_path`) go through `wasm-tools parse`.
     Raises `OSError` if the file cannot be read, and `WasmError` for a text file
     that does not parse.
     """
-    from wasmaot.driver.wat import is_text_path, wat_bytes_to_wasm  # subprocess etc.: lazily
-
     data = Path(path).read_bytes()
     if is_text_path(path):
+        from wasmaot.driver.wat import wat_bytes_to_wasm  # subprocess etc.: only for text
+
         return wat_bytes_to_wasm(data)
     return data

@@ -14,13 +14,13 @@ from pathlib import Path
 
 from .cache import cache_root, module_key
 from .inputs import read_module_bytes
-from .targets import host_code_target
+from .host import host_target_name
 
 
 def cached_executable(file: str, opt_level: int) -> Path:
     # A cache hit must start fast: the compiler (LLVM, zig) is imported on a miss only.
     data = read_module_bytes(file)
-    target = host_code_target().name
+    target = host_target_name()
     exe = cache_root() / "exe" / module_key(data, f"run {target} -O{opt_level}")
     if not exe.exists():
         from .build import BuildOptions, build

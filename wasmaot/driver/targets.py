@@ -16,9 +16,9 @@ libc.  `*-linux-gnu` targets get the runtime as a shared library
 
 from __future__ import annotations
 
-import platform
 from dataclasses import dataclass
 
+from wasmaot.driver.host import host_arch, host_target_name
 from wasmaot.errors import ToolchainError
 
 
@@ -69,7 +69,7 @@ def code_target(name: str) -> CodeTarget:
 
 def host_code_target() -> CodeTarget:
     """The architecture of this machine."""
-    return CODE_TARGETS[f"{host_arch()}-linux"]
+    return CODE_TARGETS[host_target_name()]
 
 
 def _target(arch: str, libc: str) -> Target:
@@ -83,17 +83,6 @@ def _target(arch: str, libc: str) -> Target:
 
 
 TARGETS = {t.name: t for t in (_target(a, c) for a in ("x86_64", "aarch64") for c in ("gnu", "musl"))}
-
-_MACHINES = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}
-
-
-def host_arch() -> str:
-    machine = platform.machine().lower()
-    try:
-        return _MACHINES[machine]
-    except KeyError:
-        raise ToolchainError(f"unsupported host architecture {machine!r} (x86_64 and aarch64 only)") from None
-
 
 def resolve_target(name: str | Target = "host") -> Target:
     """`"host"` (the running machine, gnu: what the Python API loads) or a name of TARGETS."""

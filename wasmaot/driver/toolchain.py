@@ -34,18 +34,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wasmaot.driver.cache import cache_root
+from wasmaot.driver.sources import RUNTIME_DIR
 from wasmaot.driver.targets import Target, resolve_target
 from wasmaot.errors import ToolchainError
 
 
-def _runtime_dir() -> Path:
-    """runtime_c/ beside the package in a checkout (and an editable install);
-    inside it, as the package data `wasmaot/runtime_c`, in an installed wheel."""
-    checkout = Path(__file__).resolve().parents[2] / "runtime_c"
-    return checkout if checkout.is_dir() else Path(__file__).resolve().parents[1] / "runtime_c"
-
-
-RUNTIME_DIR = _runtime_dir()
 RUNTIME_INCLUDE_DIR = RUNTIME_DIR / "include"
 RUNTIME_LIBRARY_NAME = "libwasmaot_rt.so"
 RUNTIME_ARCHIVE_NAME = "libwasmaot_rt.a"

@@ -28,7 +28,8 @@ from ..errors import LinkError, ToolchainError, Trap, UnsupportedFeature, WasmEr
 from ..wasm import decode_module, validate_module
 from ..wasm.types import RefType
 from .compile import CompileRequest, compile_module
-from .targets import code_target, host_arch
+from .host import host_arch
+from .targets import code_target
 from .toolchain import _run, compile_object, runtime_build, zig_command
 from .wast import SPECTEST_PRINTS, HostRef, module_bytes
 

@@ -24,7 +24,6 @@ from pathlib import Path
 
 from wasmaot.errors import MalformedModule, ToolchainError
 
-TEXT_SUFFIXES = (".wat", ".wast")
 
 # Generous: parsing is fast; this only stops a wedged tool from hanging us.
 PARSE_TIMEOUT_SECONDS = 120
@@ -33,11 +32,6 @@ PARSE_TIMEOUT_SECONDS = 120
 _LOCATION = re.compile(r"^\s*-->\s*(?P<path>.*):(?P<line>\d+):(?P<col>\d+)\s*$")
 # `failed to parse `FILE`: ` prefixes a diagnostic that has no location.
 _FAILED_TO_PARSE = re.compile(r"^failed to parse `[^`]*`:\s*")
-
-
-def is_text_path(path: str | os.PathLike[str]) -> bool:
-    """Whether `path` names a text-format module (by its suffix)."""
-    return os.fspath(path).lower().endswith(TEXT_SUFFIXES)
 
 
 def wasm_tools_executable() -> str:
