@@ -158,9 +158,9 @@ static void cmd_instantiate(void) {
   char err[512];
   struct wasmaot_instance *inst = wasmaot_instance_new(desc, imports, type_ids, NULL, err,
                                                        sizeof err);
-  free(imports); /* the instance copied what it needs; type_ids stay with it */
+  free(imports); /* the instance copied what it needs */
+  free(type_ids);
   if (inst == NULL) {
-    free(type_ids);
     printf("link %s\n", err);
     return;
   }
