@@ -44,10 +44,13 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-/* The guard past 2^33 for GUARDED memories (see above).  Not a build switch:
- * shrinking it would let code reach past the reservation. */
-#define GUARD_BYTES (64ull * 1024)
-#define GUARDED_RESERVATION ((1ull << 33) + GUARD_BYTES)
+/* The guard past 2^33 for GUARDED memories (see above): defined once, in
+ * codegen/abi.py, because codegen decides from the same number which accesses
+ * may go unchecked.  Not a build switch: shrinking it would let code reach past
+ * the reservation. */
+#define GUARDED_RESERVATION WASMAOT_GUARDED_RESERVATION
+_Static_assert(WASMAOT_GUARDED_RESERVATION >= (1ull << 33) + 16,
+               "a u32 index + u32 offset + a 16-byte access must stay inside the reservation");
 /* Largest page count of a 32-bit memory: 2^32 bytes of 64 KiB pages; with
  * one-byte pages 2^32 - 1 (so that -1 stays the failure result of grow). */
 #define MAX_PAGES_I32_64K 65536ull

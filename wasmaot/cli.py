@@ -136,10 +136,12 @@ def inspect(reporter: _Reporter, file: str, as_json: bool) -> None:
 @click.option("--target", type=click.Choice(["x86_64-linux", "aarch64-linux"]), default=None,
               help="Run each script through a test executable built for this target "
                    "(under qemu-user if foreign) instead of in this process.")
+@click.option("--bounds-checks", type=click.Choice(["guard", "explicit"]), default="guard",
+              show_default=True, help="How the compiled modules bound memory accesses.")
 @click.option("-v", "--verbose", is_flag=True, help="List every failure and skip.")
 @click.pass_obj
 def wast(reporter: _Reporter, files: tuple[str, ...], opt_level: int, target: str | None,
-         verbose: bool) -> None:
+         bounds_checks: str, verbose: bool) -> None:
     """Run spec scripts (.wast) on native code.
 
     Prints one line per FILE and, last, `N passed, M failed, K skipped`.  A
@@ -157,8 +159,9 @@ def wast(reporter: _Reporter, files: tuple[str, ...], opt_level: int, target: st
 
     totals = [0, 0, 0]
     for file in files:
-        result = reporter.run(file, lambda f=file: run_file(f, opt_level=opt_level,
-                                                            target=target))
+        result = reporter.run(file, lambda f=file: run_file(
+            f, opt_level=opt_level, target=target,
+            explicit_bounds_checks=bounds_checks == "explicit"))
         if result is None:
             totals[1] += 1
             continue

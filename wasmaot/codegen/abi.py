@@ -98,6 +98,14 @@ SEGMENT = Struct("wasmaot_segment", (
 
 VALUE_SIZE = 16  # one global cell: i32/i64/f32/f64/ref/v128
 
+# Guard-page memories (32-bit index, 64 KiB pages, no explicit checks): the runtime
+# reserves GUARDED_RESERVATION bytes per memory and maps only the first `size` of
+# them, so code may touch any byte below base + GUARDED_RESERVATION unchecked and an
+# out-of-bounds one faults.  codegen/memory.py relies on it only where
+# index + offset + width provably stays below it; runtime_c/memory.c reserves it.
+GUARD_BYTES = 64 * 1024
+GUARDED_RESERVATION = (1 << 33) + GUARD_BYTES
+
 VMCTX = Struct("wasmaot_vmctx", (
     _f("stack_limit", "uintptr_t *", "-> the lowest frame address wasm code may reach "
        "(one cell per process, set by the outermost wasmaot_invoke)"),
@@ -282,6 +290,9 @@ def c_header() -> str:
         out.append(f"  WASMAOT_TRAP_{name} = {code},{' ' * max(1, 28 - len(name))}/* {message} */")
     out.append("};")
     out.append("")
+    out.append("/* Bytes reserved for a guard-page memory (see abi.py). */")
+    out.append(f"#define WASMAOT_GUARD_BYTES {GUARD_BYTES}ull")
+    out.append(f"#define WASMAOT_GUARDED_RESERVATION {GUARDED_RESERVATION}ull")
     for kind, code in EXTERN_KINDS.items():
         out.append(f"#define WASMAOT_EXTERN_{kind.upper()} {code}")
     for name, code in VALTYPE_CODES.items():
@@ -307,4 +318,6 @@ def static_asserts() -> str:
                 f"_Static_assert(offsetof(struct {s.name}, {f.name}) == {s.offset(f.name)}, "
                 f"\"{s.name}.{f.name}\");")
     lines.append(f"_Static_assert(sizeof(union wasmaot_value) == {VALUE_SIZE}, \"value size\");")
+    lines.append(f"_Static_assert(WASMAOT_GUARDED_RESERVATION == {GUARDED_RESERVATION}ull, "
+                 "\"guard reservation\");")
     return "\n".join(lines) + "\n"

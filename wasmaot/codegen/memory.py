@@ -5,47 +5,66 @@
  to the address arithmetic below needs a second reviewer.
 =====================================================================
 
-Guard-page scheme (32-bit memories, the default on 64-bit hosts): the runtime
-reserves 8 GiB + a guard for each 32-bit memory (runtime_c/memory.c) and only
-the first `size` bytes are readable.  An effective address is
-`zext(i32 index) + offset` with both terms below 2**32, so it is below 2**33
-and, plus the access width (at most 16 bytes), stays inside the reservation:
-any out-of-bounds access faults in PROT_NONE pages and the runtime's signal
-handler turns the fault into the trap "out of bounds memory access".  No
-explicit check is emitted.
+Every access to a linear memory gets its pointer from `effective_address`
+(instructions with a memarg) or `checked_range` (bulk instructions with a
+dynamic length).  Nothing else in codegen computes a pointer into a memory;
+module.py refuses at import time a memarg instruction whose handler was not
+made by `memarg_access`, so a new instruction cannot skip the check.
 
-Explicit checks: 64-bit memories, one-byte pages (custom-page-sizes: host
-pages are 4 KiB, so the tail of the last page would be accessible), and
-`--bounds-checks=explicit` compare `index + offset + width` (computed without
-overflow) with the memory's current byte size before every access.
+The arithmetic, with every term an unsigned integer and no wrapping (the spec's
+effective address is the mathematical sum index + offset):
+
+  an access of `width` bytes is in bounds  iff  index + offset + width <= size
+
+Explicit checks (64-bit memories; one-byte pages, whose tail host page would
+stay accessible; `--bounds-checks=explicit`).  `offset + width` is a compile-time
+constant computed in Python, exactly.  If it exceeds 2^64 - 1 no index can make
+the access fit (size < 2^64): the access traps unconditionally.  Otherwise
+`index + (offset + width)` is computed with llvm.uadd.with.overflow, and the
+access traps on overflow or when the sum exceeds the current size.  Once that
+passed, index + offset < size < 2^64, so the pointer's `add` cannot wrap (nuw).
+Without the first case, an offset of 2^64 - k wrapped to -k: the access read
+and wrote k bytes *below* the memory base (the memory64 escape of issue 8).
+
+Guard pages (32-bit memories with 64 KiB pages): the runtime reserves
+abi.GUARDED_RESERVATION = 2^33 + 64 KiB bytes per memory (runtime_c/memory.c)
+and maps only the first `size <= 2^32` of them.  An index is a zero-extended
+i32 (<= 2^32 - 1) and validation bounds a 32-bit memory's offset by 2^32 - 1,
+so the last byte touched is at most
+    (2^32 - 1) + (2^32 - 1) + (width - 1)  <=  2^33 + 13   (width <= 16)
+which is inside the reservation: every out-of-bounds access faults in PROT_NONE
+pages and the signal handler turns the fault into "out of bounds memory
+access".  `_guard_covers` re-checks that bound for each access from the actual
+offset and width and falls back to an explicit check where it does not hold,
+so the guard is never trusted beyond what it covers.
 
 Keeping faults: a load whose value is never used must still fault.  LLVM
 deletes such loads (its -O0 instruction selector too), so every loaded value
 is passed to an empty `asm sideeffect` (as wasm2c's FORCE_READ): the load then
-has a use LLVM cannot remove, while the asm touches no memory and blocks no
-other optimisation.
+has a use LLVM cannot remove, while the asm touches no memory.
 """
 
 from __future__ import annotations
 
 from . import abi
 
-# name -> (integer type loaded/stored, bytes, extension to the result type or None)
+# name -> (integer type loaded/stored, extension to the result type or None);
+# the access width is the opcode row's.
 _LOAD = {
-    "i32.load": ("i32", 4, None), "i64.load": ("i64", 8, None),
-    "f32.load": ("i32", 4, "float"), "f64.load": ("i64", 8, "double"),
-    "i32.load8_s": ("i8", 1, "sext i32"), "i32.load8_u": ("i8", 1, "zext i32"),
-    "i32.load16_s": ("i16", 2, "sext i32"), "i32.load16_u": ("i16", 2, "zext i32"),
-    "i64.load8_s": ("i8", 1, "sext i64"), "i64.load8_u": ("i8", 1, "zext i64"),
-    "i64.load16_s": ("i16", 2, "sext i64"), "i64.load16_u": ("i16", 2, "zext i64"),
-    "i64.load32_s": ("i32", 4, "sext i64"), "i64.load32_u": ("i32", 4, "zext i64"),
+    "i32.load": ("i32", None), "i64.load": ("i64", None),
+    "f32.load": ("i32", "float"), "f64.load": ("i64", "double"),
+    "i32.load8_s": ("i8", "sext i32"), "i32.load8_u": ("i8", "zext i32"),
+    "i32.load16_s": ("i16", "sext i32"), "i32.load16_u": ("i16", "zext i32"),
+    "i64.load8_s": ("i8", "sext i64"), "i64.load8_u": ("i8", "zext i64"),
+    "i64.load16_s": ("i16", "sext i64"), "i64.load16_u": ("i16", "zext i64"),
+    "i64.load32_s": ("i32", "sext i64"), "i64.load32_u": ("i32", "zext i64"),
 }
 _STORE = {
-    "i32.store": ("i32", 4, None), "i64.store": ("i64", 8, None),
-    "f32.store": ("i32", 4, "float"), "f64.store": ("i64", 8, "double"),
-    "i32.store8": ("i8", 1, "i32"), "i32.store16": ("i16", 2, "i32"),
-    "i64.store8": ("i8", 1, "i64"), "i64.store16": ("i16", 2, "i64"),
-    "i64.store32": ("i32", 4, "i64"),
+    "i32.store": ("i32", None), "i64.store": ("i64", None),
+    "f32.store": ("i32", "float"), "f64.store": ("i64", "double"),
+    "i32.store8": ("i8", "i32"), "i32.store16": ("i16", "i32"),
+    "i64.store8": ("i8", "i64"), "i64.store16": ("i16", "i64"),
+    "i64.store32": ("i32", "i64"),
 }
 _RESULT_TYPE = {"i32": "i32", "i64": "i64", "f32": "float", "f64": "double"}
 
@@ -70,12 +89,22 @@ def to_i64(fx, ty: str, value: str) -> str:
     return v
 
 
+U64_MAX = (1 << 64) - 1
+U32_MAX = (1 << 32) - 1
+
+
+def i64_literal(value: int) -> str:
+    """An unsigned 64-bit value as an LLVM i64 literal (two's complement)."""
+    assert 0 <= value <= U64_MAX, value
+    return str(value - (1 << 64) if value >> 63 else value)
+
+
 def trap_unless_within(fx, memidx: int, start: str, n: str) -> None:
-    """Traps unless start + n <= the memory's current byte size, computed
-    without wrapping (a 64-bit memory's operands may be any u64)."""
+    """Traps unless start + n <= the memory's current byte size, for u64 `start`
+    and `n` (IR values or literals), computed without wrapping."""
+    fx.declare("declare {i64, i1} @llvm.uadd.with.overflow.i64(i64, i64)")
     end = fx.tmp()
     fx.emit(f"{end} = call {{i64, i1}} @llvm.uadd.with.overflow.i64(i64 {start}, i64 {n})")
-    fx.declare("declare {i64, i1} @llvm.uadd.with.overflow.i64(i64, i64)")
     ov, sum_, over, bad = fx.tmp(), fx.tmp(), fx.tmp(), fx.tmp()
     fx.emit(f"{ov} = extractvalue {{i64, i1}} {end}, 1")
     fx.emit(f"{sum_} = extractvalue {{i64, i1}} {end}, 0")
@@ -85,27 +114,55 @@ def trap_unless_within(fx, memidx: int, start: str, n: str) -> None:
     fx.trap_if(bad, "MEMORY_OOB")
 
 
+def _guard_covers(fx, memidx: int, index_ty: str, offset: int, width: int) -> bool:
+    """True if the guard reservation alone makes this access safe (module doc)."""
+    if fx.mod.needs_explicit_checks(memidx) or index_ty != "i32":
+        return False
+    return U32_MAX + offset + width <= abi.GUARDED_RESERVATION
+
+
 def effective_address(fx, memidx: int, index_ty: str, index: str, offset: int,
                       width: int) -> str:
-    """Pointer to the accessed bytes; traps when the access is out of bounds."""
-    base = memory_base(fx, memidx)
+    """Pointer to the `width` bytes at index + offset of memory `memidx`; traps
+    "out of bounds memory access" unless all of them are inside the memory.
+    The one place a memarg becomes a pointer (see the module doc)."""
+    assert 0 <= offset <= U64_MAX and 0 < width <= 16, (offset, width)
     ea = to_i64(fx, index_ty, index)
-    if fx.mod.needs_explicit_checks(memidx):
-        trap_unless_within(fx, memidx, ea, str(offset + width))
+    if not _guard_covers(fx, memidx, index_ty, offset, width):
+        extent = offset + width  # exact: a Python int, never wraps
+        if extent > U64_MAX:
+            # index + extent >= 2^64 > any memory size: never in bounds.
+            fx.trap_if("true", "MEMORY_OOB")
+        else:
+            trap_unless_within(fx, memidx, ea, i64_literal(extent))
     if offset:
         withoff = fx.tmp()
-        fx.emit(f"{withoff} = add i64 {ea}, {offset}")
+        fx.emit(f"{withoff} = add nuw i64 {ea}, {i64_literal(offset)}")
         ea = withoff
     p = fx.tmp()
-    fx.emit(f"{p} = getelementptr i8, ptr {base}, i64 {ea}")
+    fx.emit(f"{p} = getelementptr i8, ptr {memory_base(fx, memidx)}, i64 {ea}")
     return p
 
 
-def _load(fx, op, imms) -> None:
-    memarg = imms[0]
-    int_ty, width, ext = _LOAD[op.name]
-    index_ty, index = fx.pop_typed()
-    p = effective_address(fx, memarg.memidx, index_ty, index, memarg.offset, width)
+def memarg_access(body):
+    """A memarg instruction's handler: computes the bounds-checked pointer from
+    the memarg and the address operand (the row's first parameter, below the
+    other operands), then runs `body(fx, op, pointer)`, which pops the operands.
+    Every memarg row's handler must be made by this (module.py checks it)."""
+    def handler(fx, op, imms):
+        memarg = imms[0]
+        index_ty, index = fx.stack[-len(op.params)]
+        p = effective_address(fx, memarg.memidx, index_ty, index, memarg.offset, op.width)
+        body(fx, op, p)
+    handler.bounds_checked = True
+    handler.__name__ = body.__name__
+    return handler
+
+
+@memarg_access
+def _load(fx, op, p: str) -> None:
+    int_ty, ext = _LOAD[op.name]
+    fx.pop_typed()  # the address, already in p
     v = fx.tmp()
     fx.emit(f"{v} = load {int_ty}, ptr {p}, align 1")
     if fx.mod.force_reads:
@@ -123,11 +180,11 @@ def _load(fx, op, imms) -> None:
     fx.push(result_ty, v)
 
 
-def _store(fx, op, imms) -> None:
-    memarg = imms[0]
-    int_ty, width, src = _STORE[op.name]
+@memarg_access
+def _store(fx, op, p: str) -> None:
+    int_ty, src = _STORE[op.name]
     _, value = fx.pop_typed()
-    index_ty, index = fx.pop_typed()
+    fx.pop_typed()  # the address, already in p
     if src in ("float", "double"):
         r = fx.tmp()
         fx.emit(f"{r} = bitcast {src} {value} to {int_ty}")
@@ -136,7 +193,6 @@ def _store(fx, op, imms) -> None:
         r = fx.tmp()
         fx.emit(f"{r} = trunc {src} {value} to {int_ty}")
         value = r
-    p = effective_address(fx, memarg.memidx, index_ty, index, memarg.offset, width)
     fx.emit(f"store {int_ty} {value}, ptr {p}, align 1")
 
 
@@ -177,8 +233,9 @@ def bulk_call(fx, function: str, indices: tuple, operands: tuple) -> None:
     fx.emit(f"call void @wasmaot_rt_{function}(ptr %ctx, {', '.join(args)})")
 
 
-def _checked_range(fx, memidx: int, start: str, n: str) -> str:
-    """Pointer to bytes [start, start + n) of the memory; traps if any is out of bounds."""
+def checked_range(fx, memidx: int, start: str, n: str) -> str:
+    """Pointer to bytes [start, start + n) of the memory, for u64 IR values
+    `start` and `n`; traps if any is out of bounds (also when start + n wraps)."""
     trap_unless_within(fx, memidx, start, n)
     p = fx.tmp()
     fx.emit(f"{p} = getelementptr i8, ptr {memory_base(fx, memidx)}, i64 {start}")
@@ -192,7 +249,7 @@ def _checked_range(fx, memidx: int, start: str, n: str) -> str:
 def _memory_fill(fx, op, imms) -> None:
     (dty, d), (_, val), (nty, n) = fx.popn(3)
     d, n = to_i64(fx, dty, d), to_i64(fx, nty, n)
-    p = _checked_range(fx, imms[0], d, n)
+    p = checked_range(fx, imms[0], d, n)
     byte = fx.tmp()
     fx.emit(f"{byte} = trunc i32 {val} to i8")
     fx.emit(f"call void @llvm.memset.p0.i64(ptr {p}, i8 {byte}, i64 {n}, i1 false)")
@@ -203,8 +260,8 @@ def _memory_copy(fx, op, imms) -> None:
     dst_mem, src_mem = imms
     (dty, d), (sty, s), (nty, n) = fx.popn(3)
     d, s, n = to_i64(fx, dty, d), to_i64(fx, sty, s), to_i64(fx, nty, n)
-    dp = _checked_range(fx, dst_mem, d, n)
-    sp = _checked_range(fx, src_mem, s, n)
+    dp = checked_range(fx, dst_mem, d, n)
+    sp = checked_range(fx, src_mem, s, n)
     fx.emit(f"call void @llvm.memmove.p0.p0.i64(ptr {dp}, ptr {sp}, i64 {n}, i1 false)")
     fx.declare("declare void @llvm.memmove.p0.p0.i64(ptr, ptr, i64, i1)")
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from ..errors import UnsupportedFeature
 from ..wasm.module import Module
+from ..wasm.opcodes import OPCODES
 from ..wasm.reader import Reader
 from ..wasm.types import FuncType, RefType
 from ..wasm.validate_module import ModuleContext
@@ -45,7 +46,19 @@ def _handlers() -> dict:
     handlers.update(CONTROL_HANDLERS)
     handlers.update(MEMORY_HANDLERS)
     handlers.update(TABLE_HANDLERS)
+    _check_memarg_handlers(handlers)
     return handlers
+
+
+def _check_memarg_handlers(handlers: dict) -> None:
+    """Every instruction with a memarg must get its pointer through
+    memory.memarg_access (the one bounds-checked effective address): refuse,
+    at import, a handler that was written any other way."""
+    for op in OPCODES:
+        handler = handlers.get(op.name)
+        if handler is not None and "memarg" in op.imms and \
+                not getattr(handler, "bounds_checked", False):
+            raise AssertionError(f"{op.name}: memarg handler not made by memarg_access")
 
 
 HANDLERS = _handlers()

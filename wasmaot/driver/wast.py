@@ -133,15 +133,17 @@ class InProcess:
 
     function_type = api.Function
 
-    def __init__(self, opt_level: int):
+    def __init__(self, opt_level: int, explicit_bounds_checks: bool = False):
         self.opt_level = opt_level
+        self.bounds_checks = "explicit" if explicit_bounds_checks else "guard"
         self.engine = api.Engine()
 
     def spectest(self) -> dict:
         return _spectest(self.engine)
 
     def compile(self, path: Path):
-        return api.compile(module_bytes(path), opt_level=self.opt_level, engine=self.engine)
+        return api.compile(module_bytes(path), opt_level=self.opt_level,
+                           bounds_checks=self.bounds_checks, engine=self.engine)
 
 
 class ScriptRunner:
@@ -416,8 +418,8 @@ def convert(path: Path, out_dir: Path) -> dict:
     return json.loads((out_dir / "script.json").read_text())
 
 
-def run_file(path: str | os.PathLike, *, opt_level: int = 2,
-             target: str | None = None) -> FileResult:
+def run_file(path: str | os.PathLike, *, opt_level: int = 2, target: str | None = None,
+             explicit_bounds_checks: bool = False) -> FileResult:
     """Runs one script: in this process, or (`target`) through a test
     executable built for that target, under qemu-user if it is foreign."""
     result = FileResult(str(path))
@@ -428,17 +430,19 @@ def run_file(path: str | os.PathLike, *, opt_level: int = 2,
             result.error = e.message
             return result
         if target is None:
-            _run_commands(ScriptRunner(opt_level), script, Path(tmp), result)
+            backend = InProcess(opt_level, explicit_bounds_checks)
+            _run_commands(ScriptRunner(backend=backend), script, Path(tmp), result)
             return result
         from .wast_remote import TestExecutable
 
         try:
-            backend = TestExecutable.build(script, Path(tmp), target, opt_level)
+            backend = TestExecutable.build(script, Path(tmp), target, opt_level,
+                                           explicit_bounds_checks)
         except WasmError as e:
             result.error = e.message
             return result
         with backend:
-            _run_commands(ScriptRunner(opt_level, backend), script, Path(tmp), result)
+            _run_commands(ScriptRunner(backend=backend), script, Path(tmp), result)
     return result
 
 

@@ -82,7 +82,8 @@ class TestExecutable:
     # --- building ------------------------------------------------------------------
 
     @classmethod
-    def build(cls, script: dict, base: Path, target: str, opt_level: int) -> TestExecutable:
+    def build(cls, script: dict, base: Path, target: str, opt_level: int,
+              explicit_bounds_checks: bool = False) -> TestExecutable:
         code_target(target)  # an unknown name, or no qemu, fails before any work
         prefix = qemu_for(target)
         compiled: dict[str, _Compiled] = {}
@@ -91,7 +92,9 @@ class TestExecutable:
             name = cmd.get("filename")
             if cmd["type"] not in MODULE_COMMANDS or name is None or name in compiled:
                 continue
-            compiled[name] = _compile_one(base / name, target, opt_level, len(objects), objects)
+            req = CompileRequest(target, opt_level, explicit_bounds_checks,
+                                 descriptor_symbol=f"wasmaot_wast_m{len(objects)}")
+            compiled[name] = _compile_one(base / name, req, len(objects), objects)
         path = _link(objects, base, target)
         return cls([*prefix, str(path)], compiled)
 
@@ -193,15 +196,13 @@ class TestExecutable:
         self.proc.stderr.close()
 
 
-def _compile_one(path: Path, target: str, opt_level: int, index: int,
-                 objects: list) -> _Compiled:
+def _compile_one(path: Path, req: CompileRequest, index: int, objects: list) -> _Compiled:
     """Decodes, validates and compiles one module; a failure is kept and
     raised when the runner asks for the module (as api.compile would)."""
     try:
         data = module_bytes(path)
         module = decode_module(data)
         ctx = validate_module(module)
-        req = CompileRequest(target, opt_level, descriptor_symbol=f"wasmaot_wast_m{index}")
         objs, _ = compile_module(data, req, module=module, ctx=ctx, split=False)
     except WasmError as e:
         return _Compiled(error=e)
