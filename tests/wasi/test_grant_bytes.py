@@ -139,6 +139,23 @@ def test_build_carries_commas_backslashes_emoji_and_non_utf8(grants_wasm, tmp_pa
     check_build(grants_wasm, tmp_path / "exe", target, make_dirs(tmp_path, FIXED_DIRS), FIXED_ENV)
 
 
+def test_wasmaot_build_and_inspect_take_the_issues_repro(grants_wasm, tmp_path):
+    """`wasmaot build --env 'E=🎉'` built nothing before; now the guest sees it
+    and `wasmaot inspect` shows a non-UTF-8 host path as hex."""
+    wasm, out = tmp_path / "grants.wasm", tmp_path / "out"
+    wasm.write_bytes(grants_wasm)
+    [d] = make_dirs(tmp_path, [(b"a,b\xff", b"/g", False)])
+    wasmaot = [os.fsencode(sys.executable), b"-m", b"wasmaot"]
+    proc = subprocess.run([*wasmaot, b"build", os.fsencode(wasm), b"-o", os.fsencode(out),
+                           b"--env", "E=🎉".encode(), b"--dir", d.host + b"::/g"],
+                          capture_output=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert run(out, "x86_64-linux", {}) == Seen(["E=🎉".encode()], [(b"/g", d.host)])
+    shown = subprocess.run([*wasmaot, b"inspect", os.fsencode(out)], capture_output=True,
+                           text=True, timeout=600).stdout
+    assert f'{{"hex": "{d.host.hex()}"}}' in shown and '"E=\\ud83c\\udf89"' in shown, shown
+
+
 # --- given at run time: the WASMAOT_* lists ------------------------------------------
 
 
@@ -183,15 +200,19 @@ def test_a_name_alone_passes_the_hosts_value_whatever_its_bytes(bare_exe):
         [b"HOSTVAL=\xff,\\::\xf0\x9f\x8e\x89"]
 
 
-def test_wasmaot_run_passes_any_bytes(grants_wasm, tmp_path):
+@pytest.mark.parametrize("joined", [False, True], ids=["fast-path", "full-cli"])
+def test_wasmaot_run_passes_any_bytes(grants_wasm, tmp_path, joined):
     """The command line end to end: argv is bytes (Python decodes it with
-    surrogateescape), the grants go through the lists, the guest sees them."""
+    surrogateescape), the grants go through the lists, the guest sees them.
+    `--opt=VALUE` is left to the full CLI by the fast path (driver/run.py)."""
     wasm = tmp_path / "grants.wasm"
     wasm.write_bytes(grants_wasm)
     rw, ro = make_dirs(tmp_path, [(b"r,w\\\xff", b"/w,", False), (b"o\xfe:x", b"/unused", True)])
     cmd = [os.fsencode(sys.executable), b"-m", b"wasmaot", b"run", os.fsencode(wasm),
            b"--dir", rw.host + b"::" + rw.guest, b"--ro-dir", ro.host,  # GUEST: the same
            b"--env", "E=🎉,".encode(), b"--env", b"X=\\\xff"]
+    if joined:
+        cmd[5:] = [cmd[i] + b"=" + cmd[i + 1] for i in range(5, len(cmd), 2)]
     proc = subprocess.run(cmd, capture_output=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     assert seen(proc.stdout) == Seen(["E=🎉,".encode(), b"X=\\\xff"],
