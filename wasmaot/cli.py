@@ -187,16 +187,6 @@ def _parse_size(text: str) -> int:
     return int(num) * units[unit]
 
 
-def _dir_grants(specs, readonly: bool):
-    from wasmaot.driver.build import Grant
-
-    grants = []
-    for spec in specs:
-        host, sep, guest = spec.partition("::")
-        grants.append(Grant(host, guest if sep else host, readonly))
-    return grants
-
-
 @cli.command()
 @click.argument("file", metavar="IN.wasm|IN.wat")
 @click.option("-o", "--output", required=True, metavar="OUT", help="The executable to write.")
@@ -233,20 +223,26 @@ def build(reporter: _Reporter, file: str, output: str, target, opt_level, dirs, 
     installed.  The guest can reach only what is granted: directories, variables
     and sockets given here, plus (unless --locked) those granted when it runs
     through WASMAOT_DIR, WASMAOT_RO_DIR, WASMAOT_ENV and WASMAOT_TCP_LISTEN
-    (comma-separated).  A failed build leaves OUT untouched.
+    (comma-separated; a backslash escapes "\\", "," and ":").  A failed build
+    leaves OUT untouched.
     """
     from wasmaot.driver.build import BuildOptions, build as do_build
+    from wasmaot.driver.grants import RunGrants
     from wasmaot.driver.inputs import read_module_bytes
     from wasmaot.driver.targets import host_code_target
 
-    opts = BuildOptions(
-        target=target or host_code_target().name, opt_level=opt_level,
-        dirs=tuple(_dir_grants(dirs, False) + _dir_grants(ro_dirs, True)), env=tuple(env),
-        tcp_listen=tuple(tcp_listen),
-        max_memory=_parse_size(max_memory) if max_memory else 0,
-        max_wasm_stack=_parse_size(max_wasm_stack) if max_wasm_stack else 0,
-        bounds_checks=bounds_checks, locked=locked, cpu=cpu, emit=emit, link=tuple(link_files))
-    reporter.run(file, lambda: do_build(read_module_bytes(file), output, opts))
+    memory = _parse_size(max_memory) if max_memory else 0
+    stack = _parse_size(max_wasm_stack) if max_wasm_stack else 0
+
+    def step():
+        grants = RunGrants.parse(dirs, ro_dirs, env, tcp_listen)  # the same forms as `run`
+        opts = BuildOptions(
+            target=target or host_code_target().name, opt_level=opt_level,
+            dirs=grants.dirs, env=grants.env, tcp_listen=grants.tcp_listen,
+            max_memory=memory, max_wasm_stack=stack, bounds_checks=bounds_checks,
+            locked=locked, cpu=cpu, emit=emit, link=tuple(link_files))
+        return do_build(read_module_bytes(file), output, opts)
+    reporter.run(file, step)
     click.get_current_context().exit(1 if reporter.failed else 0)
 
 
@@ -266,13 +262,14 @@ def run(reporter: _Reporter, file: str, args, dirs, ro_dirs, env, tcp_listen, op
     the flags and wasmaot itself); grants are passed when it starts, so one
     cached build serves every grant.  The exit status is the program's.
     """
+    from wasmaot.driver.grants import RunGrants
     from wasmaot.driver.run import cached_executable, exec_with_grants
 
-    exe = reporter.run(file, lambda: cached_executable(file, opt_level))
+    grants = reporter.run(file, lambda: RunGrants.parse(dirs, ro_dirs, env, tcp_listen))
+    exe = None if grants is None else reporter.run(file, lambda: cached_executable(file, opt_level))
     if exe is None:
         click.get_current_context().exit(1)
-    exec_with_grants(exe, os.path.basename(file), list(args), dirs=dirs, ro_dirs=ro_dirs,
-                     env=env, tcp_listen=tcp_listen)
+    exec_with_grants(exe, os.path.basename(file), list(args), grants)
 
 
 def main() -> None:

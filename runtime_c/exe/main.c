@@ -11,6 +11,11 @@
  *   WASMAOT_ENV       comma-separated NAME=VAL, or NAME to pass the host's value
  *   WASMAOT_TCP_LISTEN comma-separated HOST:PORT sockets to listen on
  *
+ * In these lists a backslash escapes the next byte, which must be `\`, `,` or
+ * `:` (wasmaot/driver/grants.py defines the encoding; `wasmaot run` writes it).
+ * Grants are bytes: any byte but NUL survives both the baked configuration
+ * (byte arrays with lengths) and the lists.
+ *
  * Process behaviour (as wasmtime's): proc_exit(n) exits with n; a trap prints
  * `wasm trap: <message>` and a wasm backtrace to stderr and exits 134; argv
  * goes to the guest unchanged; fds 0-2 are the host's.
@@ -21,55 +26,49 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wasmaot_build_config.h" /* generated: struct wasmaot_build_config, the variable names */
 #include "wasmaot_rt.h"
 #include "wasmaot_wasi.h"
 
-/* What `wasmaot build` baked in (generated C, compiled per build). */
-struct wasmaot_build_config {
-  uint64_t max_memory_bytes;
-  uint64_t max_wasm_stack;
-  uint64_t locked; /* 1: ignore the WASMAOT_* grants of the environment */
-  size_t npreopens;
-  const struct wasmaot_wasi_preopen *preopens;
-  size_t nenv;
-  const char *const *env; /* "NAME=VAL", or "NAME": the host's value at run time */
-  size_t nlisten;
-  const char *const *listen;
-};
-
 extern const struct wasmaot_module_desc wasmaot_module;
-extern const struct wasmaot_build_config wasmaot_build;
-
-#define MAX_GRANTS 256
 
 struct grants {
-  struct wasmaot_wasi_preopen preopens[MAX_GRANTS];
+  struct wasmaot_wasi_preopen preopens[WASMAOT_MAX_GRANTS];
   size_t npreopens;
-  const char *env[MAX_GRANTS];
+  const char *env[WASMAOT_MAX_GRANTS];
   size_t nenv;
-  struct wasmaot_wasi_listen listen[MAX_GRANTS];
+  struct wasmaot_wasi_listen listen[WASMAOT_MAX_GRANTS];
   size_t nlisten;
 };
 
+/* One line on stderr and exit 1.  Control bytes of a detail (a host path may
+ * hold a newline) are written as \xNN, so the message stays one line. */
 static void die(const char *what, const char *detail) {
-  fprintf(stderr, "error: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
+  fprintf(stderr, "error: %s", what);
+  if (detail != NULL) {
+    fputs(": ", stderr);
+    for (const unsigned char *p = (const unsigned char *)detail; *p; p++) {
+      if (*p < 0x20 || *p == 0x7f)
+        fprintf(stderr, "\\x%02x", *p);
+      else
+        fputc(*p, stderr);
+    }
+  }
+  fputc('\n', stderr);
   exit(1);
 }
 
-static void add_dir(struct grants *g, char *spec, int readonly) {
-  if (g->npreopens == MAX_GRANTS) die("too many directory grants", NULL);
-  char *sep = strstr(spec, "::");
-  const char *guest = spec;
-  if (sep) {
-    *sep = '\0';
-    guest = sep + 2;
-  }
-  g->preopens[g->npreopens++] = (struct wasmaot_wasi_preopen){spec, guest, readonly};
+static void add_dir(struct grants *g, const char *host, const char *guest, int readonly) {
+  if (g->npreopens == WASMAOT_MAX_GRANTS) die("too many directory grants", NULL);
+  if (*host == '\0') die("a directory grant needs a host path", NULL);
+  if (*guest == '\0') die("the directory grant has an empty guest path", host);
+  g->preopens[g->npreopens++] = (struct wasmaot_wasi_preopen){host, guest, readonly};
 }
 
 /* "NAME=VAL" is passed as it is; "NAME" passes the host's value, if any. */
 static void add_env(struct grants *g, const char *spec) {
-  if (g->nenv == MAX_GRANTS) die("too many environment grants", NULL);
+  if (g->nenv == WASMAOT_MAX_GRANTS) die("too many environment grants", NULL);
+  if (*spec == '=' || *spec == '\0') die("an environment grant has no NAME", spec);
   if (strchr(spec, '=')) {
     g->env[g->nenv++] = spec;
     return;
@@ -84,37 +83,99 @@ static void add_env(struct grants *g, const char *spec) {
 }
 
 static void add_listen(struct grants *g, const char *address) {
-  if (g->nlisten == MAX_GRANTS) die("too many listen grants", NULL);
+  if (g->nlisten == WASMAOT_MAX_GRANTS) die("too many listen grants", NULL);
+  if (*address == '\0') die("a listen grant needs an address (HOST:PORT)", NULL);
   g->listen[g->nlisten++] = (struct wasmaot_wasi_listen){-1, address};
 }
 
-/* Splits a copy of the variable's value at commas. */
-static void from_environment(struct grants *g, const char *var, int kind) {
+/* A baked value as a C string: its byte at `len` must be the NUL after it and
+ * no byte before may be NUL -- else the string the WASI layer sees would not
+ * be the value the build was given (a generator bug; never silently cut). */
+static const char *baked(struct wasmaot_bytes b) {
+  if (b.data == NULL || b.data[b.len] != 0 || memchr(b.data, 0, b.len) != NULL)
+    die("corrupt build configuration", NULL);
+  return (const char *)b.data;
+}
+
+enum list_kind { LIST_DIR, LIST_RO_DIR, LIST_ENV, LIST_LISTEN };
+
+static void add_item(struct grants *g, enum list_kind kind, const char *item, const char *guest) {
+  switch (kind) {
+  case LIST_DIR:
+  case LIST_RO_DIR:
+    add_dir(g, item, guest ? guest : item, kind == LIST_RO_DIR);
+    break;
+  case LIST_ENV:
+    add_env(g, item);
+    break;
+  case LIST_LISTEN:
+    add_listen(g, item);
+    break;
+  }
+}
+
+static void bad_list(const char *var, const char *problem, size_t at) {
+  char what[160];
+  snprintf(what, sizeof what, "%s: %s at byte %zu (escapes are \\\\, \\, and \\:)", var,
+           problem, at);
+  die(what, NULL);
+}
+
+/* Reads the list in variable `var`: items end at an unescaped ',', a
+ * backslash escapes the next byte (one of \ , :), and in a directory list the
+ * first unescaped "::" separates HOST from GUEST.  Empty items are skipped.
+ *
+ * Bounds: with n = strlen(value), every read is of value[i] with i < n (the
+ * escape reads value[i + 1] only after checking i + 1 < n).  Items are
+ * unescaped into one buffer of n + 1 bytes, each followed by a NUL: an item
+ * of L input bytes writes at most L bytes plus its NUL, and every item but
+ * the last is followed by a ',' it does not copy, so all of them need at most
+ * n + 1 bytes.  The buffer lives as long as the process (the grants point
+ * into it). */
+static void from_environment(struct grants *g, const char *var, enum list_kind kind) {
   const char *value = getenv(var);
-  if (value == NULL || *value == '\0') return;
-  char *copy = strdup(value);
-  if (copy == NULL) die("out of memory", NULL);
-  for (char *item = strtok(copy, ","); item; item = strtok(NULL, ",")) {
-    if (kind == 0) add_dir(g, item, 0);
-    if (kind == 1) add_dir(g, item, 1);
-    if (kind == 2) add_env(g, item);
-    if (kind == 3) add_listen(g, item);
+  if (value == NULL) return;
+  size_t n = strlen(value);
+  char *buf = malloc(n + 1);
+  if (buf == NULL) die("out of memory", NULL);
+  size_t i = 0, o = 0;
+  while (i <= n) {
+    size_t start = o;
+    size_t split = SIZE_MAX; /* where GUEST starts in buf, if a "::" was seen */
+    while (i < n && value[i] != ',') {
+      if (value[i] == '\\') {
+        if (i + 1 == n) bad_list(var, "a backslash ends the list", i);
+        char c = value[i + 1];
+        if (c != '\\' && c != ',' && c != ':') bad_list(var, "unknown escape", i);
+        buf[o++] = c;
+        i += 2;
+      } else if ((kind == LIST_DIR || kind == LIST_RO_DIR) && split == SIZE_MAX &&
+                 value[i] == ':' && i + 1 < n && value[i + 1] == ':') {
+        buf[o++] = '\0'; /* ends HOST */
+        split = o;
+        i += 2;
+      } else {
+        buf[o++] = value[i++];
+      }
+    }
+    buf[o++] = '\0';
+    i++; /* past the ',' (or the end of the value, which ends the loop) */
+    if (o - 1 > start || split != SIZE_MAX)
+      add_item(g, kind, buf + start, split == SIZE_MAX ? NULL : buf + split);
   }
 }
 
 static void collect_grants(struct grants *g) {
   const struct wasmaot_build_config *b = &wasmaot_build;
-  for (size_t i = 0; i < b->npreopens; i++) {
-    if (g->npreopens == MAX_GRANTS) die("too many directory grants", NULL);
-    g->preopens[g->npreopens++] = b->preopens[i];
-  }
-  for (size_t i = 0; i < b->nenv; i++) add_env(g, b->env[i]);
-  for (size_t i = 0; i < b->nlisten; i++) add_listen(g, b->listen[i]);
+  for (uint64_t i = 0; i < b->ndirs; i++)
+    add_dir(g, baked(b->dirs[i].host), baked(b->dirs[i].guest), b->dirs[i].readonly != 0);
+  for (uint64_t i = 0; i < b->nenv; i++) add_env(g, baked(b->env[i]));
+  for (uint64_t i = 0; i < b->nlisten; i++) add_listen(g, baked(b->listen[i]));
   if (b->locked) return;
-  from_environment(g, "WASMAOT_DIR", 0);
-  from_environment(g, "WASMAOT_RO_DIR", 1);
-  from_environment(g, "WASMAOT_ENV", 2);
-  from_environment(g, "WASMAOT_TCP_LISTEN", 3);
+  from_environment(g, WASMAOT_VAR_DIR, LIST_DIR);
+  from_environment(g, WASMAOT_VAR_RO_DIR, LIST_RO_DIR);
+  from_environment(g, WASMAOT_VAR_ENV, LIST_ENV);
+  from_environment(g, WASMAOT_VAR_TCP_LISTEN, LIST_LISTEN);
 }
 
 static void print_trap(int32_t code, const struct wasmaot_trap_info *trap) {

@@ -109,3 +109,36 @@ def test_abi_version_mismatch_is_refused(rt, fake_libs):
     assert rt.wasmaot_instance_new(copy, ffi.NULL, ffi.NULL, ffi.NULL, err, _ffi.ERRBUF_SIZE) == ffi.NULL
     assert _ffi.errbuf_text(err) == (f"module compiled for runtime ABI {abi.ABI_VERSION + 1}, "
                                      f"this runtime has {abi.ABI_VERSION}")
+
+
+# --- the build configuration (driver/build_config.py) read by runtime_c/exe/main.c ---------
+
+
+@pytest.mark.parametrize("target", ["x86_64-linux-musl", "aarch64-linux-musl"])
+def test_build_config_static_asserts_compile(tmp_path, target):
+    """The C compiler agrees with every offset build_config.py lays out, and a
+    configuration holding every byte value compiles (no C escapes involved)."""
+    from wasmaot.driver import build_config
+    from wasmaot.driver.grants import Grant
+
+    (tmp_path / build_config.HEADER_NAME).write_text(build_config.c_header())
+    every_byte = bytes(range(1, 256))
+    src = tmp_path / "config.c"
+    src.write_text(build_config.source(
+        max_memory=1, max_wasm_stack=2, locked=False, dirs=(Grant(every_byte, every_byte),),
+        env=(b"E=" + every_byte,), listen=(b"[::1]:80",), manifest=b'{"a": 1}',
+        manifest_section=".wasmaot.manifest"))
+    toolchain.compile_object(src, tmp_path / "config.o", target, include_dirs=(tmp_path,))
+
+
+def test_build_config_static_asserts_catch_a_wrong_offset(tmp_path):
+    from wasmaot.driver import build_config
+
+    (tmp_path / build_config.HEADER_NAME).write_text(build_config.c_header())
+    src = tmp_path / "asserts.c"
+    wrong = build_config.static_asserts().replace("wasmaot_build_dir, readonly) == 32",
+                                                  "wasmaot_build_dir, readonly) == 24")
+    assert wrong != build_config.static_asserts()
+    src.write_text(f'#include <stddef.h>\n#include "{build_config.HEADER_NAME}"\n{wrong}')
+    with pytest.raises(toolchain.ToolchainError, match="static assertion failed"):
+        toolchain.compile_object(src, tmp_path / "asserts.o", include_dirs=(tmp_path,))

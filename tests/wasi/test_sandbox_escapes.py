@@ -162,8 +162,8 @@ def wasmtime_lines(escape_wasm, tmp_path_factory):
 
 
 def run_vector(exe, target, vector, root):
-    env = {"WASMAOT_DIR": ",".join(f"{g.host}::{g.guest}" for g in grants(root, vector)
-                                   if not g.readonly),
+    env = {"WASMAOT_DIR": ",".join(f"{os.fsdecode(g.host)}::{os.fsdecode(g.guest)}"
+                                   for g in grants(root, vector) if not g.readonly),
            "WASMAOT_RO_DIR": f"{root / 'ro'}::/ro"}
     return run_exe(exe, target, [vector, str(root)], env=env)
 

@@ -124,7 +124,8 @@ def run_wasmtime(wasm: bytes, args: list[str], scratch: Path, stdin: bytes = b""
     config.stdout_file = str(out_path)
     config.stderr_file = str(scratch / "wasmtime.stderr")
     for grant in dirs:
-        config.preopen_dir(grant.host, grant.guest, fs_mutable=not grant.readonly)
+        config.preopen_dir(os.fsdecode(grant.host), os.fsdecode(grant.guest),
+                           fs_mutable=not grant.readonly)
     store.set_wasi(config)
     linker = wasmtime.Linker(engine)
     linker.define_wasi()

@@ -3,8 +3,9 @@
 The cache entry is keyed by the module's bytes, the flags and wasmaot's own
 fingerprint (driver/cache.py).  Builds are written atomically, so runs that
 race both build and one rename wins; a reader never sees half a file.  Grants
-go to the executable through its run-time variables (WASMAOT_DIR, ...), so one
-cached build serves every set of grants.
+go to the executable through its run-time variables (WASMAOT_DIR, ...), escaped
+as driver/grants.py defines, so one cached build serves every set of grants and
+any bytes of a path or value arrive as they were given.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 from pathlib import Path
 
 from .cache import cache_root, module_key
+from .grants import GrantError, RunGrants
 from .inputs import read_module_bytes
 from .host import host_target_name
 
@@ -30,15 +32,17 @@ def cached_executable(file: str, opt_level: int) -> Path:
     return exe
 
 
-def exec_with_grants(exe: Path, argv0: str, args: list, *, dirs=(), ro_dirs=(), env=(),
-                     tcp_listen=()) -> None:
+def grant_environment(grants: RunGrants) -> dict[bytes, bytes]:
+    """The executable's environment: ours without any WASMAOT_* variable (only
+    the grants given to `run` apply), plus those that carry `grants`."""
+    environ = {k: v for k, v in os.environb.items() if not k.startswith(b"WASMAOT_")}
+    environ.update(grants.environment())
+    return environ
+
+
+def exec_with_grants(exe: Path, argv0: str, args: list, grants: RunGrants) -> None:
     """Replace this process with the executable (argv[0] is the module's name)."""
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("WASMAOT_")}
-    for name, values in (("WASMAOT_DIR", dirs), ("WASMAOT_RO_DIR", ro_dirs),
-                         ("WASMAOT_ENV", env), ("WASMAOT_TCP_LISTEN", tcp_listen)):
-        if values:
-            environ[name] = ",".join(values)
-    os.execve(exe, [argv0, *args], environ)
+    os.execve(exe, [argv0, *args], grant_environment(grants))
 
 
 _FAST_OPTIONS = {"--dir": "dirs", "--ro-dir": "ro_dirs", "--env": "env",
@@ -73,8 +77,12 @@ def fast_run(argv: list) -> bool:
     if file is None or not os.path.isfile(file):
         return False
     try:
+        run_grants = RunGrants.parse(**grants)
+    except GrantError:  # the full CLI reports it
+        return False
+    try:
         exe = cached_executable(file, opt_level)
     except Exception:  # let the full CLI report it in its one-line format
         return False
-    exec_with_grants(exe, os.path.basename(file), args, **grants)
+    exec_with_grants(exe, os.path.basename(file), args, run_grants)
     return True

@@ -7,8 +7,10 @@
     link_module_shared(o, so)  -> link a module's object into a .so that takes the
                                   runtime's symbols from libwasmaot_rt.so
 
-The ABI header `wasmaot_abi.h` is generated from `wasmaot.codegen.abi` into each
-build directory; the runtime never compiles against a hand-copied header.
+The ABI header `wasmaot_abi.h` is generated from `wasmaot.codegen.abi`, and
+`wasmaot_build_config.h` (what an executable's `main` reads) from
+`wasmaot.driver.build_config`, into each build directory; the runtime never
+compiles against a hand-copied header.
 
 Cache: `$XDG_CACHE_HOME/wasmaot/runtime/<target>-<key>/` (default ~/.cache), the key
 hashing the wasmaot version, the runtime's sources, the ABI header, the target, the
@@ -109,12 +111,25 @@ def _abi_header() -> str:
     return abi.c_header()
 
 
+def _build_config_header() -> str:
+    from wasmaot.driver import build_config
+
+    return build_config.c_header()
+
+
+def _generated_headers() -> dict[str, str]:
+    """The headers generated from Python definitions, by file name."""
+    from wasmaot.driver.build_config import HEADER_NAME
+
+    return {ABI_HEADER_NAME: _abi_header(), HEADER_NAME: _build_config_header()}
+
+
 def _build_key(target: Target) -> str:
     from wasmaot import __version__
 
     h = hashlib.sha256()
     for part in (__version__, zig_version(), target.name, target.zig_target, target.cpu, *CFLAGS,
-                 _abi_header(), Path(__file__).read_text()):  # this file: the build recipe
+                 *_generated_headers().values(), Path(__file__).read_text()):  # this file: the build recipe
         h.update(part.encode())
         h.update(b"\0")
     for path in sorted(p for p in RUNTIME_DIR.rglob("*") if p.suffix in (".c", ".h")):
@@ -175,7 +190,8 @@ def _build_runtime_into(target: Target, out: Path) -> None:
     objdir = out / "obj"
     include.mkdir(parents=True)
     objdir.mkdir()
-    (include / ABI_HEADER_NAME).write_text(_abi_header())
+    for name, text in _generated_headers().items():
+        (include / name).write_text(text)
     # Sources are named relative to runtime_c/ (compiled from there) and both
     # directories are mapped away, so no absolute path reaches the output.
     prefix_maps = (f"-ffile-prefix-map={RUNTIME_DIR}=runtime_c", f"-ffile-prefix-map={out}=build")
