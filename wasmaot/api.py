@@ -655,13 +655,17 @@ def _named_type(name):
 class Memory:
     """A linear memory (exported, or made by the host with `Memory(min, max)`)."""
 
-    def __init__(self, min_pages: int = 0, max_pages: int | None = None, *, is64=False):
+    def __init__(self, min_pages: int = 0, max_pages: int | None = None, *, is64=False,
+                 shared=False):
+        if shared and max_pages is None:
+            raise WasmError("a shared memory must have a maximum")  # spec: memory types
         lib = load_runtime()
         desc = ffi.new("struct wasmaot_memory_desc *")
         desc.min = min_pages
         desc.max = (1 << 64) - 1 if max_pages is None else max_pages
         desc.is64 = int(is64)
         desc.page_size_log2 = 16
+        desc.shared = int(shared)
         err = new_errbuf()
         ptr = lib.wasmaot_memory_new(desc, ffi.NULL, err, len(err))
         if ptr == ffi.NULL:
