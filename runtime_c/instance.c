@@ -141,8 +141,14 @@ static int link_import(struct wasmaot_instance *inst, const struct wasmaot_impor
         return 0;
       }
       if (ex->of.func == NULL) goto null_extern;
-      if (!wasmaot_rt_type_matches(ex->of.func->type_id, type_id)) {
-        wasmaot_rt_error(why, whylen, "function type mismatch");
+      /* An exact import (custom descriptors) admits only the type itself:
+       * code may rely on the function's exact type (ref.func gives an exact
+       * reference), so a subtype's function must not slip in.  Canonical ids
+       * are equal exactly when the types are. */
+      uint64_t have = ex->of.func->type_id;
+      if (im->exact ? have != type_id : !wasmaot_rt_type_matches(have, type_id)) {
+        wasmaot_rt_error(why, whylen, "function type mismatch%s",
+                         im->exact ? " (the import is exact)" : "");
         return -1;
       }
       vm->funcs[i] = *ex->of.func;

@@ -135,7 +135,8 @@ def _global_valtype(module: "Module", t):
 
 
 def _engine_matches(engine: Engine, a, b) -> bool:
-    """a <: b for engine-wide valtypes (spec 3.3 "Matching")."""
+    """a <: b for engine-wide valtypes (spec 3.3 "Matching"; custom descriptors:
+    below an exact type are only that type, exactly, and its hierarchy's bottom)."""
     if a == b:
         return True
     if type(a) is not RefType or type(b) is not RefType:
@@ -143,8 +144,12 @@ def _engine_matches(engine: Engine, a, b) -> bool:
     if a.nullable and not b.nullable:
         return False
     ha, hb = a.heap, b.heap
+    if b.exact:
+        if a.exact:
+            return ha == hb
+        return type(ha) is str and ha == _KIND_BOTTOM[engine._kinds[hb]]
     if ha == hb:
-        return not b.exact or a.exact
+        return True
     if type(ha) is str and type(hb) is str:
         return hb in _ABSTRACT_SUPERS[ha]
     if type(ha) is str:
@@ -315,8 +320,8 @@ class Instance:
                     self._keepalive.append(value)
                 elif isinstance(value, Function):
                     want = self.module.type_ids[imp.desc]
-                    if not load_runtime().wasmaot_rt_func_type_matches(
-                            ffi.NULL, value._record.type_id, want):
+                    if not func_import_matches(value._record.type_id, want,
+                                               exact=imp.kind == "func_exact"):
                         raise LinkError(f"incompatible import type for {what}: function type "
                                         f"mismatch")
                     e.kind = abi.EXTERN_KINDS["func"]
@@ -353,6 +358,16 @@ class Instance:
             else:
                 raise LinkError(f"unsupported import kind {imp.kind} for {what}")
         return externs
+
+
+def func_import_matches(have: int, want: int, *, exact: bool) -> bool:
+    """Whether a function of canonical type `have` fills an import of type `want`:
+    a subtype will do, unless the import is exact (custom descriptors), which
+    admits the type itself only.  The runtime's link_import applies the same rule
+    (runtime_c/instance.c); this check is here to name the import in the error."""
+    if exact:
+        return have == want
+    return bool(load_runtime().wasmaot_rt_func_type_matches(ffi.NULL, have, want))
 
 
 def check_table_import(engine: Engine, what: str, want_t, have_t) -> None:
@@ -640,13 +655,17 @@ def _named_type(name):
 class Memory:
     """A linear memory (exported, or made by the host with `Memory(min, max)`)."""
 
-    def __init__(self, min_pages: int = 0, max_pages: int | None = None, *, is64=False):
+    def __init__(self, min_pages: int = 0, max_pages: int | None = None, *, is64=False,
+                 shared=False):
+        if shared and max_pages is None:
+            raise WasmError("a shared memory must have a maximum")  # spec: memory types
         lib = load_runtime()
         desc = ffi.new("struct wasmaot_memory_desc *")
         desc.min = min_pages
         desc.max = (1 << 64) - 1 if max_pages is None else max_pages
         desc.is64 = int(is64)
         desc.page_size_log2 = 16
+        desc.shared = int(shared)
         err = new_errbuf()
         ptr = lib.wasmaot_memory_new(desc, ffi.NULL, err, len(err))
         if ptr == ffi.NULL:

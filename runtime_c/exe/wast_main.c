@@ -16,7 +16,8 @@
  *   reserve N                  -> ok FIRST         (wasmaot_rt_reserve_type_ids)
  *   type ID SUPER              -> ok               (wasmaot_rt_register_type)
  *   spectest                   -> ok H...          (global_i32 global_i64 global_f32
- *                                                   global_f64 table table64 memory print)
+ *                                                   global_f64 table table64 memory print
+ *                                                   shared_memory)
  *   instantiate M NT ID... NI (KIND H)...
  *                              -> ok INSTANCE | link MESSAGE | trap CODE MESSAGE
  *   export INSTANCE KIND INDEX -> ok H
@@ -110,22 +111,27 @@ static uint64_t new_table(uint64_t is64) {
   return add_object(WASMAOT_EXTERN_TABLE, t, NULL);
 }
 
-static void cmd_spectest(void) {
+static uint64_t new_memory(uint64_t shared) {
   char err[256];
-  uint64_t h[8];
+  struct wasmaot_memory_desc desc = {1, 2, 0, 16, shared, 0};
+  struct wasmaot_memory *m = wasmaot_memory_new(&desc, NULL, err, sizeof err);
+  if (m == NULL) die(err);
+  return add_object(WASMAOT_EXTERN_MEMORY, m, NULL);
+}
+
+static void cmd_spectest(void) {
+  uint64_t h[9];
   h[0] = new_global(WASMAOT_VAL_I32, (union wasmaot_value){.i32 = 666});
   h[1] = new_global(WASMAOT_VAL_I64, (union wasmaot_value){.i64 = 666});
   h[2] = new_global(WASMAOT_VAL_F32, (union wasmaot_value){.f32 = 666.6f});
   h[3] = new_global(WASMAOT_VAL_F64, (union wasmaot_value){.f64 = 666.6});
   h[4] = new_table(0);
   h[5] = new_table(1);
-  struct wasmaot_memory_desc mem = {1, 2, 0, 16, 0, 0};
-  struct wasmaot_memory *m = wasmaot_memory_new(&mem, NULL, err, sizeof err);
-  if (m == NULL) die(err);
-  h[6] = add_object(WASMAOT_EXTERN_MEMORY, m, NULL);
+  h[6] = new_memory(0);
   h[7] = add_object(WASMAOT_EXTERN_HOST_FUNC, &print_func, NULL);
+  h[8] = new_memory(1); /* shared_memory (threads), as the spec interpreter's */
   printf("ok");
-  for (int i = 0; i < 8; i++) printf(" %llu", (unsigned long long)h[i]);
+  for (int i = 0; i < 9; i++) printf(" %llu", (unsigned long long)h[i]);
   printf("\n");
 }
 

@@ -165,7 +165,7 @@ struct wasmaot_extern {
   union {
     /* FUNC: another instance's function; the record is copied, its instance
      * must outlive this one.  Its type_id must match (or be a subtype of)
-     * the import's type. */
+     * the import's type; for an exact import (import desc `exact`), be it. */
     const struct wasmaot_funcref *func;
     /* HOST_FUNC: called through the module's host adapter; borrowed, must
      * outlive the instance.  Its type is the import's (the embedder checks). */

@@ -7,7 +7,7 @@ import struct
 import pytest
 
 import wasmaot.api as wa
-from wasmaot.errors import LinkError, Trap
+from wasmaot.errors import LinkError, Trap, WasmError
 from wasmaot.driver.wat import wat_to_wasm
 
 
@@ -175,3 +175,16 @@ def test_f32_global_bits_round_trip(tmp_path):
     bits = struct.unpack("<I", struct.pack("<f", 1.25))[0]
     g = wa.Global("f32", True, bits, bits=True)
     assert g.get() == 1.25 and g.get(bits=True) == bits
+
+
+def test_a_shared_memory_fills_only_a_shared_import(tmp_path):
+    with pytest.raises(WasmError, match="must have a maximum"):
+        wa.Memory(1, shared=True)
+    shared, plain = wa.Memory(1, 2, shared=True), wa.Memory(1, 2)
+    wants_shared = compile_wat(tmp_path, '(module (import "h" "m" (memory 1 2 shared)))')
+    wants_plain = compile_wat(tmp_path, '(module (import "h" "m" (memory 1 2)))')
+    wants_shared.instantiate({"h": {"m": shared}})
+    wants_plain.instantiate({"h": {"m": plain}})
+    for module, memory in ((wants_shared, plain), (wants_plain, shared)):
+        with pytest.raises(LinkError, match="shared flag mismatch"):
+            module.instantiate({"h": {"m": memory}})

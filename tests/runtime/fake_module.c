@@ -237,9 +237,9 @@ static const struct wasmaot_segment datas[] = {{"hello", 5}, {"world!", 6}, {"oo
 static const uint64_t elem_lengths[] = {3, 3};
 static const wasmaot_entry_fn entry_thunks[] = {thunk0, thunk1, thunk2, thunk3, thunk1};
 static const struct wasmaot_import_desc imports[] = {
-    {"env", "host", WASMAOT_EXTERN_FUNC, 0},
+    {"env", "host", WASMAOT_EXTERN_FUNC, 0, 0},
 #ifdef FAKE_IMPORT_MEMORY
-    {"env", "mem", WASMAOT_EXTERN_MEMORY, 0},
+    {"env", "mem", WASMAOT_EXTERN_MEMORY, 0, 0},
 #endif
 };
 static const struct wasmaot_export_desc exports[] = {

@@ -76,6 +76,8 @@ def _native_summary(terminalreporter) -> None:
 
 
 def _scripts_summary(terminalreporter, module: str, variable: str, title: str) -> None:
+    """Per file: passed, failed, known failures (listed in known_failures.txt) and
+    skipped commands; then every skip reason and known failure, counted."""
     import sys
 
     if module not in sys.modules:
@@ -85,14 +87,25 @@ def _scripts_summary(terminalreporter, module: str, variable: str, title: str) -
         return
     tr = terminalreporter
     tr.section(title)
-    totals = [0, 0, 0]
+    totals = [0, 0, 0, 0]
     reasons: Counter = Counter()
-    for name in sorted(results):
-        r = results[name]
-        counts = (r.passed, r.failed, r.skipped)
+    known: list[str] = []
+    skipped_files = []
+    for name in sorted(results, key=lambda p: (p.count("/"), p)):
+        run = results[name]
+        if isinstance(run, str):  # a file that could not be converted
+            skipped_files.append(f"{name}: {run}")
+            tr.write_line(f"{name}: skipped: {run}")
+            continue
+        counts = run.counts
         totals = [t + c for t, c in zip(totals, counts)]
-        reasons.update(o.detail.split(" (")[0] for o in r.outcomes if o.kind == "skipped")
-        tr.write_line(f"{name}: {counts[0]} passed, {counts[1]} failed, {counts[2]} skipped")
+        reasons.update(o.detail.split(" (")[0] for o in run.result.outcomes if o.kind == "skipped")
+        known += [f"{name}:{o.line}: {o.command}: {k.reason}" for o, k in run.known]
+        tr.write_line(f"{name}: {counts[0]} passed, {counts[1]} failed, {counts[2]} known "
+                      f"failures, {counts[3]} skipped")
     for reason, n in reasons.most_common():
         tr.write_line(f"skipped {n} commands: {reason}")
-    tr.write_line(f"{totals[0]} passed, {totals[1]} failed, {totals[2]} skipped")
+    for line in known:
+        tr.write_line(f"known failure {line}")
+    tr.write_line(f"{totals[0]} passed, {totals[1]} failed, {totals[2]} known failures, "
+                  f"{totals[3]} skipped commands; {len(skipped_files)} files skipped")

@@ -22,7 +22,11 @@ and printed (see `conftest.py`).  So are scripts that json-from-wast cannot
 convert.
 
 Known failures live in `known_failures.txt`, one `path.wast:LINE  reason` per
-line; a listed case that passes fails the test, so the list only shrinks.
+line; a listed case that passes fails the test, so the list only shrinks.  The
+same list serves the script runs (`test_spec_native.py`, `..._qemu_aarch64.py`):
+an entry whose reason starts with `scripts:` is a command that fails only when
+the script runs (its module's verdict is right, or it has no binary), and the
+verdict tests ignore it.
 """
 
 from __future__ import annotations
@@ -69,7 +73,23 @@ def wast_files() -> list[str]:
     return sorted(paths, key=lambda p: (p.count("/"), p))
 
 
+# Directories whose scripts `wasm-tools json-from-wast` cannot convert, so that no
+# command of theirs runs: the script tests skip them with this reason (the verdict
+# tests count them as unconvertible too).  Any other unconvertible file fails.
+UNCONVERTIBLE_DIRS = {
+    "legacy/": "legacy exception handling's text syntax (try/catch/delegate), which "
+               "wasm-tools no longer parses; exception handling is a later feature anyway",
+}
+
+
+def unconvertible_reason(wast: str) -> str | None:
+    return next((why for d, why in UNCONVERTIBLE_DIRS.items() if wast.startswith(d)), None)
+
+
 # --- known failures ------------------------------------------------------------
+
+
+SCRIPTS_ONLY = "scripts:"
 
 
 @dataclass(frozen=True)
@@ -78,6 +98,7 @@ class KnownFailure:
     line: int
     reason: str
     source_line: int  # line in known_failures.txt
+    scripts_only: bool = False  # fails when the script runs, the verdict is right
 
 
 def read_known_failures(path: Path = KNOWN_FAILURES_FILE) -> tuple[list[KnownFailure], list[str]]:
@@ -97,7 +118,11 @@ def read_known_failures(path: Path = KNOWN_FAILURES_FILE) -> tuple[list[KnownFai
         if not reason.strip():
             problems.append(f"{path.name}:{number}: {where} has no reason")
             continue
-        entries.append(KnownFailure(file, int(line), reason.strip(), number))
+        reason = reason.strip()
+        scripts_only = reason.startswith(SCRIPTS_ONLY)
+        if scripts_only:
+            reason = reason[len(SCRIPTS_ONLY):].strip()
+        entries.append(KnownFailure(file, int(line), reason, number, scripts_only))
     return entries, problems
 
 
@@ -232,6 +257,52 @@ def judge(result: FileResult, found: list[Case], known_lines: dict[int, KnownFai
     for line, listed in sorted(known_lines.items()):
         if line not in failing_lines:
             result.stale.append(f"{result.name}:{line}  (known_failures.txt:{listed.source_line})")
+
+
+# --- script runs against the known-failures list ---------------------------------
+
+
+@dataclass
+class ScriptRun:
+    """One script run (`wasmaot.driver.wast.run_file`) judged against the
+    known-failures list; `conftest.py` prints these."""
+
+    result: object  # wasmaot.driver.wast.FileResult
+    known: list = field(default_factory=list)  # (Outcome, KnownFailure) of listed failures
+    problems: list = field(default_factory=list)  # unexpected failures, fixed or stale entries
+
+    @property
+    def counts(self) -> tuple:
+        """(passed, failed unexpectedly, failed as listed, skipped)."""
+        r = self.result
+        return r.passed, r.failed - len(self.known), len(self.known), r.skipped
+
+
+def judge_script(wast: str, result, known: list[KnownFailure]) -> ScriptRun:
+    """Which failed commands of testsuite file `wast` are listed, which are not,
+    and which listed lines no longer fail (or have no command)."""
+    run = ScriptRun(result)
+    if result.error is not None:
+        run.problems.append(f"{wast}: {result.error}")
+        return run
+    listed = {k.line: k for k in known if k.file == wast}
+    by_line: dict[int, list] = {}
+    for o in result.outcomes:
+        by_line.setdefault(o.line, []).append(o)
+        if o.kind != "failed":
+            continue
+        if o.line in listed:
+            run.known.append((o, listed[o.line]))
+        else:
+            run.problems.append(f"{wast}:{o.line}: {o.command}: {o.detail}")
+    for line, entry in sorted(listed.items()):
+        kinds = {o.kind for o in by_line.get(line, [])}
+        where = f"{wast}:{line}  (known_failures.txt:{entry.source_line})"
+        if not kinds:
+            run.problems.append(f"listed, but the script has no command there: {where}")
+        elif kinds <= {"passed", "skipped"} and "passed" in kinds:
+            run.problems.append(f"listed, but now passes: remove it: {where}")
+    return run
 
 
 # --- which files use only WebAssembly 2.0 features --------------------------------

@@ -27,8 +27,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # Bumped when generated code and the runtime stop fitting together (2: memory.fill
-# and memory.copy became inline, no longer runtime calls).
-ABI_VERSION = 2
+# and memory.copy became inline, no longer runtime calls; 3: import descriptors
+# carry `exact`).
+ABI_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -155,6 +156,8 @@ IMPORT_DESC = Struct("wasmaot_import_desc", (
     _f("name", "const char *", "field name"),
     _f("kind", "uint64_t", "WASMAOT_EXTERN_*"),
     _f("index", "uint64_t", "index in its kind's index space"),
+    _f("exact", "uint64_t", "1 for an exact function import (custom descriptors, kind 0x20): "
+       "the function's type must be the import's type itself, not a strict subtype"),
 ), "One import, in module order.")
 
 EXPORT_DESC = Struct("wasmaot_export_desc", (

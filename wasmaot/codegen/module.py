@@ -444,7 +444,8 @@ class ModuleEmitter:
             index = counters.get(kind, 0)
             counters[kind] = index + 1
             imports.append([("ptr", self._string(imp.module)), ("ptr", self._string(imp.name)),
-                            ("i64", abi.EXTERN_KINDS[kind]), ("i64", index)])
+                            ("i64", abi.EXTERN_KINDS[kind]), ("i64", index),
+                            ("i64", int(imp.kind == "func_exact"))])
         imports_arr = self._struct_array("imports", imports)
         exports_arr = self._struct_array("exports", [
             [("ptr", self._string(e.name)), ("i64", abi.EXTERN_KINDS[e.kind]), ("i64", e.index)]

@@ -120,6 +120,7 @@ class TestExecutable:
         out["memory"] = RemoteExtern(self, "memory", handles[6])
         for name, params in SPECTEST_PRINTS.items():
             out[name] = SpectestPrint(self, "host", handles[7], (tuple(params), ()))
+        out["shared_memory"] = RemoteExtern(self, "memory", handles[8])
         return out
 
     # --- api.Engine's registry -------------------------------------------------------------
