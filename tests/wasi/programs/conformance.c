@@ -603,6 +603,151 @@ static void file_operations(void) {
   __wasi_path_unlink_file(root, "fstflags.file");
 }
 
+static __wasi_filesize_t tell(__wasi_fd_t fd) {
+  __wasi_filesize_t pos = (__wasi_filesize_t)-1;
+  __wasi_fd_tell(fd, &pos);
+  return pos;
+}
+
+static __wasi_filesize_t seek(__wasi_fd_t fd, __wasi_filedelta_t by, __wasi_whence_t whence,
+                              __wasi_errno_t *err) {
+  __wasi_filesize_t pos = (__wasi_filesize_t)-1;
+  *err = __wasi_fd_seek(fd, by, whence, &pos);
+  return pos;
+}
+
+/* Offsets, append mode and fd flags: file_seek_tell, fd_flags_set,
+ * pwrite-with-append (C), path_filestat, stat-dev-ino (C). */
+static void file_offsets(void) {
+  __wasi_fd_t d = tmp_dir("offsets.dir"), f;
+  __wasi_errno_t err;
+  uint8_t zeros[100] = {0}, ones[100], twos[100], back[100];
+  memset(ones, 1, sizeof ones);
+  memset(twos, 2, sizeof twos);
+  __wasi_rights_t rw = __WASI_RIGHTS_FD_READ | __WASI_RIGHTS_FD_WRITE | __WASI_RIGHTS_FD_SEEK |
+                       __WASI_RIGHTS_FD_TELL;
+
+  test = "file_seek_tell";
+  expect_ok("create", open_fd(d, 0, "file", __WASI_OFLAGS_CREAT, rw, 0, 0, &f));
+  expect_true("tell 0", tell(f) == 0);
+  expect_ok("write 100", write_bytes(f, zeros, 100));
+  expect_true("tell 100", tell(f) == 100);
+  expect_true("seek -50 CUR gives 50", seek(f, -50, __WASI_WHENCE_CUR, &err) == 50 && err == 0);
+  expect_true("seek 0 SET gives 0", seek(f, 0, __WASI_WHENCE_SET, &err) == 0 && err == 0);
+  seek(f, 1000, __WASI_WHENCE_CUR, &err);
+  expect_ok("seek past the end", err);
+  seek(f, -2000, __WASI_WHENCE_CUR, &err);
+  expect("seek before 0", err, 1, E(INVAL));
+  seek(f, 0, __WASI_WHENCE_SET, &err);
+  expect_ok("read 100", read_bytes(f, back, 100));
+  expect_true("tell 100 after reading", tell(f) == 100);
+  __wasi_fd_close(f);
+  __wasi_path_unlink_file(d, "file");
+
+  test = "fd_flags_set";
+  expect_ok("create APPEND", open_fd(d, 0, "file", __WASI_OFLAGS_CREAT,
+                                     rw | __WASI_RIGHTS_FD_FDSTAT_SET_FLAGS, 0,
+                                     __WASI_FDFLAGS_APPEND, &f));
+  write_bytes(f, zeros, 100);
+  seek(f, 0, __WASI_WHENCE_SET, &err);
+  expect_true("read back", read_bytes(f, back, 100) == 0 && memcmp(back, zeros, 100) == 0);
+  seek(f, 0, __WASI_WHENCE_SET, &err);
+  write_bytes(f, ones, 100);
+  seek(f, 100, __WASI_WHENCE_SET, &err);
+  expect_true("appended at the end", read_bytes(f, back, 100) == 0 && !memcmp(back, ones, 100));
+  expect_ok("clear the flags", __wasi_fd_fdstat_set_flags(f, 0));
+  seek(f, 0, __WASI_WHENCE_SET, &err);
+  write_bytes(f, twos, 100);
+  seek(f, 0, __WASI_WHENCE_SET, &err);
+  expect_true("overwrote the start", read_bytes(f, back, 100) == 0 && !memcmp(back, twos, 100));
+  __wasi_fd_close(f);
+  __wasi_filestat_t st, st2;
+  __wasi_path_filestat_get(d, 0, "file", &st);
+  expect_true("size 200", st.size == 200);
+  __wasi_path_unlink_file(d, "file");
+
+  test = "pwrite-with-append";
+  expect_ok("create APPEND|TRUNC, write-only",
+            open_fd(d, 0, "file", __WASI_OFLAGS_CREAT | __WASI_OFLAGS_TRUNC,
+                    __WASI_RIGHTS_FD_WRITE | __WASI_RIGHTS_FD_SEEK | __WASI_RIGHTS_FD_TELL, 0,
+                    __WASI_FDFLAGS_APPEND, &f));
+  write_bytes(f, zeros, 2);
+  seek(f, 0, __WASI_WHENCE_SET, &err);
+  write_bytes(f, zeros, 2);
+  expect_true("offset 4", seek(f, 0, __WASI_WHENCE_CUR, &err) == 4);
+  __wasi_ciovec_t iov = {zeros, 3};
+  __wasi_size_t n = 0;
+  expect_true("pwrite 3", __wasi_fd_pwrite(f, &iov, 1, 0, &n) == 0 && n == 3);
+  expect_true("offset still 4", seek(f, 0, __WASI_WHENCE_CUR, &err) == 4);
+  __wasi_filesize_t end = seek(f, 0, __WASI_WHENCE_END, &err);
+  expect_true("end 4 or 7", end == 4 || end == 7);
+  __wasi_fd_close(f);
+  __wasi_path_unlink_file(d, "file");
+
+  test = "path_filestat";
+  __wasi_fdstat_t fst;
+  err = open_fd(d, 0, "file", __WASI_OFLAGS_CREAT,
+                __WASI_RIGHTS_FD_READ | __WASI_RIGHTS_FD_WRITE | __WASI_RIGHTS_PATH_FILESTAT_GET, 0,
+                __WASI_FDFLAGS_APPEND | __WASI_FDFLAGS_SYNC, &f);
+  __wasi_fdflags_t flags = __WASI_FDFLAGS_APPEND | __WASI_FDFLAGS_SYNC;
+  if (err == E(NOTSUP)) {
+    flags = __WASI_FDFLAGS_APPEND;
+    err = open_fd(d, 0, "file", __WASI_OFLAGS_CREAT,
+                  __WASI_RIGHTS_FD_READ | __WASI_RIGHTS_FD_WRITE, 0, flags, &f);
+  }
+  expect_ok("create APPEND|SYNC", err);
+  __wasi_fd_fdstat_get(f, &fst);
+  expect_true("the flags stay", (fst.fs_flags & flags) == flags);
+  __wasi_path_filestat_get(d, 0, "file", &st);
+  expect_true("size 0", st.size == 0);
+  __wasi_timestamp_t mtim = st.mtim - 100;
+  expect_ok("set mtim", __wasi_path_filestat_set_times(d, 0, "file", 0, mtim,
+                                                       __WASI_FSTFLAGS_MTIM));
+  __wasi_path_filestat_get(d, 0, "file", &st);
+  expect_true("mtim set", st.mtim == mtim);
+  expect("MTIM|MTIM_NOW",
+         __wasi_path_filestat_set_times(d, 0, "file", 0, mtim,
+                                        __WASI_FSTFLAGS_MTIM | __WASI_FSTFLAGS_MTIM_NOW),
+         1, E(INVAL));
+  __wasi_path_filestat_get(d, 0, "file", &st);
+  expect_true("mtim untouched", st.mtim == mtim);
+  expect("ATIM|ATIM_NOW",
+         __wasi_path_filestat_set_times(d, 0, "file", 0, 0,
+                                        __WASI_FSTFLAGS_ATIM | __WASI_FSTFLAGS_ATIM_NOW),
+         1, E(INVAL));
+  __wasi_fd_close(f);
+
+  test = "stat-dev-ino";
+  create_file(d, "other");
+  __wasi_path_filestat_get(d, 0, "file", &st);
+  __wasi_path_filestat_get(d, 0, "other", &st2);
+  expect_true("same dev, other ino", st.dev == st2.dev && st.ino != st2.ino);
+  __wasi_path_unlink_file(d, "other");
+
+  test = "path_open_dirfd_not_dir";
+  expect_ok("open a file", open_fd(d, 0, "file", 0, 0, 0, 0, &f));
+  expect("open beneath it", try_open(f, 0, "foo", __WASI_OFLAGS_CREAT, 0), 2, E(NOTDIR),
+         E(NOTCAPABLE));
+  __wasi_fd_close(f);
+
+  test = "renumber";
+  __wasi_fd_t from, to;
+  __wasi_fdstat_t a, b;
+  expect_ok("open file", open_fd(d, 0, "file", 0, rw, 0, 0, &from));
+  expect_ok("open other", open_fd(d, 0, "file", __WASI_OFLAGS_CREAT, rw, 0, 0, &to));
+  __wasi_fd_fdstat_get(from, &a);
+  expect_ok("renumber", __wasi_fd_renumber(from, to));
+  expect("close the old number", __wasi_fd_close(from), 1, E(BADF));
+  __wasi_fd_fdstat_get(to, &b);
+  expect_true("same fdstat", a.fs_filetype == b.fs_filetype && a.fs_flags == b.fs_flags &&
+                                 a.fs_rights_base == b.fs_rights_base &&
+                                 a.fs_rights_inheriting == b.fs_rights_inheriting);
+  expect("renumber to a closed fd", __wasi_fd_renumber(to, from), 1, E(BADF));
+  __wasi_fd_close(to);
+  __wasi_path_unlink_file(d, "file");
+  drop_tmp_dir(d, "offsets.dir");
+}
+
 static void fds(void) {
   test = "sock_shutdown-not_sock";
   expect("shutdown stdout", __wasi_sock_shutdown(1, __WASI_SDFLAGS_RD), 1, E(NOTSOCK));
@@ -701,6 +846,7 @@ int main(int argc, char **argv) {
   rights();
   directory_fd_operations();
   file_operations();
+  file_offsets();
   fds();
   readonly_grant(argv[2]);
   return 0;
