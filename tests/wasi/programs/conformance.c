@@ -18,6 +18,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <wasi/api.h>
 
@@ -748,6 +749,244 @@ static void file_offsets(void) {
   drop_tmp_dir(d, "offsets.dir");
 }
 
+/* symlink_loop, dangling_fd, path_open_nonblock, symlink_filestat,
+ * path_exists, path_open_create_existing, path_open_missing,
+ * remove_nonempty_directory, isatty, file_truncation. */
+static void more_paths(void) {
+  __wasi_fd_t d = tmp_dir("more.dir"), f;
+  __wasi_filestat_t st, st2;
+  test = "symlink_loop";
+  __wasi_path_symlink("symlink", d, "symlink");
+  expect("open a self-referencing symlink", try_open(d, 0, "symlink", 0, 0), 1, E(LOOP));
+  __wasi_path_unlink_file(d, "symlink");
+
+  test = "dangling_fd";
+  create_file(d, "file");
+  expect_ok("open", open_fd(d, 0, "file", 0, 0, 0, 0, &f));
+  __wasi_fd_close(f);
+  expect_ok("unlink", __wasi_path_unlink_file(d, "file"));
+  create_file(d, "file");
+  __wasi_path_unlink_file(d, "file");
+  __wasi_path_create_directory(d, "sub");
+  expect_ok("open a directory", try_open(d, 0, "sub", __WASI_OFLAGS_DIRECTORY, 0));
+  expect_ok("remove it", __wasi_path_remove_directory(d, "sub"));
+  expect_ok("make it again", __wasi_path_create_directory(d, "sub"));
+  __wasi_path_remove_directory(d, "sub");
+
+  test = "path_open_nonblock";
+  expect_ok("open . NONBLOCK", open_fd(d, 0, ".", 0, 0, 0, __WASI_FDFLAGS_NONBLOCK, &f));
+  __wasi_fd_close(f);
+
+  test = "symlink_filestat";
+  create_file(d, "file");
+  __wasi_path_filestat_get(d, 0, "file", &st);
+  expect_ok("symlink", __wasi_path_symlink("file", d, "symlink"));
+  __wasi_path_filestat_get(d, 0, "symlink", &st2);
+  __wasi_timestamp_t link_mtim = st2.mtim;
+  expect_ok("set the link's mtim",
+            __wasi_path_filestat_set_times(d, 0, "symlink", 0, link_mtim - 200,
+                                           __WASI_FSTFLAGS_MTIM));
+  __wasi_path_filestat_get(d, 0, "symlink", &st2);
+  expect_true("the link's mtim changed", st2.mtim == link_mtim - 200);
+  __wasi_path_filestat_get(d, 0, "file", &st2);
+  expect_true("the file's did not", st2.mtim == st.mtim);
+  __wasi_path_filestat_get(d, __WASI_LOOKUPFLAGS_SYMLINK_FOLLOW, "symlink", &st2);
+  expect_true("followed: the file's", st2.mtim == st.mtim);
+  expect_ok("set the file's through the link",
+            __wasi_path_filestat_set_times(d, __WASI_LOOKUPFLAGS_SYMLINK_FOLLOW, "symlink", 0,
+                                           link_mtim, __WASI_FSTFLAGS_MTIM));
+  __wasi_path_filestat_get(d, 0, "file", &st2);
+  expect_true("the file's changed", st2.mtim == link_mtim);
+  __wasi_path_unlink_file(d, "symlink");
+  __wasi_path_unlink_file(d, "file");
+
+  test = "path_exists";
+  __wasi_path_create_directory(d, "subdir");
+  create_file(d, "subdir/file");
+  __wasi_path_symlink("subdir/file", d, "link1");
+  __wasi_path_symlink("subdir", d, "link2");
+  static const struct {
+    const char *path;
+    __wasi_lookupflags_t follow;
+    __wasi_filetype_t type;
+  } kinds[] = {
+      {"subdir", 0, __WASI_FILETYPE_DIRECTORY},
+      {"subdir", 1, __WASI_FILETYPE_DIRECTORY},
+      {"subdir/file", 0, __WASI_FILETYPE_REGULAR_FILE},
+      {"subdir/file", 1, __WASI_FILETYPE_REGULAR_FILE},
+      {"link1", 0, __WASI_FILETYPE_SYMBOLIC_LINK},
+      {"link1", 1, __WASI_FILETYPE_REGULAR_FILE},
+      {"link2", 0, __WASI_FILETYPE_SYMBOLIC_LINK},
+      {"link2", 1, __WASI_FILETYPE_DIRECTORY},
+  };
+  for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++) {
+    char what[64];
+    snprintf(what, sizeof what, "type of %s%s", kinds[i].path, kinds[i].follow ? " (follow)" : "");
+    expect_true(what, __wasi_path_filestat_get(d, kinds[i].follow, kinds[i].path, &st) == 0 &&
+                          st.filetype == kinds[i].type);
+  }
+  __wasi_path_unlink_file(d, "link1");
+  __wasi_path_unlink_file(d, "link2");
+  __wasi_path_unlink_file(d, "subdir/file");
+  __wasi_path_remove_directory(d, "subdir");
+
+  test = "path_open_create_existing";
+  create_file(d, "file");
+  expect("CREAT|EXCL", try_open(d, 0, "file", __WASI_OFLAGS_CREAT | __WASI_OFLAGS_EXCL, 0), 1,
+         E(EXIST));
+  __wasi_path_unlink_file(d, "file");
+  test = "path_open_missing";
+  expect("open a missing file", try_open(d, 0, "file", 0, 0), 1, E(NOENT));
+
+  test = "remove_nonempty_directory";
+  __wasi_path_create_directory(d, "dir");
+  __wasi_path_create_directory(d, "dir/nested");
+  expect("rmdir", __wasi_path_remove_directory(d, "dir"), 1, E(NOTEMPTY));
+  expect_ok("rmdir the inner", __wasi_path_remove_directory(d, "dir/nested"));
+  expect_ok("rmdir the outer", __wasi_path_remove_directory(d, "dir"));
+
+  test = "isatty";
+  expect_ok("create", open_fd(d, 0, "file", __WASI_OFLAGS_CREAT, 0, 0, 0, &f));
+  __wasi_fdstat_t fst;
+  __wasi_fd_fdstat_get(f, &fst);
+  expect_true("a file is no tty", fst.fs_filetype != __WASI_FILETYPE_CHARACTER_DEVICE);
+  __wasi_fd_close(f);
+  __wasi_path_unlink_file(d, "file");
+
+  test = "file_truncation";
+  static const char text[] = "this content will be truncated!";
+  expect_ok("create", open_fd(d, 0, "test.txt", __WASI_OFLAGS_CREAT, __WASI_RIGHTS_FD_WRITE, 0,
+                              0, &f));
+  expect_ok("write", write_bytes(f, text, sizeof text - 1));
+  __wasi_fd_close(f);
+  expect_ok("open CREAT|TRUNC",
+            open_fd(d, 0, "test.txt", __WASI_OFLAGS_CREAT | __WASI_OFLAGS_TRUNC,
+                    __WASI_RIGHTS_FD_READ | __WASI_RIGHTS_FD_WRITE, 0, 0, &f));
+  uint8_t buf[100];
+  __wasi_iovec_t iov = {buf, sizeof buf};
+  __wasi_size_t n = 99;
+  expect_true("empty", __wasi_fd_read(f, &iov, 1, &n) == 0 && n == 0);
+  __wasi_fd_close(f);
+  __wasi_path_unlink_file(d, "test.txt");
+  drop_tmp_dir(d, "more.dir");
+}
+
+/* One fd_readdir of 256 bytes from `cookie`: the entries' names (up to 8 are
+ * kept), types, inodes and next cookies.  Returns the count; *eof when the
+ * buffer was not filled. */
+struct entry {
+  char name[32];
+  __wasi_filetype_t type;
+  __wasi_inode_t ino;
+  __wasi_dircookie_t next;
+};
+static size_t readdir_page(__wasi_fd_t d, __wasi_dircookie_t cookie, struct entry *out,
+                           size_t cap, int *eof) {
+  uint8_t buf[256];
+  __wasi_size_t used = 0;
+  if (__wasi_fd_readdir(d, buf, sizeof buf, cookie, &used) != 0) {
+    *eof = 1;
+    return 0;
+  }
+  *eof = used < sizeof buf;
+  size_t count = 0;
+  for (size_t at = 0; at + sizeof(__wasi_dirent_t) <= used;) {
+    __wasi_dirent_t de;
+    memcpy(&de, buf + at, sizeof de);
+    if (at + sizeof de + de.d_namlen > used) break; /* cut off: not a whole entry */
+    if (count < cap) {
+      struct entry *e = &out[count];
+      snprintf(e->name, sizeof e->name, "%.*s", (int)de.d_namlen, (const char *)buf + at + sizeof de);
+      e->type = de.d_type;
+      e->ino = de.d_ino;
+      e->next = de.d_next;
+    }
+    count++;
+    at += sizeof de + de.d_namlen;
+  }
+  return count;
+}
+
+static int by_name(const void *a, const void *b) {
+  return strcmp(((const struct entry *)a)->name, ((const struct entry *)b)->name);
+}
+
+static void fd_readdir(void) {
+  test = "fd_readdir";
+  __wasi_fd_t d = tmp_dir("readdir.dir");
+  __wasi_filestat_t st;
+  __wasi_fd_filestat_get(d, &st);
+  struct entry e[8];
+  int eof;
+  size_t n = readdir_page(d, 0, e, 8, &eof);
+  qsort(e, n < 8 ? n : 8, sizeof *e, by_name);
+  expect_true("empty: . and .., whole", eof && n == 2 && strcmp(e[0].name, ".") == 0 &&
+                                            strcmp(e[1].name, "..") == 0);
+  expect_true("both directories, . is the directory",
+              e[0].type == __WASI_FILETYPE_DIRECTORY && e[1].type == __WASI_FILETYPE_DIRECTORY &&
+                  e[0].ino == st.ino);
+  __wasi_fd_t f;
+  open_fd(d, 0, "file", __WASI_OFLAGS_CREAT, __WASI_RIGHTS_FD_FILESTAT_GET, 0, 0, &f);
+  __wasi_fd_filestat_get(f, &st);
+  __wasi_fd_close(f);
+  n = readdir_page(d, 0, e, 8, &eof);
+  expect_true("three entries", eof && n == 3);
+  __wasi_dircookie_t after_second = e[1].next;
+  char last[32];
+  snprintf(last, sizeof last, "%s", e[2].name);
+  qsort(e, 3, sizeof *e, by_name);
+  expect_true("the file", strcmp(e[2].name, "file") == 0 &&
+                              e[2].type == __WASI_FILETYPE_REGULAR_FILE && e[2].ino == st.ino);
+  n = readdir_page(d, after_second, e, 8, &eof);
+  expect_true("from the second's cookie: the last", eof && n == 1 && strcmp(e[0].name, last) == 0);
+  __wasi_path_unlink_file(d, "file");
+  char name[32];
+  for (int i = 0; i < 1000; i++) {
+    snprintf(name, sizeof name, "file.%d", i);
+    try_open(d, 0, name, __WASI_OFLAGS_CREAT, 0);
+  }
+  size_t total = 0;
+  __wasi_dircookie_t cookie = 0;
+  for (int pages = 0; pages < 10000; pages++) {
+    struct entry page[16];
+    n = readdir_page(d, cookie, page, 16, &eof);
+    total += n;
+    if (eof || n == 0 || n > 16) break;
+    cookie = page[n - 1].next;
+  }
+  expect_true("1000 files and . and .., page by page", total == 1002);
+  for (int i = 0; i < 1000; i++) {
+    snprintf(name, sizeof name, "file.%d", i);
+    __wasi_path_unlink_file(d, name);
+  }
+  drop_tmp_dir(d, "readdir.dir");
+}
+
+/* stdio: each of 0, 1, 2 renumbered onto a file's fd leaves its own number
+ * closed.  Last: stdout is gone after it, so the results are written through
+ * the fd that took stdout's place. */
+static void stdio(void) {
+  test = "stdio";
+  __wasi_fd_t d = tmp_dir("stdio.dir"), to[3];
+  int ok[3];
+  fflush(stdout);
+  for (__wasi_fd_t from = 0; from < 3; from++) {
+    open_fd(d, 0, "file", __WASI_OFLAGS_CREAT, 0, 0, 0, &to[from]);
+    __wasi_fdstat_t st;
+    ok[from] = __wasi_fd_renumber(from, to[from]) == 0 &&
+               __wasi_fd_fdstat_get(to[from], &st) == 0 && __wasi_fd_fdstat_get(from, &st) != 0;
+    __wasi_path_unlink_file(d, "file");
+  }
+  char out[256];
+  int len = snprintf(out, sizeof out, "stdio: stdin: %s\nstdio: stdout: %s\nstdio: stderr: %s\n",
+                     ok[0] ? "ok" : "FAIL", ok[1] ? "ok" : "FAIL", ok[2] ? "ok" : "FAIL");
+  __wasi_ciovec_t iov = {(const uint8_t *)out, (size_t)len};
+  __wasi_size_t n;
+  __wasi_fd_write(to[1], &iov, 1, &n);
+  __wasi_fd_close(d);
+  __wasi_path_remove_directory(root, "stdio.dir");
+}
+
 static void fds(void) {
   test = "sock_shutdown-not_sock";
   expect("shutdown stdout", __wasi_sock_shutdown(1, __WASI_SDFLAGS_RD), 1, E(NOTSOCK));
@@ -848,6 +1087,9 @@ int main(int argc, char **argv) {
   file_operations();
   file_offsets();
   fds();
+  more_paths();
+  fd_readdir();
   readonly_grant(argv[2]);
+  stdio();
   return 0;
 }
