@@ -211,7 +211,9 @@ int32_t wasmaot_wasi_path_filestat_set_times(struct wasmaot_vmctx *vmctx, int32_
  *          CAP_DAC_READ_SEARCH (or a /proc magic link); wasi-libc's link()
  *          never asks to follow.  A symlink source is linked as the link.
  *   EXIST  new_path exists.  PERM  old_path is a directory.  XDEV  the two
- *          are on different host file systems. */
+ *          are on different host file systems.
+ *   NOENT / NOTDIR  either path ends in '/' but names nothing / a
+ *          non-directory (wasi-testsuite path_link: link(f, "new/") is NOENT). */
 int32_t wasmaot_wasi_path_link(struct wasmaot_vmctx *vmctx, int32_t old_fd, int32_t old_flags,
                                int32_t old_path, int32_t old_path_len, int32_t new_fd,
                                int32_t new_path, int32_t new_path_len) {
@@ -284,7 +286,9 @@ int32_t wasmaot_wasi_path_rename(struct wasmaot_vmctx *vmctx, int32_t fd, int32_
  *   NOTCAPABLE  also: the target is absolute, or its `..`s climb above the
  *               grant from the link's directory -- a link the guest leaves
  *               behind must not point a host program outside the grant.
- *   EXIST  new_path exists.  NOENT  old_path is empty. */
+ *   EXIST  new_path exists.  NOENT  old_path is empty.
+ *   NOENT / NOTDIR  new_path ends in '/' but names nothing / a non-directory
+ *          (wasi-testsuite path_symlink_trailing_slashes). */
 int32_t wasmaot_wasi_path_symlink(struct wasmaot_vmctx *vmctx, int32_t old_path,
                                   int32_t old_path_len, int32_t fd, int32_t new_path,
                                   int32_t new_path_len) {
