@@ -117,12 +117,16 @@ SANDBOX_HIDDEN int sandbox_unlink(int start, const char *path);
 SANDBOX_HIDDEN int sandbox_rmdir(int start, const char *path);
 SANDBOX_HIDDEN int sandbox_rename(int old_start, const char *old_path, int new_start,
                                   const char *new_path);
-/* Hard link; never follows a symlink in old_path's last component. */
+/* Hard link; never follows a symlink in old_path's last component.  A trailing
+ * slash on either path asks for a directory there (ENOENT / ENOTDIR if not);
+ * a directory is never linked (EEXIST / EPERM). */
 SANDBOX_HIDDEN int sandbox_link(int old_start, const char *old_path, int new_start,
                                 const char *new_path);
-/* Creates symlink `path` -> `target`.  `root_dev`/`root_ino` identify the top
- * of the grant: a target that is absolute, or whose `..`s climb above the
- * grant from where the link is made, is refused (SANDBOX_ENOTCAPABLE). */
+/* Creates symlink `path` -> `target` ("name/": ENOENT, ENOTDIR or EEXIST as
+ * name is missing, a non-directory or a directory).  `root_dev`/`root_ino`
+ * identify the top of the grant: a target that is absolute, or whose `..`s
+ * climb above the grant from where the link is made, is refused
+ * (SANDBOX_ENOTCAPABLE). */
 SANDBOX_HIDDEN int sandbox_symlink(const char *target, int start, const char *path,
                                    dev_t root_dev, ino_t root_ino);
 /* Reads symlink `path` (never follows its last component).  Returns the

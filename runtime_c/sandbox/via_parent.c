@@ -131,6 +131,25 @@ int sandbox_rename(int old_start, const char *old_path, int new_start, const cha
   return r;
 }
 
+/* "x/" names what x resolves to -- following a symlink there, as every path
+ * with a trailing slash does -- and that must be a directory: 0 if it is,
+ * -ENOENT if nothing is there (a dangling link included), -ENOTDIR if a
+ * non-directory is, -SANDBOX_ENOTCAPABLE if resolving it would leave `start`.
+ *
+ * The check for BOTH paths of link and for the new path of symlink.  (rename
+ * differs: a slash on either name asks that the source be a directory, which
+ * it may then replace or become, so sandbox_rename checks only the source, as
+ * rename(2) does.)  Linux's link(2)/symlink(2) answer EEXIST
+ * for a new name "file/" that exists as a non-directory; wasmtime answers
+ * ENOTDIR, as resolving "file/" does anywhere else, and so does wasi-testsuite
+ * (path_symlink_trailing_slashes): we follow the suite. */
+static int slash_names_directory(int start, const char *path) {
+  struct stat st;
+  int r = sandbox_stat(start, path, 1, &st);
+  if (r < 0) return r;
+  return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
 int sandbox_link(int old_start, const char *old_path, int new_start, const char *new_path) {
   struct sandbox_parent op, np;
   int r = sandbox_open_parent(old_start, old_path, &op);
@@ -139,9 +158,16 @@ int sandbox_link(int old_start, const char *old_path, int new_start, const char 
     return r;
   }
   r = sandbox_open_parent(new_start, new_path, &np);
-  if (r == 0 && (op.trailing_slash || np.trailing_slash)) {
-    /* Directories cannot be hard-linked: EPERM, as link(2) says. */
-    r = trailing_slash_error(&op, -EPERM);
+  /* The order of link(2): the old path's errors, then the new path's. */
+  if (r == 0 && op.trailing_slash) r = slash_names_directory(old_start, old_path);
+  if (r == 0 && np.trailing_slash) r = slash_names_directory(new_start, new_path);
+  if (r == 0 && op.trailing_slash) {
+    /* "x/" is a directory (checked above), which cannot be hard-linked: EEXIST
+     * if the new name exists, else EPERM, as link(2) orders them.  linkat on
+     * op.base could link a symlink "x" itself instead of what it names. */
+    struct stat st;
+    int e = fstatat_unchecked(np.fd, np.base, &st, AT_SYMLINK_NOFOLLOW);
+    r = e == 0 ? -EEXIST : e == -ENOENT ? -EPERM : e;
   }
   /* flags 0: a symlink source is linked as the symlink, never followed.
    * ATTACK: following it would hard-link whatever it points at -- outside the
@@ -197,7 +223,11 @@ int sandbox_symlink(const char *target, int start, const char *path, dev_t root_
   if (strlen(target) > SANDBOX_PATH_MAX) return -ENAMETOOLONG;
   struct sandbox_parent p;
   int r = sandbox_open_parent(start, path, &p);
-  if (r == 0 && p.trailing_slash) r = trailing_slash_error(&p, -EEXIST) == -ENOENT ? -ENOENT : -EEXIST;
+  if (r == 0 && p.trailing_slash) {
+    /* "name/": nothing can be made there; an existing directory is EEXIST. */
+    r = slash_names_directory(start, path);
+    if (r == 0) r = -EEXIST;
+  }
   if (r == 0) r = depth_below_root(p.fd, root_dev, root_ino);
   if (r >= 0) {
     /* ATTACK: a relative target that climbs above the grant ("../../x" made

@@ -43,12 +43,12 @@ static int32_t dir_and_path(struct wasmaot_vmctx *vmctx, int32_t fd, uint64_t ri
  *   dirflags  SYMLINK_FOLLOW: follow a symlink in the last component (inside
  *             the sandbox); without it a final symlink gives LOOP.
  *   oflags    CREAT (needs PATH_CREATE_FILE), DIRECTORY (the result must be a
- *             directory, opened for reading whatever the rights; INVAL with
- *             CREAT, EXCL or TRUNC), EXCL, TRUNC (needs PATH_FILESTAT_SET_SIZE).
+ *             directory; INVAL with CREAT, EXCL or TRUNC; ISDIR with FD_WRITE),
+ *             EXCL, TRUNC (needs PATH_FILESTAT_SET_SIZE).
  *   rights    the new fd gets (requested & the directory's inheriting rights),
  *             limited to what its kind supports; FD_WRITE opens the host file
- *             for writing, FD_READ / FD_READDIR (or neither) for reading.  A
- *             directory opened without DIRECTORY but with FD_WRITE is ISDIR.
+ *             for writing (a directory: ISDIR), FD_READ / FD_READDIR (or
+ *             neither) for reading.
  *   fdflags   APPEND, DSYNC, NONBLOCK, RSYNC, SYNC: open(2)'s flags.
  *   NOTCAPABLE  also: FD_WRITE requested under a read-only grant (refused at
  *               the open, whatever the rights).
@@ -66,6 +66,12 @@ int32_t wasmaot_wasi_path_open(struct wasmaot_vmctx *vmctx, int32_t fd, int32_t 
   if ((uint32_t)dirflags & ~(uint32_t)WASMAOT_WASI_LOOKUPFLAGS_SYMLINK_FOLLOW) return E(INVAL);
   if ((uint32_t)oflags & ~0xFu) return E(INVAL);
   if ((uint32_t)fdflags & ~0x1Fu) return E(INVAL);
+  /* With DIRECTORY, creating, requiring exclusivity or truncating makes no
+   * sense (INVAL, as wasmtime, before any right is looked at). */
+  int directory = (oflags & WASMAOT_WASI_OFLAGS_DIRECTORY) != 0;
+  if (directory && (oflags & (WASMAOT_WASI_OFLAGS_CREAT | WASMAOT_WASI_OFLAGS_EXCL |
+                              WASMAOT_WASI_OFLAGS_TRUNC)))
+    return E(INVAL);
   uint64_t need = 0;
   if (oflags & WASMAOT_WASI_OFLAGS_CREAT) need |= R(PATH_CREATE_FILE);
   if (oflags & WASMAOT_WASI_OFLAGS_TRUNC) need |= R(PATH_FILESTAT_SET_SIZE);
@@ -73,19 +79,12 @@ int32_t wasmaot_wasi_path_open(struct wasmaot_vmctx *vmctx, int32_t fd, int32_t 
   uint64_t requested = (uint64_t)fs_rights_base;
   uint64_t base = requested & dir->rights_inheriting;
   uint64_t inh = (uint64_t)fs_rights_inheriting & dir->rights_inheriting;
-  /* A directory is opened read-only whatever rights come with it (write
-   * rights mean nothing on one); with DIRECTORY, creating, requiring
-   * exclusivity or truncating makes no sense (INVAL, as wasmtime). */
-  int directory = (oflags & WASMAOT_WASI_OFLAGS_DIRECTORY) != 0;
-  if (directory && (oflags & (WASMAOT_WASI_OFLAGS_CREAT | WASMAOT_WASI_OFLAGS_EXCL |
-                              WASMAOT_WASI_OFLAGS_TRUNC)))
-    return E(INVAL);
   /* SANDBOX: a read-only grant is never opened for writing, creating or
    * truncating, whatever rights the fds under it claim (its rights already
    * lack PATH_CREATE_FILE and PATH_FILESTAT_SET_SIZE: this is the second,
    * independent check). */
   if (dir->grant != NULL && dir->grant->readonly &&
-      ((!directory && (requested & R(FD_WRITE))) ||
+      ((requested & R(FD_WRITE)) ||
        (oflags & (WASMAOT_WASI_OFLAGS_CREAT | WASMAOT_WASI_OFLAGS_TRUNC))))
     return WASI_ERRNO_NO_RIGHT;
   if (wasi_guest_range(vmctx, (uint32_t)fd_ptr, 4) == NULL) return E(FAULT);
@@ -93,7 +92,10 @@ int32_t wasmaot_wasi_path_open(struct wasmaot_vmctx *vmctx, int32_t fd, int32_t 
   err = wasi_path_load(vmctx, (uint32_t)path, (uint32_t)path_len, p);
   if (err) return err;
 
-  int write = !directory && (base & R(FD_WRITE)) != 0;
+  /* FD_WRITE opens for writing, a directory too: the kernel answers ISDIR
+   * (NOTDIR for a file with DIRECTORY), as wasmtime and wasi-testsuite's
+   * path_open_preopen expect. */
+  int write = (base & R(FD_WRITE)) != 0;
   int read = (base & (R(FD_READ) | R(FD_READDIR))) != 0;
   int flags = (write ? (read ? O_RDWR : O_WRONLY) : O_RDONLY) | O_NOCTTY;
   if (oflags & WASMAOT_WASI_OFLAGS_CREAT) flags |= O_CREAT;
@@ -209,7 +211,9 @@ int32_t wasmaot_wasi_path_filestat_set_times(struct wasmaot_vmctx *vmctx, int32_
  *          CAP_DAC_READ_SEARCH (or a /proc magic link); wasi-libc's link()
  *          never asks to follow.  A symlink source is linked as the link.
  *   EXIST  new_path exists.  PERM  old_path is a directory.  XDEV  the two
- *          are on different host file systems. */
+ *          are on different host file systems.
+ *   NOENT / NOTDIR  either path ends in '/' but names nothing / a
+ *          non-directory (wasi-testsuite path_link: link(f, "new/") is NOENT). */
 int32_t wasmaot_wasi_path_link(struct wasmaot_vmctx *vmctx, int32_t old_fd, int32_t old_flags,
                                int32_t old_path, int32_t old_path_len, int32_t new_fd,
                                int32_t new_path, int32_t new_path_len) {
@@ -282,7 +286,9 @@ int32_t wasmaot_wasi_path_rename(struct wasmaot_vmctx *vmctx, int32_t fd, int32_
  *   NOTCAPABLE  also: the target is absolute, or its `..`s climb above the
  *               grant from the link's directory -- a link the guest leaves
  *               behind must not point a host program outside the grant.
- *   EXIST  new_path exists.  NOENT  old_path is empty. */
+ *   EXIST  new_path exists.  NOENT  old_path is empty.
+ *   NOENT / NOTDIR  new_path ends in '/' but names nothing / a non-directory
+ *          (wasi-testsuite path_symlink_trailing_slashes). */
 int32_t wasmaot_wasi_path_symlink(struct wasmaot_vmctx *vmctx, int32_t old_path,
                                   int32_t old_path_len, int32_t fd, int32_t new_path,
                                   int32_t new_path_len) {

@@ -20,6 +20,10 @@ from wasic_harness import (
     RO,
 )
 
+# Everything a directory may be asked for but FD_WRITE (which a read-only grant
+# refuses at the open, and a directory answers with ISDIR anywhere).
+NO_WRITE = ALL_RIGHTS & ~RIGHTS["FD_WRITE"]
+
 
 def snapshot(path):
     out = {}
@@ -77,8 +81,10 @@ WRITE_OPS = {
         "NOTCAPABLE"),
     "subdir_create": lambda g: g.open(g.open(RO, "sub", oflags=O_DIRECTORY), "new",
                                       oflags=O_CREAT, rights=ALL_RIGHTS, expect="NOTCAPABLE"),
-    "subdir_mkdir": lambda g: g.mkdir(g.open(RO, "sub", oflags=O_DIRECTORY, rights=ALL_RIGHTS,
+    "subdir_mkdir": lambda g: g.mkdir(g.open(RO, "sub", oflags=O_DIRECTORY, rights=NO_WRITE,
                                              inheriting=ALL_RIGHTS), "x", expect="NOTCAPABLE"),
+    "opendir_for_writing": lambda g: g.open(RO, "sub", oflags=O_DIRECTORY, rights=ALL_RIGHTS,
+                                            expect="NOTCAPABLE"),
     "subdir_write": lambda g: g.open(g.open(RO, "sub", oflags=O_DIRECTORY, inheriting=ALL_RIGHTS),
                                      "../file", rights=ALL_RIGHTS, expect="NOTCAPABLE"),
 }
@@ -107,7 +113,7 @@ def test_rights_reported_have_no_mutating_right(ro):
         "PATH_RENAME_SOURCE", "PATH_RENAME_TARGET", "PATH_FILESTAT_SET_SIZE",
         "PATH_FILESTAT_SET_TIMES", "PATH_SYMLINK", "PATH_REMOVE_DIRECTORY", "PATH_UNLINK_FILE"))
     g = ro.g
-    for fd in (RO, g.open(RO, "sub", oflags=O_DIRECTORY, rights=ALL_RIGHTS, inheriting=ALL_RIGHTS),
+    for fd in (RO, g.open(RO, "sub", oflags=O_DIRECTORY, rights=NO_WRITE, inheriting=ALL_RIGHTS),
                g.open(RO, "file", rights=READ_RIGHTS)):
         assert g.fdstat(fd)["base"] & mutating == 0
     assert struct.calcsize("<Q") == 8

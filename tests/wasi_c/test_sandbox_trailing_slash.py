@@ -66,3 +66,43 @@ def test_directory_operations_with_slash(links):
     g.unlink(GRANT, "sub/", expect="ISDIR")
     g.rename(GRANT, "empty/", GRANT, "renamed/")
     assert (links.grant / "renamed").is_dir()
+
+
+def entries(root):
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+
+
+# link(old, new) and symlink(target, new) with a slash on either name: "x/" names
+# what x resolves to (through a symlink, inside the grant) and must be a
+# directory.  The errnos are wasmtime's and wasi-testsuite's (path_link,
+# path_symlink_trailing_slashes); Linux agrees except for an existing
+# non-directory named "x/" as the new name, where link(2) says EXIST.
+@pytest.mark.parametrize(("old", "new", "expect"), [
+    ("file", "hard/", "NOENT"),      # the slash is on the NEW name (the old check looked at old)
+    ("file", "empty/", "EXIST"),
+    ("file", "in/", "EXIST"),        # a symlink to a directory, followed
+    ("file", "file/", "NOTDIR"),
+    ("missing", "file/", "NOTDIR"),  # the new name is checked before the kernel sees the old
+    ("sub", "hard/", "NOENT"),       # not PERM: the new name fails first, as in link(2)
+    ("sub/", "hard", "PERM"),        # a directory cannot be linked
+    ("in/", "hard", "PERM"),         # ... nor the symlink "in" linked in its place
+    ("sub/", "file", "EXIST"),
+    ("file/", "hard", "NOTDIR"),
+    ("missing/", "hard/", "NOENT"),
+    ("file", "out/", "NOTCAPABLE"),  # resolving the slash may not leave the grant
+    ("out/", "hard", "NOTCAPABLE"),
+])
+def test_link_with_slash_on_either_name(links, old, new, expect):
+    before = entries(links.grant), entries(links.outside)
+    links.g.link(GRANT, old, GRANT, new, expect=expect)
+    assert (entries(links.grant), entries(links.outside)) == before
+
+
+@pytest.mark.parametrize(("new", "expect"), [
+    ("made/", "NOENT"), ("empty/", "EXIST"), ("in/", "EXIST"), ("file/", "NOTDIR"),
+    ("out/", "NOTCAPABLE"),
+])
+def test_symlink_with_slash_on_the_new_name(links, new, expect):
+    before = entries(links.grant), entries(links.outside)
+    links.g.symlink("file", GRANT, new, expect=expect)
+    assert (entries(links.grant), entries(links.outside)) == before

@@ -12,6 +12,7 @@ from wasic_harness import (
     O_TRUNC,
     OTHER,
     READ_RIGHTS,
+    RIGHTS,
 )
 
 
@@ -27,6 +28,9 @@ def test_open_create_exclusive_truncate(sb):
     g.open(GRANT, "missing", expect="NOENT")
     g.open(GRANT, "file", oflags=O_DIRECTORY, expect="NOTDIR")
     g.open(GRANT, "sub", rights=ALL_RIGHTS, expect="ISDIR")  # write access to a directory
+    # ... with O_DIRECTORY too (wasi-testsuite path_open_preopen); nothing is opened.
+    g.open(GRANT, "sub", oflags=O_DIRECTORY, rights=ALL_RIGHTS, expect="ISDIR")
+    g.open(GRANT, "sub", oflags=O_DIRECTORY, rights=RIGHTS["FD_WRITE"], expect="ISDIR")
     g.open(GRANT, "sub", oflags=O_DIRECTORY | O_CREAT, expect="INVAL")
     assert g.fdstat(g.open(GRANT, "sub", rights=READ_RIGHTS))["filetype"] == FT_DIR
 

@@ -218,8 +218,9 @@ int main(int argc, char **argv) {
   say("close again", __wasi_fd_close(f));
 
   /* The wrong kind of fd or path for the call. */
-  /* Without FD_WRITE: wasmtime refuses a directory with it (ISDIR), wasmaot
-   * opens it for reading (runtime_c/wasi/path.c). */
+  /* A directory with FD_WRITE is ISDIR, with DIRECTORY or without. */
+  open_with("d", __WASI_OFLAGS_DIRECTORY, ALL_RIGHTS, 0, 0);
+  open_with("d", 0, __WASI_RIGHTS_FD_WRITE, 0, 0);
   __wasi_fd_t d =
       open_with("d", __WASI_OFLAGS_DIRECTORY, ALL_RIGHTS & ~__WASI_RIGHTS_FD_WRITE, 0, 0);
   show_fdstat(d);
