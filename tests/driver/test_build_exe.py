@@ -151,10 +151,10 @@ def test_run_builds_once_then_runs_from_the_cache_with_grants(hello_wasm, tmp_pa
            "--dir", f"{data_dir}::/d", "--", "/d/f.txt"]
     first = subprocess.run(cmd, capture_output=True, text=True, env=env)
     assert (first.stdout, first.returncode) == ("granted\n", 0), first.stderr
-    cached = list((tmp_path / "cache" / "wasmaot" / "exe").iterdir())
+    cached = sorted((tmp_path / "cache" / "wasmaot" / "exe").iterdir())
     second = subprocess.run(cmd, capture_output=True, text=True, env=env)
     assert second.stdout == "granted\n"
-    assert list((tmp_path / "cache" / "wasmaot" / "exe").iterdir()) == cached
+    assert sorted((tmp_path / "cache" / "wasmaot" / "exe").iterdir()) == cached
     denied = subprocess.run(cmd[:5] + ["--", str(data_dir / "f.txt")], capture_output=True,
                             text=True, env=env)
     assert denied.returncode == 1 and denied.stdout == ""  # no grant, no access
