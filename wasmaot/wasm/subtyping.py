@@ -12,6 +12,7 @@ supertypes of representatives.
 
 from __future__ import annotations
 
+from .index_space import IndexSpace
 from .types import (
     BOT, BOTTOM_OF_TOP, TOP_OF, ArrayType, FieldType, FuncType, RecGroup, RefType,
     StructType, SubType,
@@ -46,8 +47,9 @@ class TypeContext:
     """The defined types of one module, canonicalized and ready for matching."""
 
     def __init__(self) -> None:
-        self.subtypes: list[SubType] = []  # as declared, one per type index
-        self.canon: list[int] = []  # type index -> representative's index
+        # Indexed by type indices the module names, so lookups are checked.
+        self.subtypes: IndexSpace[SubType] = IndexSpace("type")  # as declared
+        self.canon: IndexSpace[int] = IndexSpace("type")  # type index -> representative's index
         self.comps: list = []  # representative's composite type, normalized
         self.super_of: list[int | None] = []  # representative's declared supertype (normalized)
         self._groups: dict[tuple, int] = {}

@@ -10,7 +10,7 @@ in the table have a rule here, looked up by the mnemonic (`op_<name>`).
 
 from __future__ import annotations
 
-from ..errors import InvalidModule, MalformedModule
+from ..errors import InvalidModule, MalformedModule, WasmError
 from .binary_types import read_blocktype
 from .opcodes import OPCODES, Opcode
 from .reader import Reader
@@ -172,6 +172,13 @@ class FuncValidator:
         its rule.  `pos` is kept in a local and synced to `r.pos` around calls.
         """
         self.reader = r
+        try:
+            self._run(r, results)
+        except WasmError as e:
+            # An index-space lookup (index_space.py) does not know where it is.
+            raise e.with_context(offset=self.offset)
+
+    def _run(self, r: Reader, results: tuple) -> None:
         self.push_ctrl("func", (), results)
         data, pos, end = r.data, r.pos, r.end
         vals, ctrls = self.vals, self.ctrls
@@ -270,16 +277,10 @@ class FuncValidator:
         return (), (self.ctx.valtype(bt.valtype, self),)
 
     def addr_of_memory(self, memidx: int) -> str:
-        mems = self.ctx.mems
-        if memidx >= len(mems):
-            raise self.error(f"unknown memory {memidx}")
-        return mems[memidx].limits.addrtype
+        return self.ctx.mems[memidx].limits.addrtype
 
     def table(self, tableidx: int):
-        tables = self.ctx.tables
-        if tableidx >= len(tables):
-            raise self.error(f"unknown table {tableidx}")
-        return tables[tableidx]
+        return self.ctx.tables[tableidx]
 
     def check_memarg(self, op: Opcode, memarg) -> str:
         a = self.addr_of_memory(memarg.memidx)
@@ -390,10 +391,7 @@ def _return(v, op, r):
 # calls
 
 def _call_type(v, funcidx: int) -> FuncType:
-    funcs = v.ctx.funcs
-    if funcidx >= len(funcs):
-        raise v.error(f"unknown function {funcidx}")
-    return v.types.comp(funcs[funcidx])
+    return v.types.comp(v.ctx.funcs[funcidx])
 
 
 def _return_call_check(v, ft: FuncType) -> None:
@@ -441,7 +439,7 @@ def _return_call_indirect(v, op, r):
 def _ref_call(v, r) -> FuncType:
     x = r.u32()
     ft = v.ctx.func_type_at(x, v)
-    v.pop_val(RefType(True, v.types.canon[x]))
+    v.pop_val(RefType(True, v.ctx.type_rep(x)))
     v.pop_vals(ft.params)
     return ft
 
@@ -499,13 +497,10 @@ def _global_get(v, op, r):
 
 @_rule("global.set")
 def _global_set(v, op, r):
-    idx = r.u32()
-    globals_ = v.ctx.globals
-    if idx >= len(globals_):
-        raise v.error(f"unknown global {idx}")
-    if not globals_[idx].mutable:
+    g = v.ctx.globals[r.u32()]
+    if not g.mutable:
         raise v.error("global is immutable")
-    v.pop_val(globals_[idx].valtype)
+    v.pop_val(g.valtype)
 
 
 # memory (rows whose signature mentions `a`, the memory's address type)
@@ -578,10 +573,7 @@ def _memory_copy(v, op, r):
 # tables
 
 def _elem(v, idx: int):
-    elems = v.ctx.elems
-    if idx >= len(elems):
-        raise v.error(f"unknown elem segment {idx}")
-    return elems[idx]
+    return v.ctx.elems[idx]
 
 
 @_rule("table.get")
@@ -665,11 +657,10 @@ def _ref_as_non_null(v, op, r):
 @_rule("ref.func")
 def _ref_func(v, op, r):
     idx = r.u32()
-    if idx >= len(v.ctx.funcs):
-        raise v.error(f"unknown function {idx}")
+    heap = v.ctx.funcs[idx]
     if not v.const and idx not in v.ctx.refs:
         raise v.error("undeclared function reference")
-    v.push_val(RefType(False, v.ctx.funcs[idx], v.ctx.func_exact[idx]))
+    v.push_val(RefType(False, heap, v.ctx.func_exact[idx]))
 
 
 @_rule("ref.eq")
@@ -705,10 +696,7 @@ def _br_on_non_null(v, op, r):
 # exceptions
 
 def _tag_type(v, idx: int) -> FuncType:
-    tags = v.ctx.tags
-    if idx >= len(tags):
-        raise v.error(f"unknown tag {idx}")
-    return v.types.comp(tags[idx])
+    return v.types.comp(v.ctx.tags[idx])
 
 
 @_rule("throw")

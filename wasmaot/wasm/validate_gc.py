@@ -28,11 +28,11 @@ def _struct_field(v, x: int, y: int):
 
 
 def _ref_to(v, x: int, nullable: bool = True) -> RefType:
-    return RefType(nullable, v.types.canon[x])
+    return RefType(nullable, v.ctx.type_rep(x))
 
 
 def _new_result(v, x: int) -> RefType:
-    return RefType(False, v.types.canon[x], v.ctx.exact_allocations)
+    return RefType(False, v.ctx.type_rep(x), v.ctx.exact_allocations)
 
 
 # --- structs -----------------------------------------------------------------
@@ -324,7 +324,7 @@ def _struct_new_desc(v, op, r):
     d = _described(v, x)
     v.pop_val(RefType(True, d, True))
     v.pop_vals(tuple(f.unpacked for f in st.fields))
-    v.push_val(RefType(False, v.types.canon[x], True))
+    v.push_val(RefType(False, v.ctx.type_rep(x), True))
 
 
 @_rule("struct.new_default_desc")
@@ -335,7 +335,7 @@ def _struct_new_default_desc(v, op, r):
     if not all(is_defaultable(f.storage) for f in st.fields):
         raise v.error(f"type {x} has a non-defaultable field")
     v.pop_val(RefType(True, d, True))
-    v.push_val(RefType(False, v.types.canon[x], True))
+    v.push_val(RefType(False, v.ctx.type_rep(x), True))
 
 
 @_rule("ref.get_desc")
@@ -343,9 +343,9 @@ def _ref_get_desc(v, op, r):
     x = r.u32()
     _comp(v, x, StructType, "struct")
     d = _described(v, x)
-    t = v.pop_val(RefType(True, v.types.canon[x]))
+    t = v.pop_val(RefType(True, v.ctx.type_rep(x)))
     # Only an exact operand of exactly type x (or a bottom) yields an exact descriptor.
-    exact = v.types.matches(t, RefType(True, v.types.canon[x], True))
+    exact = v.types.matches(t, RefType(True, v.ctx.type_rep(x), True))
     v.push_val(RefType(False, d, exact))
 
 

@@ -10,6 +10,7 @@ for a malformed one, which takes precedence.
 from __future__ import annotations
 
 from ..errors import InvalidModule, MalformedModule
+from .index_space import IndexSpace
 from .instructions import skip_body
 from .module import Code, Module
 from .reader import Reader
@@ -30,16 +31,17 @@ class ModuleContext:
     def __init__(self, module: Module) -> None:
         self.module = module
         self.types = TypeContext()
-        self.funcs: list[int] = []
-        self.tables: list[TableType] = []
-        self.mems: list[MemType] = []
-        self.globals: list[GlobalType] = []
+        # The index spaces (imports first).  Each lookup is checked: see index_space.py.
+        self.funcs: IndexSpace[int] = IndexSpace("function")  # canonical type index
+        self.tables: IndexSpace[TableType] = IndexSpace("table")
+        self.mems: IndexSpace[MemType] = IndexSpace("memory")
+        self.globals: IndexSpace[GlobalType] = IndexSpace("global")
         self.visible_globals = 0  # how many globals a constant expression may use
-        self.tags: list[int] = []
-        self.elems: list[RefType] = []
+        self.tags: IndexSpace[int] = IndexSpace("tag")
+        self.elems: IndexSpace[RefType] = IndexSpace("elem segment")
         self.data_count: int | None = None
         self.refs: set[int] = set()
-        self.func_exact: list[bool] = []  # ref.func gives an exact reference
+        self.func_exact: IndexSpace[bool] = IndexSpace("function")  # ref.func gives an exact reference
         self.exact_allocations = True
         self.max_array_new_fixed = MAX_ARRAY_NEW_FIXED
 
@@ -52,6 +54,10 @@ class ModuleContext:
         if x >= len(self.types):
             raise self._fail(v, f"unknown type {x}")
         return x
+
+    def type_rep(self, x: int) -> int:
+        """The canonical representative of type index `x` (checked)."""
+        return self.types.canon[x]
 
     def comp_at(self, x: int, v=None):
         return self.types.comp(self.types.canon[self.typeidx(x, v)])
@@ -179,9 +185,10 @@ def _validate_declarations(m: Module) -> ModuleContext:
     ctx.visible_globals = len(ctx.globals)
     _validate_exports(ctx, m)
     if m.start is not None:
-        if m.start >= len(ctx.funcs):
-            raise InvalidModule(f"unknown function {m.start}", section="start")
-        ft = ctx.types.comp(ctx.funcs[m.start])
+        try:
+            ft = ctx.types.comp(ctx.funcs[m.start])
+        except InvalidModule as e:
+            raise e.with_context(section="start")
         if ft.params or ft.results:
             raise InvalidModule("start function must have type [] -> []", section="start")
     for elem in m.elems:
