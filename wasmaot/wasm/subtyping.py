@@ -139,7 +139,7 @@ class TypeContext:
 
     def heap_matches(self, a, b) -> bool:
         """a <: b for heap types."""
-        if a == b:
+        if a == b or a == BOT:  # bot: the heap type of an unknown operand (pop_ref)
             return True
         ta, tb = type(a), type(b)
         if ta is str:
@@ -159,6 +159,8 @@ class TypeContext:
     def ref_matches(self, a: RefType, b: RefType) -> bool:
         if a.nullable and not b.nullable:
             return False
+        if a.heap == BOT:
+            return True
         if b.exact:
             # Only the type itself, exactly, or its hierarchy's bottom is below an exact type.
             if a.exact:

@@ -10,14 +10,14 @@ in the table have a rule here, looked up by the mnemonic (`op_<name>`).
 
 from __future__ import annotations
 
-from ..errors import InvalidModule, MalformedModule, WasmError
+from ..errors import InvalidModule, MalformedModule, UnsupportedFeature, WasmError
 from .binary_types import read_blocktype
 from .opcodes import OPCODES, Opcode
 from .reader import Reader
 from .instructions import READERS_OF, read_memarg
 from .subtyping import TypeContext
 from .types import (
-    BOT, I32, I64, V128, BlockType, FuncType, RefType, is_defaultable,
+    BOT, BOT_REF, I32, I64, V128, BlockType, FuncType, RefType, is_defaultable,
 )
 
 
@@ -127,9 +127,14 @@ class FuncValidator:
     def push_vals(self, types) -> None:
         self.vals.extend(types)
 
-    def pop_ref(self) -> RefType | str:
+    def pop_ref(self) -> RefType:
+        """Spec appendix A.3 `pop_ref`: an unknown operand is `(ref bot)`, a non-null
+        reference below every other, never the unknown type itself: what is pushed back
+        from it (ref.as_non_null, br_on_null) is a reference, and no f32 (issue 8 fuzzer)."""
         t = self.pop_any()
-        if t is not BOT and type(t) is not RefType:
+        if t is BOT:
+            return BOT_REF
+        if type(t) is not RefType:
             raise self.error(f"type mismatch: expected a reference, found {t}")
         return t
 
@@ -651,7 +656,7 @@ def _ref_is_null(v, op, r):
 @_rule("ref.as_non_null")
 def _ref_as_non_null(v, op, r):
     t = v.pop_ref()
-    v.push_val(BOT if t is BOT else RefType(False, t.heap, t.exact))
+    v.push_val(RefType(False, t.heap, t.exact))
 
 
 @_rule("ref.func")
@@ -676,7 +681,7 @@ def _br_on_null(v, op, r):
     t = v.pop_ref()
     v.pop_vals(types)
     v.push_vals(types)
-    v.push_val(BOT if t is BOT else RefType(False, t.heap, t.exact))
+    v.push_val(RefType(False, t.heap, t.exact))
 
 
 @_rule("br_on_non_null")
@@ -685,10 +690,9 @@ def _br_on_non_null(v, op, r):
     if not types or type(types[-1]) is not RefType:
         raise v.error("type mismatch: br_on_non_null target must end in a reference type")
     t = v.pop_ref()
-    if t is not BOT:
-        nonnull = RefType(False, t.heap, t.exact)
-        if not v.types.matches(nonnull, types[-1]):
-            raise v.mismatch(types[-1], nonnull)
+    nonnull = RefType(False, t.heap, t.exact)
+    if not v.types.matches(nonnull, types[-1]):
+        raise v.mismatch(types[-1], nonnull)
     v.pop_vals(types[:-1])
     v.push_vals(types[:-1])
 

@@ -282,7 +282,7 @@ def _br_on_cast_fail(v, op, r):
 
 def _convert(v, src_top: str, dst_top: str):
     t = v.pop_val(RefType(True, src_top))
-    nullable = True if t is BOT else t.nullable
+    nullable = False if t is BOT else t.nullable  # unknown: `(ref bot)`, as pop_ref gives
     v.push_val(RefType(nullable, dst_top))
 
 
