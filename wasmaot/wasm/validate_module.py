@@ -9,7 +9,7 @@ for a malformed one, which takes precedence.
 
 from __future__ import annotations
 
-from ..errors import InvalidModule, MalformedModule
+from ..errors import InvalidModule, MalformedModule, UnsupportedFeature
 from .index_space import IndexSpace
 from .instructions import skip_body
 from .module import Code, Module
@@ -20,7 +20,7 @@ from .limits import (
     MAX_ARRAY_NEW_FIXED, MAX_FUNCTION_LOCALS, MAX_PAGES_32, MAX_PAGES_64, MAX_SUBTYPE_DEPTH,
     MAX_TABLE_32, MAX_TABLE_64,
 )
-from .validate_func import DATA_COUNT_OPS, FuncValidator
+from .validate_func import DATA_COUNT_OPS, ENTRIES, PREFIXED_ENTRIES, FuncValidator, Refusals
 
 
 
@@ -44,6 +44,9 @@ class ModuleContext:
         self.func_exact: IndexSpace[bool] = IndexSpace("function")  # ref.func gives an exact reference
         self.exact_allocations = True
         self.max_array_new_fixed = MAX_ARRAY_NEW_FIXED
+        # The function validator's dispatch tables: plain, or noting refused instructions.
+        self.dispatch = (ENTRIES, PREFIXED_ENTRIES)
+        self.unsupported: UnsupportedFeature | None = None  # first refused instruction
 
     # --- lookups used by the function validator ---------------------------
 
@@ -96,19 +99,25 @@ class ModuleContext:
         return g
 
 
-def validate_module(module: Module) -> ModuleContext:
+def validate_module(module: Module, refusals: Refusals | None = None) -> ModuleContext:
     """Raise InvalidModule (or MalformedModule, see the module docstring).
     Returns the validation context: canonical types and index spaces, which
-    code generation reuses."""
+    code generation reuses.
+
+    With `refusals` (what a compiler cannot handle), a valid module that uses a
+    refused instruction raises UnsupportedFeature naming the first use; an
+    invalid or malformed module still raises that error first."""
     first_unchecked_body = 0
     try:
-        ctx = _validate_declarations(module)
+        ctx = _validate_declarations(module, refusals)
         for i, code in enumerate(module.codes):
             first_unchecked_body = i
             _validate_body(ctx, module, i, code)
     except InvalidModule as invalid:
         _check_bodies_wellformed(module, first_unchecked_body)
         raise invalid
+    if ctx.unsupported is not None:
+        raise ctx.unsupported
     return ctx
 
 
@@ -142,7 +151,10 @@ def _validate_body(ctx: ModuleContext, module: Module, i: int, code: Code) -> No
         for n, t in code.locals:
             locals_.extend([ctx.valtype(t)] * n)
         v = FuncValidator(ctx, locals_, ft.results, nparams=len(ft.params))
+        before = ctx.unsupported
         v.run(Reader(module.data, code.body_offset, code.end), ft.results)
+        if ctx.unsupported is not before:  # the first refused instruction is in this body
+            _func_error(ctx.unsupported, module, funcidx)
     except (InvalidModule, MalformedModule) as e:
         raise _func_error(e, module, funcidx)
 
@@ -150,8 +162,10 @@ def _validate_body(ctx: ModuleContext, module: Module, i: int, code: Code) -> No
 # --- declarations ---------------------------------------------------------------
 
 
-def _validate_declarations(m: Module) -> ModuleContext:
+def _validate_declarations(m: Module, refusals: Refusals | None = None) -> ModuleContext:
     ctx = ModuleContext(m)
+    if refusals is not None:
+        ctx.dispatch = refusals.dispatch
     _validate_types(ctx, m)
     for imp in m.imports:
         try:
@@ -219,10 +233,13 @@ def _const_expr(ctx: ModuleContext, expr, expected, section: str) -> None:
     start = expr[0].offset
     end = expr[-1].offset + 1
     v = FuncValidator(ctx, [], (expected,), const=True)
+    before = ctx.unsupported
     try:
         v.run(Reader(ctx.module.data, start, end), (expected,))
     except InvalidModule as e:
         raise e.with_context(section=section)
+    if ctx.unsupported is not before:
+        ctx.unsupported.with_context(section=section)
 
 
 def _func_typeidx(ctx: ModuleContext, x: int) -> int:
