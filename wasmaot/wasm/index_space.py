@@ -14,39 +14,35 @@ section fills it in with `WasmError.with_context`.
 
 from __future__ import annotations
 
-from typing import Generic, Iterable, Iterator, TypeVar
+from typing import Generic, Iterable, TypeVar
 
 from ..errors import InvalidModule
 
 T = TypeVar("T")
 
 
-class IndexSpace(Generic[T]):
-    """A list of entities addressed by module-controlled indices."""
+class IndexSpace(list, Generic[T]):
+    """A list of entities addressed by module-controlled indices.
 
-    __slots__ = ("what", "_items")
+    A `list` subclass so that `len`, iteration and `append` stay C calls (the validator's
+    hot paths use them); only `[]` is ours.
+    """
+
+    __slots__ = ("what",)
 
     def __init__(self, what: str, items: Iterable[T] = ()) -> None:
+        super().__init__(items)
         self.what = what  # the testsuite's noun: "type", "function", "elem segment", ...
-        self._items: list[T] = list(items)
 
     def __getitem__(self, x: int) -> T:
-        # `type(x) is int` also refuses slices and bools: an index is one integer.
-        if type(x) is int and 0 <= x < len(self._items):
-            return self._items[x]
+        # `type(x) is int` also refuses slices and bools: an index is one integer, and a
+        # negative one (which a list would count from the end) is out of range too.
+        if type(x) is int and 0 <= x < len(self):
+            return _list_getitem(self, x)
         raise InvalidModule(f"unknown {self.what} {x}")
 
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def __iter__(self) -> Iterator[T]:
-        return iter(self._items)
-
     def __repr__(self) -> str:
-        return f"IndexSpace({self.what!r}, {self._items!r})"
+        return f"IndexSpace({self.what!r}, {list(self)!r})"
 
-    def append(self, item: T) -> None:
-        self._items.append(item)
 
-    def extend(self, items: Iterable[T]) -> None:
-        self._items.extend(items)
+_list_getitem = list.__getitem__

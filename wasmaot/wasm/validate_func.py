@@ -406,7 +406,7 @@ def _return(v, op, r):
 # calls
 
 def _call_type(v, funcidx: int) -> FuncType:
-    return v.types.comp(v.ctx.funcs[funcidx])
+    return v.types.comps[v.ctx.funcs[funcidx]]  # funcs hold canonical type indices
 
 
 def _return_call_check(v, ft: FuncType) -> None:

@@ -91,9 +91,9 @@ class ModuleContext:
         return t
 
     def global_for_get(self, idx: int, v):
-        if idx >= len(self.globals) or (v.const and idx >= self.visible_globals):
-            raise v.error(f"unknown global {idx}")
         g = self.globals[idx]
+        if v.const and idx >= self.visible_globals:  # not yet defined where the expression is
+            raise v.error(f"unknown global {idx}")
         if v.const and g.mutable:
             raise v.error("constant expression required")
         return g
