@@ -51,7 +51,10 @@ class TypeContext:
         self.subtypes: IndexSpace[SubType] = IndexSpace("type")  # as declared
         self.canon: IndexSpace[int] = IndexSpace("type")  # type index -> representative's index
         self.comps: list = []  # representative's composite type, normalized
-        self.super_of: list[int | None] = []  # representative's declared supertype (normalized)
+        # Representative's declared supertype (normalized).  Acyclic, since a supertype's
+        # index is below its subtype's (validate_module checks it before add_group), so the
+        # walks up these chains in heap_matches end.
+        self.super_of: list[int | None] = []
         self._groups: dict[tuple, int] = {}
 
     def __len__(self) -> int:

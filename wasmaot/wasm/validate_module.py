@@ -357,10 +357,17 @@ def _validate_types(ctx: ModuleContext, m: Module) -> None:
     types = ctx.types
     for group in m.rec_groups:
         end = group.start + len(group.subtypes)
-        for st in group.subtypes:
+        for i, st in enumerate(group.subtypes):
             for x in _type_refs(st):
                 if x >= end:
                     raise InvalidModule(f"unknown type {x}", section="type")
+            # Before add_group: the supertype chains that matching walks must be acyclic,
+            # and a later type of the group could otherwise be its own supertype (sub 3 on
+            # type 3) and make an earlier type's check loop forever (issue 8 fuzzer).
+            for y in st.supertypes:
+                if y >= group.start + i:
+                    raise InvalidModule(f"unknown type {y}: supertype must be defined before",
+                                        section="type")
         types.add_group(group)
         for i, st in enumerate(group.subtypes):
             x = group.start + i
@@ -407,9 +414,7 @@ def _validate_subtype(types: TypeContext, x: int, st) -> None:
         raise InvalidModule("type has multiple supertypes")
     if not st.supertypes:
         return
-    y = st.supertypes[0]
-    if y >= x:
-        raise InvalidModule(f"unknown type {y}: supertype must be defined before")
+    y = st.supertypes[0]  # below x: checked before the group was added
     sup = types.subtypes[y]
     mismatch = InvalidModule(f"sub type {x} does not match super type {y}")
     if sup.final:
