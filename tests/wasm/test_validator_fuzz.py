@@ -28,8 +28,8 @@ def test_fuzz_slice_finds_no_crash_hang_or_mismatch(tmp_path):
     c = report.counts
     assert c["inputs"] == 2000
     reasons = "\n\n".join(f"{f.kind} {f.index}: {f.reason}" for f in report.findings)
-    assert (c["internal"], c["hang"], c["memory"], c["mismatch"], c["worker-died"]) == \
-        (0, 0, 0, 0, 0), reasons
+    assert (c["internal"], c["hang"], c["memory"], c["mismatch"], c["refusal"],
+            c["worker-died"]) == (0, 0, 0, 0, 0, 0), reasons
     # The slice exercises all three verdicts, so a fuzzer that stopped reaching the validator
     # (every input malformed) would fail here.
     assert min(c["valid"], c["malformed"], c["invalid"]) >= 100, c

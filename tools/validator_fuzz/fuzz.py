@@ -32,7 +32,8 @@ from pathlib import Path
 
 from wasmaot.driver.wat import wasm_tools_executable
 from wasmaot.errors import InvalidModule, MalformedModule, UnsupportedFeature, WasmError
-from wasmaot.wasm import load_module
+from wasmaot.codegen.module import REFUSALS
+from wasmaot.wasm import decode_module, load_module, validate_module
 
 from .corpus import TESTSUITE, CorpusSpec, build_corpus
 from .mutate import mutated
@@ -176,6 +177,27 @@ def our_verdict(data: bytes, timeout: float) -> tuple[str, str]:
         signal.setitimer(signal.ITIMER_REAL, 0)
 
 
+def refusal_consistent(data: bytes, ours: str) -> str:
+    """"" if validation with the compiler's refusals (what `build` and `api.compile` run)
+    agrees with plain validation: the same verdict, or UnsupportedFeature for a valid module
+    only.  Else what differs.  The refused rows go through other dispatch entries, so this
+    checks that path too."""
+    try:
+        validate_module(decode_module(data), REFUSALS)
+        got = "valid"
+    except MalformedModule:
+        got = "malformed"
+    except InvalidModule:
+        got = "invalid"
+    except UnsupportedFeature:
+        got = "component" if ours == "component" else "unsupported"
+    except Exception:  # noqa: BLE001
+        return "with refusals: " + traceback.format_exc()
+    if got == ours or (ours == "valid" and got == "unsupported"):
+        return ""
+    return f"plain validation: {ours}; with the compiler's refusals: {got}"
+
+
 def wasmtime_verdict(data: bytes) -> str:
     """"" when wasmtime's validator accepts, else its message."""
     try:
@@ -212,6 +234,11 @@ def run_chunk(start: int, count: int) -> ChunkResult:
         if ours in ("internal", "hang", "memory"):
             res.findings.append(Finding(ours, index, data, f"mutations: {how}\n{detail}"))
             continue
+        if ours != "malformed":  # the refused rows are reached only past decoding
+            differs = refusal_consistent(data, ours)
+            if differs:
+                res.counts["refusal"] += 1
+                res.findings.append(Finding("refusal", index, data, f"mutations: {how}\n{differs}"))
         reference = wasmtime_verdict(data)
         if (ours == "valid") == (reference == ""):
             continue
@@ -268,7 +295,8 @@ class Report:
         c = self.counts
         explained = sum(v for k, v in c.items() if k.startswith("explained"))
         return (f"{c['inputs']} inputs: {c['internal']} internal errors, {c['hang']} hangs, "
-                f"{c['memory']} memory blow-ups, {c['mismatch']} verdict mismatches "
+                f"{c['memory']} memory blow-ups, {c['mismatch']} verdict mismatches, "
+                f"{c['refusal']} refusal inconsistencies "
                 f"({explained} explained differences, {c['worker-died']} dead workers); "
                 f"{self.rate:.0f} inputs/s")
 
@@ -375,7 +403,7 @@ def main(argv: list | None = None) -> int:
     report = run(opts)
     print(report.details())
     print(report.summary())
-    bad = report.counts["internal"] + report.counts["hang"] + report.counts["memory"]
+    bad = sum(report.counts[k] for k in ("internal", "hang", "memory", "refusal"))
     return 1 if bad or report.counts["mismatch"] or report.counts["worker-died"] else 0
 
 
