@@ -113,9 +113,10 @@ def _array_new_default(v, op, r):
 def _array_new_fixed(v, op, r):
     x, n = r.u32(), r.u32()
     t = _array(v, x).field.unpacked
-    if n > v.ctx.max_array_new_fixed:
-        raise v.error("array.new_fixed: too many operands")
-    for _ in range(n):
+    # n is up to 2**32-1 and wasmtime sets no limit: pop what the stack holds (each one
+    # checked), then at most one more, which is the unknown operand of unreachable code or
+    # the "stack empty" error.  O(stack), never O(n).
+    for _ in range(min(n, len(v.vals) - v.ctrls[-1].height + 1)):
         v.pop_val(t)
     v.push_val(_new_result(v, x))
 

@@ -17,7 +17,7 @@ from .reader import Reader
 from .subtyping import TypeContext
 from .types import FuncType, GlobalType, Limits, MemType, RefType, StructType, TableType
 from .limits import (
-    MAX_ARRAY_NEW_FIXED, MAX_FUNCTION_LOCALS, MAX_PAGES_32, MAX_PAGES_64, MAX_SUBTYPE_DEPTH,
+    MAX_FUNCTION_LOCALS, MAX_PAGES_32, MAX_PAGES_64, MAX_SUBTYPE_DEPTH,
     MAX_TABLE_32, MAX_TABLE_64,
 )
 from .validate_func import DATA_COUNT_OPS, ENTRIES, PREFIXED_ENTRIES, FuncValidator, Refusals
@@ -43,7 +43,6 @@ class ModuleContext:
         self.refs: set[int] = set()
         self.func_exact: IndexSpace[bool] = IndexSpace("function")  # ref.func gives an exact reference
         self.exact_allocations = True
-        self.max_array_new_fixed = MAX_ARRAY_NEW_FIXED
         # The function validator's dispatch tables: plain, or noting refused instructions.
         self.dispatch = (ENTRIES, PREFIXED_ENTRIES)
         self.unsupported: UnsupportedFeature | None = None  # first refused instruction
