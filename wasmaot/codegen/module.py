@@ -15,7 +15,7 @@ from ..wasm.module import Module
 from ..wasm.opcodes import OPCODES
 from ..wasm.reader import Reader
 from ..wasm.types import FuncType, RefType
-from ..wasm.validate_func import Refusals
+from ..wasm.refusals import Refusals
 from ..wasm.validate_module import ModuleContext
 from . import abi, numeric
 from .function import (

@@ -20,7 +20,8 @@ from .limits import (
     MAX_FUNCTION_LOCALS, MAX_PAGES_32, MAX_PAGES_64, MAX_SUBTYPE_DEPTH,
     MAX_TABLE_32, MAX_TABLE_64,
 )
-from .validate_func import DATA_COUNT_OPS, ENTRIES, PREFIXED_ENTRIES, FuncValidator, Refusals
+from .refusals import Refusals
+from .validate_func import DATA_COUNT_OPS, ENTRIES, PREFIXED_ENTRIES, FuncValidator
 
 
 
