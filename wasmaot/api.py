@@ -29,10 +29,9 @@ from .codegen import abi
 from .codegen.module import CodegenOptions
 from .driver import toolchain
 from .driver.cache import cache_root, module_key
-from .driver.compile import CompileRequest, compile_module
+from .driver.compile import CompileRequest, compile_module, frontend
 from .driver.targets import host_code_target
 from .errors import LinkError, Trap, UnsupportedFeature, WasmError  # noqa: F401 (Trap)
-from .wasm import decode_module, validate_module
 from .wasm.types import FuncType, RefType
 
 __all__ = ["Engine", "Module", "Instance", "Function", "Memory", "Table", "Global", "Func",
@@ -204,8 +203,7 @@ def compile(source, *, target: str = "host", opt_level: int = 2,
     if target not in ("host", host_code_target().name):
         raise WasmError(f"the embedding API runs code in this process: target must be "
                         f"'host', not {target!r}")
-    module = decode_module(data)
-    ctx = validate_module(module)
+    module, ctx = frontend(data)
     req = CompileRequest(host_code_target().name, opt_level, bounds_checks == "explicit")
     key = module_key(data, f"{__version__} {req!r}")
     cache = _cache_dir()

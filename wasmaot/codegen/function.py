@@ -356,6 +356,9 @@ class FunctionEmitter:
 # Instructions that still matter in dead code: they open or close frames.
 _STRUCTURAL = frozenset(("block", "loop", "if", "else", "end", "try", "try_table", "catch",
                          "catch_all", "delegate"))
+# The frontend's refusal (module.REFUSALS) needs to know which instructions are looked at
+# in dead code; the others are skipped there, so an unsupported one in dead code compiles.
+LOWERED_WHEN_DEAD = _STRUCTURAL
 
 
 def _block(fx: FunctionEmitter, op, imms) -> None:

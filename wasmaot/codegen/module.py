@@ -15,9 +15,12 @@ from ..wasm.module import Module
 from ..wasm.opcodes import OPCODES
 from ..wasm.reader import Reader
 from ..wasm.types import FuncType, RefType
+from ..wasm.refusals import Refusals
 from ..wasm.validate_module import ModuleContext
 from . import abi, numeric
-from .function import CONTROL_HANDLERS, UNSUPPORTED_PROPOSALS, Frame, FunctionEmitter
+from .function import (
+    CONTROL_HANDLERS, LOWERED_WHEN_DEAD, UNSUPPORTED_PROPOSALS, Frame, FunctionEmitter,
+)
 from .memory import MEMORY_HANDLERS, to_i64
 from .table import TABLE_HANDLERS
 from .types import llvm_type
@@ -62,6 +65,25 @@ def _check_memarg_handlers(handlers: dict) -> None:
 
 
 HANDLERS = _handlers()
+
+
+def _refusals() -> Refusals:
+    """What the frontend refuses before lowering starts (issue 8, item 7): the rows of the
+    opcode table whose proposal column names a proposal we do not lower yet.  Every row must
+    be either lowered or refused, checked here at import, so the refusal cannot drift from
+    the handlers."""
+    refused = {op: UNSUPPORTED_PROPOSALS[op.proposal] for op in OPCODES
+               if op.proposal in UNSUPPORTED_PROPOSALS}
+    both = [op.name for op in refused if op.name in HANDLERS]
+    neither = [op.name for op in OPCODES if op not in refused and op.name not in HANDLERS]
+    if both or neither:
+        raise RuntimeError(f"opcode rows both lowered and refused: {both}; "
+                           f"neither lowered nor refused: {neither}")
+    return Refusals(refused, LOWERED_WHEN_DEAD)
+
+
+# Pass to `validate_module` before lowering a module.
+REFUSALS = _refusals()
 
 _RUNTIME_DECLS = tuple(
     f"declare {ret} @{name}({', '.join(params)}) {attrs}".rstrip()

@@ -20,9 +20,8 @@ from pathlib import Path
 
 from .. import __version__
 from ..errors import LinkError, ToolchainError
-from ..wasm import decode_module, validate_module
 from . import build_config, link, wasi
-from .compile import CompileRequest, compile_module
+from .compile import CompileRequest, compile_module, frontend
 from .grants import Grant, check_count, env_grant, listen_grant, manifest_value
 from .targets import code_target
 from .toolchain import _run, compile_object, runtime_build, zig_command
@@ -94,7 +93,7 @@ def _bind_imports(module, ctx, link_files: tuple) -> tuple:
             continue
         bound.append((imp.module, imp.name, fn.symbol))
     if problems:
-        raise LinkError("cannot bind imports: " + "; ".join(problems))
+        raise LinkError(link.problems_line("cannot bind imports", problems))
     return tuple(bound), custom
 
 
@@ -120,8 +119,7 @@ def build(data: bytes, output: str | os.PathLike, opts: BuildOptions) -> Path:
     out_dir = output.resolve().parent
     if not out_dir.is_dir():  # before any work: a doomed build should fail fast
         raise ToolchainError(f"cannot write {output}: {out_dir} is not a directory")
-    module = decode_module(data)
-    ctx = validate_module(module)
+    module, ctx = frontend(data)
     native, custom = _bind_imports(module, ctx, opts.link)
     req = CompileRequest(opts.target, opts.opt_level, opts.bounds_checks == "explicit", native,
                          opts.cpu, "obj" if opts.emit == "exe" else opts.emit)

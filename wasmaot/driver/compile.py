@@ -15,7 +15,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 
-from ..codegen.module import CodegenOptions, lower_partition, partition_functions
+from ..codegen.module import REFUSALS, CodegenOptions, lower_partition, partition_functions
 from ..wasm import decode_module, validate_module
 from ..wasm.module import Module
 from ..wasm.validate_module import ModuleContext, declarations_context
@@ -55,6 +55,14 @@ class CompileRequest:
                               self.descriptor_symbol)
 
 
+def frontend(data: bytes) -> tuple[Module, ModuleContext]:
+    """Decode and validate a module that is about to be compiled.  A valid module that uses
+    an instruction the lowering cannot handle yet (SIMD, GC, exceptions, threads) is refused
+    here with UnsupportedFeature naming the first use, before any code generation."""
+    module = decode_module(data)
+    return module, validate_module(module, REFUSALS)
+
+
 def code_size(module: Module) -> int:
     return sum(s.size for s in module.sections if s.id == 10)
 
@@ -83,8 +91,7 @@ def compile_module(data: bytes, req: CompileRequest, *, jobs: int | None = None,
     stats = CompileStats()
     t0 = time.perf_counter()
     if module is None:
-        module = decode_module(data)
-        ctx = validate_module(module)
+        module, ctx = frontend(data)
     stats.frontend = time.perf_counter() - t0
     stats.code_bytes = code_size(module)
     nparts = min(MAX_PARTITIONS, max(1, stats.code_bytes // PARTITION_BYTES)) if split else 1

@@ -104,6 +104,19 @@ def _elf_defined(data: bytes, path) -> set[str]:
     return out
 
 
+# How many problems a link error names before it gives only the count: a libpython module
+# has hundreds of non-WASI imports, and one line must stay readable.
+SHOWN_PROBLEMS = 5
+
+
+def problems_line(what: str, problems: list) -> str:
+    """`what` with the number of problems and the first SHOWN_PROBLEMS of them, one line."""
+    n = len(problems)
+    shown = "; ".join(problems[:SHOWN_PROBLEMS])
+    more = f"; and {n - SHOWN_PROBLEMS} more" if n > SHOWN_PROBLEMS else ""
+    return f"{what} ({n}): {shown}{more}"
+
+
 def check_definitions(expected: list, objects: list) -> None:
     """LinkError listing every expected import symbol no input defines."""
     defined: set[str] = set()
@@ -112,7 +125,7 @@ def check_definitions(expected: list, objects: list) -> None:
     missing = [f"{where} (C function {symbol})" for where, symbol in expected
                if symbol not in defined]
     if missing:
-        raise LinkError("imports not defined by the --link files: " + "; ".join(missing))
+        raise LinkError(problems_line("imports not defined by the --link files", missing))
 
 
 def compile_link_inputs(files: list, target, tmpdir: Path, expected: list, compile_object,

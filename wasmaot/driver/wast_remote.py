@@ -25,9 +25,8 @@ from pathlib import Path
 from .. import api
 from ..codegen import abi
 from ..errors import LinkError, ToolchainError, Trap, UnsupportedFeature, WasmError
-from ..wasm import decode_module, validate_module
 from ..wasm.types import RefType
-from .compile import CompileRequest, compile_module
+from .compile import CompileRequest, compile_module, frontend
 from .host import host_arch
 from .targets import code_target
 from .toolchain import _run, compile_object, runtime_build, zig_command
@@ -202,8 +201,7 @@ def _compile_one(path: Path, req: CompileRequest, index: int, objects: list) -> 
     raised when the runner asks for the module (as api.compile would)."""
     try:
         data = module_bytes(path)
-        module = decode_module(data)
-        ctx = validate_module(module)
+        module, ctx = frontend(data)
         objs, _ = compile_module(data, req, module=module, ctx=ctx, split=False)
     except WasmError as e:
         return _Compiled(error=e)

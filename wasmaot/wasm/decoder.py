@@ -6,7 +6,7 @@ Function bodies are kept as byte ranges; the validator decodes them.
 
 from __future__ import annotations
 
-from ..errors import MalformedModule
+from ..errors import MalformedModule, UnsupportedFeature
 from .module import CustomSection, Module, SectionInfo
 from .names import read_name_section
 from .reader import Reader
@@ -14,6 +14,10 @@ from .sections import SECTIONS
 
 MAGIC = b"\0asm"
 VERSION = b"\x01\0\0\0"
+# A component-model binary shares the magic; its 4 bytes after it are a version (0x0d, in
+# development) and a layer (1 = component) of 16 bits each, little-endian.  Core modules
+# are version 1, layer 0.
+COMPONENT_LAYER = b"\x01\0"
 
 
 def _preamble(r: Reader) -> None:
@@ -25,6 +29,13 @@ def _preamble(r: Reader) -> None:
     if r.end < 8:
         raise MalformedModule("unexpected end", offset=4)
     if r.data[4:8] != VERSION:
+        version = int.from_bytes(r.data[4:6], "little")
+        # Version 0 with layer 1 is no component either (the testsuite's binary.wast).
+        if r.data[6:8] == COMPONENT_LAYER and version != 0:
+            raise UnsupportedFeature(
+                f"this is a WebAssembly component (component model binary, version {version:#x}"
+                f", layer 1), not a core module; wasmaot compiles core WebAssembly modules only",
+                offset=4)
         raise MalformedModule("unknown binary version", offset=4)
     r.pos = 8
 

@@ -174,6 +174,8 @@ def read_expr(r: Reader) -> list[Instr]:
 
 
 _OPENERS = frozenset(("block", "loop", "if", "try_table", "try"))
+# `delegate` ends its `try` block as `end` does (legacy exceptions).
+_CLOSERS = frozenset(("end", "delegate"))
 
 
 def skip_body(r: Reader, forbidden: frozenset = frozenset()) -> None:
@@ -191,7 +193,9 @@ def skip_body(r: Reader, forbidden: frozenset = frozenset()) -> None:
             f(r)
         if op.name in _OPENERS:
             depth += 1
-        elif op.name == "end":
+        elif op.name in _CLOSERS:
+            if depth == 0 and op.name == "delegate":
+                raise MalformedModule("delegate without matching try", offset=start)
             if depth == 0:
                 if r.pos != r.end:
                     raise MalformedModule("operators remaining after end of function", offset=r.pos)

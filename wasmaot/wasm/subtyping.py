@@ -12,6 +12,7 @@ supertypes of representatives.
 
 from __future__ import annotations
 
+from .index_space import IndexSpace
 from .types import (
     BOT, BOTTOM_OF_TOP, TOP_OF, ArrayType, FieldType, FuncType, RecGroup, RefType,
     StructType, SubType,
@@ -46,10 +47,14 @@ class TypeContext:
     """The defined types of one module, canonicalized and ready for matching."""
 
     def __init__(self) -> None:
-        self.subtypes: list[SubType] = []  # as declared, one per type index
-        self.canon: list[int] = []  # type index -> representative's index
+        # Indexed by type indices the module names, so lookups are checked.
+        self.subtypes: IndexSpace[SubType] = IndexSpace("type")  # as declared
+        self.canon: IndexSpace[int] = IndexSpace("type")  # type index -> representative's index
         self.comps: list = []  # representative's composite type, normalized
-        self.super_of: list[int | None] = []  # representative's declared supertype (normalized)
+        # Representative's declared supertype (normalized).  Acyclic, since a supertype's
+        # index is below its subtype's (validate_module checks it before add_group), so the
+        # walks up these chains in heap_matches end.
+        self.super_of: list[int | None] = []
         self._groups: dict[tuple, int] = {}
 
     def __len__(self) -> int:
@@ -137,7 +142,7 @@ class TypeContext:
 
     def heap_matches(self, a, b) -> bool:
         """a <: b for heap types."""
-        if a == b:
+        if a == b or a == BOT:  # bot: the heap type of an unknown operand (pop_ref)
             return True
         ta, tb = type(a), type(b)
         if ta is str:
@@ -157,6 +162,8 @@ class TypeContext:
     def ref_matches(self, a: RefType, b: RefType) -> bool:
         if a.nullable and not b.nullable:
             return False
+        if a.heap == BOT:
+            return True
         if b.exact:
             # Only the type itself, exactly, or its hierarchy's bottom is below an exact type.
             if a.exact:

@@ -73,6 +73,10 @@ class RefType:
         return f"(ref {'null ' if self.nullable else ''}{heap})"
 
 
+# `(ref bot)`: the type `pop_ref` gives for an unknown operand (spec appendix A.3, `Ref(Bot,
+# false)`); a reference type below every other one.
+BOT_REF = RefType(False, BOT)
+
 _SHORTHANDS = {
     "func": "funcref", "extern": "externref", "any": "anyref", "eq": "eqref",
     "i31": "i31ref", "struct": "structref", "array": "arrayref", "none": "nullref",

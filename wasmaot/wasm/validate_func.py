@@ -10,14 +10,14 @@ in the table have a rule here, looked up by the mnemonic (`op_<name>`).
 
 from __future__ import annotations
 
-from ..errors import InvalidModule, MalformedModule
+from ..errors import InvalidModule, MalformedModule, UnsupportedFeature, WasmError
 from .binary_types import read_blocktype
 from .opcodes import OPCODES, Opcode
 from .reader import Reader
 from .instructions import READERS_OF, read_memarg
 from .subtyping import TypeContext
 from .types import (
-    BOT, I32, I64, V128, BlockType, FuncType, RefType, is_defaultable,
+    BOT, BOT_REF, I32, I64, V128, BlockType, FuncType, RefType, is_defaultable,
 )
 
 
@@ -127,9 +127,14 @@ class FuncValidator:
     def push_vals(self, types) -> None:
         self.vals.extend(types)
 
-    def pop_ref(self) -> RefType | str:
+    def pop_ref(self) -> RefType:
+        """Spec appendix A.3 `pop_ref`: an unknown operand is `(ref bot)`, a non-null
+        reference below every other, never the unknown type itself: what is pushed back
+        from it (ref.as_non_null, br_on_null) is a reference, and no f32 (issue 8 fuzzer)."""
         t = self.pop_any()
-        if t is not BOT and type(t) is not RefType:
+        if t is BOT:
+            return BOT_REF
+        if type(t) is not RefType:
             raise self.error(f"type mismatch: expected a reference, found {t}")
         return t
 
@@ -156,6 +161,16 @@ class FuncValidator:
         del self.vals[frame.height:]
         frame.unreachable = True
 
+    def note_unsupported(self, op: Opcode, refusals: "Refusals") -> None:
+        """Remember the first instruction the caller cannot compile (see `Refusals`)."""
+        if self.ctx.unsupported is not None:
+            return
+        if op.name not in refusals.lowered_when_dead and any(f.unreachable for f in self.ctrls):
+            return  # dead code: the lowering skips it, so it compiles
+        feature = refusals.features[op]
+        self.ctx.unsupported = UnsupportedFeature(f"{feature} is not supported yet ({op.name})",
+                                                  offset=self.offset)
+
     def label(self, depth: int) -> Frame:
         if depth >= len(self.ctrls):
             raise self.error("unknown label")
@@ -172,12 +187,19 @@ class FuncValidator:
         its rule.  `pos` is kept in a local and synced to `r.pos` around calls.
         """
         self.reader = r
+        try:
+            self._run(r, results)
+        except WasmError as e:
+            # An index-space lookup (index_space.py) does not know where it is.
+            raise e.with_context(offset=self.offset)
+
+    def _run(self, r: Reader, results: tuple) -> None:
         self.push_ctrl("func", (), results)
         data, pos, end = r.data, r.pos, r.end
         vals, ctrls = self.vals, self.ctrls
         locals_, local_init = self.locals, self.local_init
         nlocals = len(locals_)
-        single, prefixed = ENTRIES, PREFIXED_ENTRIES
+        single, prefixed = self.ctx.dispatch
         const = self.const
         while ctrls:
             if pos >= end:
@@ -270,16 +292,10 @@ class FuncValidator:
         return (), (self.ctx.valtype(bt.valtype, self),)
 
     def addr_of_memory(self, memidx: int) -> str:
-        mems = self.ctx.mems
-        if memidx >= len(mems):
-            raise self.error(f"unknown memory {memidx}")
-        return mems[memidx].limits.addrtype
+        return self.ctx.mems[memidx].limits.addrtype
 
     def table(self, tableidx: int):
-        tables = self.ctx.tables
-        if tableidx >= len(tables):
-            raise self.error(f"unknown table {tableidx}")
-        return tables[tableidx]
+        return self.ctx.tables[tableidx]
 
     def check_memarg(self, op: Opcode, memarg) -> str:
         a = self.addr_of_memory(memarg.memidx)
@@ -390,10 +406,7 @@ def _return(v, op, r):
 # calls
 
 def _call_type(v, funcidx: int) -> FuncType:
-    funcs = v.ctx.funcs
-    if funcidx >= len(funcs):
-        raise v.error(f"unknown function {funcidx}")
-    return v.types.comp(funcs[funcidx])
+    return v.types.comps[v.ctx.funcs[funcidx]]  # funcs hold canonical type indices
 
 
 def _return_call_check(v, ft: FuncType) -> None:
@@ -441,7 +454,7 @@ def _return_call_indirect(v, op, r):
 def _ref_call(v, r) -> FuncType:
     x = r.u32()
     ft = v.ctx.func_type_at(x, v)
-    v.pop_val(RefType(True, v.types.canon[x]))
+    v.pop_val(RefType(True, v.ctx.type_rep(x)))
     v.pop_vals(ft.params)
     return ft
 
@@ -499,13 +512,10 @@ def _global_get(v, op, r):
 
 @_rule("global.set")
 def _global_set(v, op, r):
-    idx = r.u32()
-    globals_ = v.ctx.globals
-    if idx >= len(globals_):
-        raise v.error(f"unknown global {idx}")
-    if not globals_[idx].mutable:
+    g = v.ctx.globals[r.u32()]
+    if not g.mutable:
         raise v.error("global is immutable")
-    v.pop_val(globals_[idx].valtype)
+    v.pop_val(g.valtype)
 
 
 # memory (rows whose signature mentions `a`, the memory's address type)
@@ -578,10 +588,7 @@ def _memory_copy(v, op, r):
 # tables
 
 def _elem(v, idx: int):
-    elems = v.ctx.elems
-    if idx >= len(elems):
-        raise v.error(f"unknown elem segment {idx}")
-    return elems[idx]
+    return v.ctx.elems[idx]
 
 
 @_rule("table.get")
@@ -659,17 +666,16 @@ def _ref_is_null(v, op, r):
 @_rule("ref.as_non_null")
 def _ref_as_non_null(v, op, r):
     t = v.pop_ref()
-    v.push_val(BOT if t is BOT else RefType(False, t.heap, t.exact))
+    v.push_val(RefType(False, t.heap, t.exact))
 
 
 @_rule("ref.func")
 def _ref_func(v, op, r):
     idx = r.u32()
-    if idx >= len(v.ctx.funcs):
-        raise v.error(f"unknown function {idx}")
+    heap = v.ctx.funcs[idx]
     if not v.const and idx not in v.ctx.refs:
         raise v.error("undeclared function reference")
-    v.push_val(RefType(False, v.ctx.funcs[idx], v.ctx.func_exact[idx]))
+    v.push_val(RefType(False, heap, v.ctx.func_exact[idx]))
 
 
 @_rule("ref.eq")
@@ -685,7 +691,7 @@ def _br_on_null(v, op, r):
     t = v.pop_ref()
     v.pop_vals(types)
     v.push_vals(types)
-    v.push_val(BOT if t is BOT else RefType(False, t.heap, t.exact))
+    v.push_val(RefType(False, t.heap, t.exact))
 
 
 @_rule("br_on_non_null")
@@ -694,10 +700,9 @@ def _br_on_non_null(v, op, r):
     if not types or type(types[-1]) is not RefType:
         raise v.error("type mismatch: br_on_non_null target must end in a reference type")
     t = v.pop_ref()
-    if t is not BOT:
-        nonnull = RefType(False, t.heap, t.exact)
-        if not v.types.matches(nonnull, types[-1]):
-            raise v.mismatch(types[-1], nonnull)
+    nonnull = RefType(False, t.heap, t.exact)
+    if not v.types.matches(nonnull, types[-1]):
+        raise v.mismatch(types[-1], nonnull)
     v.pop_vals(types[:-1])
     v.push_vals(types[:-1])
 
@@ -705,10 +710,7 @@ def _br_on_non_null(v, op, r):
 # exceptions
 
 def _tag_type(v, idx: int) -> FuncType:
-    tags = v.ctx.tags
-    if idx >= len(tags):
-        raise v.error(f"unknown tag {idx}")
-    return v.types.comp(tags[idx])
+    return v.types.comp(v.ctx.tags[idx])
 
 
 @_rule("throw")

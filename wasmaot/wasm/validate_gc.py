@@ -28,11 +28,11 @@ def _struct_field(v, x: int, y: int):
 
 
 def _ref_to(v, x: int, nullable: bool = True) -> RefType:
-    return RefType(nullable, v.types.canon[x])
+    return RefType(nullable, v.ctx.type_rep(x))
 
 
 def _new_result(v, x: int) -> RefType:
-    return RefType(False, v.types.canon[x], v.ctx.exact_allocations)
+    return RefType(False, v.ctx.type_rep(x), v.ctx.exact_allocations)
 
 
 # --- structs -----------------------------------------------------------------
@@ -113,9 +113,10 @@ def _array_new_default(v, op, r):
 def _array_new_fixed(v, op, r):
     x, n = r.u32(), r.u32()
     t = _array(v, x).field.unpacked
-    if n > v.ctx.max_array_new_fixed:
-        raise v.error("array.new_fixed: too many operands")
-    for _ in range(n):
+    # n is up to 2**32-1 and wasmtime sets no limit: pop what the stack holds (each one
+    # checked), then at most one more, which is the unknown operand of unreachable code or
+    # the "stack empty" error.  O(stack), never O(n).
+    for _ in range(min(n, len(v.vals) - v.ctrls[-1].height + 1)):
         v.pop_val(t)
     v.push_val(_new_result(v, x))
 
@@ -282,7 +283,7 @@ def _br_on_cast_fail(v, op, r):
 
 def _convert(v, src_top: str, dst_top: str):
     t = v.pop_val(RefType(True, src_top))
-    nullable = True if t is BOT else t.nullable
+    nullable = False if t is BOT else t.nullable  # unknown: `(ref bot)`, as pop_ref gives
     v.push_val(RefType(nullable, dst_top))
 
 
@@ -324,7 +325,7 @@ def _struct_new_desc(v, op, r):
     d = _described(v, x)
     v.pop_val(RefType(True, d, True))
     v.pop_vals(tuple(f.unpacked for f in st.fields))
-    v.push_val(RefType(False, v.types.canon[x], True))
+    v.push_val(RefType(False, v.ctx.type_rep(x), True))
 
 
 @_rule("struct.new_default_desc")
@@ -335,7 +336,7 @@ def _struct_new_default_desc(v, op, r):
     if not all(is_defaultable(f.storage) for f in st.fields):
         raise v.error(f"type {x} has a non-defaultable field")
     v.pop_val(RefType(True, d, True))
-    v.push_val(RefType(False, v.types.canon[x], True))
+    v.push_val(RefType(False, v.ctx.type_rep(x), True))
 
 
 @_rule("ref.get_desc")
@@ -343,9 +344,9 @@ def _ref_get_desc(v, op, r):
     x = r.u32()
     _comp(v, x, StructType, "struct")
     d = _described(v, x)
-    t = v.pop_val(RefType(True, v.types.canon[x]))
+    t = v.pop_val(RefType(True, v.ctx.type_rep(x)))
     # Only an exact operand of exactly type x (or a bottom) yields an exact descriptor.
-    exact = v.types.matches(t, RefType(True, v.types.canon[x], True))
+    exact = v.types.matches(t, RefType(True, v.ctx.type_rep(x), True))
     v.push_val(RefType(False, d, exact))
 
 

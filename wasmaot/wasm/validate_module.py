@@ -9,17 +9,19 @@ for a malformed one, which takes precedence.
 
 from __future__ import annotations
 
-from ..errors import InvalidModule, MalformedModule
+from ..errors import InvalidModule, MalformedModule, UnsupportedFeature
+from .index_space import IndexSpace
 from .instructions import skip_body
 from .module import Code, Module
 from .reader import Reader
 from .subtyping import TypeContext
 from .types import FuncType, GlobalType, Limits, MemType, RefType, StructType, TableType
 from .limits import (
-    MAX_ARRAY_NEW_FIXED, MAX_FUNCTION_LOCALS, MAX_PAGES_32, MAX_PAGES_64, MAX_SUBTYPE_DEPTH,
+    MAX_FUNCTION_LOCALS, MAX_PAGES_32, MAX_PAGES_64, MAX_SUBTYPE_DEPTH,
     MAX_TABLE_32, MAX_TABLE_64,
 )
-from .validate_func import DATA_COUNT_OPS, FuncValidator
+from .refusals import Refusals
+from .validate_func import DATA_COUNT_OPS, ENTRIES, PREFIXED_ENTRIES, FuncValidator
 
 
 
@@ -30,18 +32,21 @@ class ModuleContext:
     def __init__(self, module: Module) -> None:
         self.module = module
         self.types = TypeContext()
-        self.funcs: list[int] = []
-        self.tables: list[TableType] = []
-        self.mems: list[MemType] = []
-        self.globals: list[GlobalType] = []
+        # The index spaces (imports first).  Each lookup is checked: see index_space.py.
+        self.funcs: IndexSpace[int] = IndexSpace("function")  # canonical type index
+        self.tables: IndexSpace[TableType] = IndexSpace("table")
+        self.mems: IndexSpace[MemType] = IndexSpace("memory")
+        self.globals: IndexSpace[GlobalType] = IndexSpace("global")
         self.visible_globals = 0  # how many globals a constant expression may use
-        self.tags: list[int] = []
-        self.elems: list[RefType] = []
+        self.tags: IndexSpace[int] = IndexSpace("tag")
+        self.elems: IndexSpace[RefType] = IndexSpace("elem segment")
         self.data_count: int | None = None
         self.refs: set[int] = set()
-        self.func_exact: list[bool] = []  # ref.func gives an exact reference
+        self.func_exact: IndexSpace[bool] = IndexSpace("function")  # ref.func gives an exact reference
         self.exact_allocations = True
-        self.max_array_new_fixed = MAX_ARRAY_NEW_FIXED
+        # The function validator's dispatch tables: plain, or noting refused instructions.
+        self.dispatch = (ENTRIES, PREFIXED_ENTRIES)
+        self.unsupported: UnsupportedFeature | None = None  # first refused instruction
 
     # --- lookups used by the function validator ---------------------------
 
@@ -52,6 +57,10 @@ class ModuleContext:
         if x >= len(self.types):
             raise self._fail(v, f"unknown type {x}")
         return x
+
+    def type_rep(self, x: int) -> int:
+        """The canonical representative of type index `x` (checked)."""
+        return self.types.canon[x]
 
     def comp_at(self, x: int, v=None):
         return self.types.comp(self.types.canon[self.typeidx(x, v)])
@@ -82,27 +91,33 @@ class ModuleContext:
         return t
 
     def global_for_get(self, idx: int, v):
-        if idx >= len(self.globals) or (v.const and idx >= self.visible_globals):
-            raise v.error(f"unknown global {idx}")
         g = self.globals[idx]
+        if v.const and idx >= self.visible_globals:  # not yet defined where the expression is
+            raise v.error(f"unknown global {idx}")
         if v.const and g.mutable:
             raise v.error("constant expression required")
         return g
 
 
-def validate_module(module: Module) -> ModuleContext:
+def validate_module(module: Module, refusals: Refusals | None = None) -> ModuleContext:
     """Raise InvalidModule (or MalformedModule, see the module docstring).
     Returns the validation context: canonical types and index spaces, which
-    code generation reuses."""
+    code generation reuses.
+
+    With `refusals` (what a compiler cannot handle), a valid module that uses a
+    refused instruction raises UnsupportedFeature naming the first use; an
+    invalid or malformed module still raises that error first."""
     first_unchecked_body = 0
     try:
-        ctx = _validate_declarations(module)
+        ctx = _validate_declarations(module, refusals)
         for i, code in enumerate(module.codes):
             first_unchecked_body = i
             _validate_body(ctx, module, i, code)
     except InvalidModule as invalid:
         _check_bodies_wellformed(module, first_unchecked_body)
         raise invalid
+    if ctx.unsupported is not None:
+        raise ctx.unsupported
     return ctx
 
 
@@ -136,7 +151,10 @@ def _validate_body(ctx: ModuleContext, module: Module, i: int, code: Code) -> No
         for n, t in code.locals:
             locals_.extend([ctx.valtype(t)] * n)
         v = FuncValidator(ctx, locals_, ft.results, nparams=len(ft.params))
+        before = ctx.unsupported
         v.run(Reader(module.data, code.body_offset, code.end), ft.results)
+        if ctx.unsupported is not before:  # the first refused instruction is in this body
+            _func_error(ctx.unsupported, module, funcidx)
     except (InvalidModule, MalformedModule) as e:
         raise _func_error(e, module, funcidx)
 
@@ -144,8 +162,10 @@ def _validate_body(ctx: ModuleContext, module: Module, i: int, code: Code) -> No
 # --- declarations ---------------------------------------------------------------
 
 
-def _validate_declarations(m: Module) -> ModuleContext:
+def _validate_declarations(m: Module, refusals: Refusals | None = None) -> ModuleContext:
     ctx = ModuleContext(m)
+    if refusals is not None:
+        ctx.dispatch = refusals.dispatch
     _validate_types(ctx, m)
     for imp in m.imports:
         try:
@@ -179,9 +199,10 @@ def _validate_declarations(m: Module) -> ModuleContext:
     ctx.visible_globals = len(ctx.globals)
     _validate_exports(ctx, m)
     if m.start is not None:
-        if m.start >= len(ctx.funcs):
-            raise InvalidModule(f"unknown function {m.start}", section="start")
-        ft = ctx.types.comp(ctx.funcs[m.start])
+        try:
+            ft = ctx.types.comp(ctx.funcs[m.start])
+        except InvalidModule as e:
+            raise e.with_context(section="start")
         if ft.params or ft.results:
             raise InvalidModule("start function must have type [] -> []", section="start")
     for elem in m.elems:
@@ -212,10 +233,13 @@ def _const_expr(ctx: ModuleContext, expr, expected, section: str) -> None:
     start = expr[0].offset
     end = expr[-1].offset + 1
     v = FuncValidator(ctx, [], (expected,), const=True)
+    before = ctx.unsupported
     try:
         v.run(Reader(ctx.module.data, start, end), (expected,))
     except InvalidModule as e:
         raise e.with_context(section=section)
+    if ctx.unsupported is not before:
+        ctx.unsupported.with_context(section=section)
 
 
 def _func_typeidx(ctx: ModuleContext, x: int) -> int:
@@ -333,10 +357,17 @@ def _validate_types(ctx: ModuleContext, m: Module) -> None:
     types = ctx.types
     for group in m.rec_groups:
         end = group.start + len(group.subtypes)
-        for st in group.subtypes:
+        for i, st in enumerate(group.subtypes):
             for x in _type_refs(st):
                 if x >= end:
                     raise InvalidModule(f"unknown type {x}", section="type")
+            # Before add_group: the supertype chains that matching walks must be acyclic,
+            # and a later type of the group could otherwise be its own supertype (sub 3 on
+            # type 3) and make an earlier type's check loop forever (issue 8 fuzzer).
+            for y in st.supertypes:
+                if y >= group.start + i:
+                    raise InvalidModule(f"unknown type {y}: supertype must be defined before",
+                                        section="type")
         types.add_group(group)
         for i, st in enumerate(group.subtypes):
             x = group.start + i
@@ -383,9 +414,7 @@ def _validate_subtype(types: TypeContext, x: int, st) -> None:
         raise InvalidModule("type has multiple supertypes")
     if not st.supertypes:
         return
-    y = st.supertypes[0]
-    if y >= x:
-        raise InvalidModule(f"unknown type {y}: supertype must be defined before")
+    y = st.supertypes[0]  # below x: checked before the group was added
     sup = types.subtypes[y]
     mismatch = InvalidModule(f"sub type {x} does not match super type {y}")
     if sup.final:

@@ -1,0 +1,1 @@
+"""Mutation fuzzer of wasmaot's decoder and validator; see README.md."""
