@@ -142,7 +142,7 @@ def test_executable_carries_a_manifest_that_inspect_reads(hello_wasm, tmp_path):
 
 
 def test_run_builds_once_then_runs_from_the_cache_with_grants(hello_wasm, tmp_path):
-    cat_wasm = zig_wasm(REPO / "examples/cat/cat.c", tmp_path / "cat.wasm")
+    zig_wasm(REPO / "examples/cat/cat.c", tmp_path / "cat.wasm")
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     (data_dir / "f.txt").write_text("granted\n")

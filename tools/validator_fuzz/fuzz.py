@@ -346,7 +346,7 @@ def run(opts: Options, log=print) -> Report:
                         pending[pool.submit(run_chunk, *c)] = c
                     done, _ = wait(pending, return_when=FIRST_COMPLETED)
                     for fut in done:
-                        chunk = pending.pop(fut)
+                        pending.pop(fut)
                         res = fut.result()
                         counts.update(res.counts)
                         for f in res.findings:

@@ -10,6 +10,8 @@ in the table have a rule here, looked up by the mnemonic (`op_<name>`).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..errors import InvalidModule, MalformedModule, UnsupportedFeature, WasmError
 from .binary_types import read_blocktype
 from .opcodes import OPCODES, Opcode
@@ -19,6 +21,9 @@ from .subtyping import TypeContext
 from .types import (
     BOT, BOT_REF, I32, I64, V128, BlockType, FuncType, RefType, is_defaultable,
 )
+
+if TYPE_CHECKING:
+    from .refusals import Refusals
 
 
 EXNREF_NONNULL = RefType(False, "exn")
