@@ -16,7 +16,8 @@ from ..wasm.reader import Reader
 from ..wasm.types import FuncType, RefType
 from ..wasm.validate_module import ModuleContext
 from . import abi, numeric
-from .function import CONTROL_HANDLERS, UNSUPPORTED_PROPOSALS, Frame, FunctionEmitter
+from .function import (CONTROL_HANDLERS, FUNC_ATTRS, NOINLINE_GROUP, UNSUPPORTED_PROPOSALS,
+                       Frame, FunctionEmitter)
 from .memory import MEMORY_HANDLERS, to_i64
 from .table import TABLE_HANDLERS
 from .types import llvm_type
@@ -169,7 +170,8 @@ class ModuleEmitter:
             # Frame pointers: trap backtraces walk them.  Stack probes: a frame
             # larger than the runtime's stack margin must touch the guard page
             # on its way down, so exhaustion always faults where it is caught.
-            'attributes #0 = { "frame-pointer"="all" "probe-stack"="inline-asm" nounwind }',
+            f"attributes #0 = {{ {FUNC_ATTRS} }}",
+            f"attributes #{NOINLINE_GROUP} = {{ {FUNC_ATTRS} noinline }}",
             f"!{self.empty_md} = !{{}}",
             f'!{self.cold_branch} = !{{!"branch_weights", i32 1, i32 2000}}',
         ]

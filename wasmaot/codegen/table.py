@@ -151,6 +151,8 @@ def _emit_call(fx, functype, callee: str, callee_ctx: str, *, tail: bool) -> Non
     # where wasm must exhaust its stack); `tail` (with tailcc) guarantees
     # return_call* never grows the stack.
     prefix = "tail call" if tail else "notail call"
+    if tail:
+        fx.has_return_call = True  # never inlined: FunctionEmitter.attribute_group
     if ret == "void":
         fx.emit(f"{prefix} tailcc void {callee}(ptr {callee_ctx}{args})")
         if tail:
