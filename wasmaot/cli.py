@@ -184,6 +184,24 @@ def _parse_size(text: str) -> int:
     return int(num) * units[unit]
 
 
+def _check_timeout(ctx, param, text: str | None) -> str | None:
+    """--timeout DURATION: checked here, so a bad one is a usage error."""
+    from wasmaot.driver.duration import DurationError, parse_duration
+
+    if text is not None:
+        try:
+            parse_duration(text)
+        except DurationError as e:
+            raise click.BadParameter(e.message) from None
+    return text
+
+
+def _timeout_ns(text: str | None) -> int:
+    from wasmaot.driver.duration import parse_duration
+
+    return 0 if text is None else parse_duration(text)
+
+
 def _dir_grants(specs, readonly: bool):
     from wasmaot.driver.build import Grant
 
@@ -220,10 +238,13 @@ def _dir_grants(specs, readonly: bool):
               show_default=True, help="What to write to OUT.")
 @click.option("--link", "link_files", multiple=True, metavar="FILE.c|.o|.a",
               help="C code defining non-WASI imports (see README: custom imports).")
+@click.option("--timeout", default=None, metavar="DURATION", callback=_check_timeout,
+              help="Stop the program with `wasm trap: interrupt` after DURATION (500ms, 2s, "
+                   "1m); WASMAOT_TIMEOUT may change it at run time.")
 @click.pass_obj
 def build(reporter: _Reporter, file: str, output: str, target, opt_level, dirs, ro_dirs, env,
           tcp_listen, max_memory, max_wasm_stack, bounds_checks, locked, cpu, emit,
-          link_files) -> None:
+          link_files, timeout) -> None:
     """Compile a module into a standalone, statically linked executable.
 
     The executable runs on any Linux of the target architecture with no runtime
@@ -242,7 +263,8 @@ def build(reporter: _Reporter, file: str, output: str, target, opt_level, dirs, 
         tcp_listen=tuple(tcp_listen),
         max_memory=_parse_size(max_memory) if max_memory else 0,
         max_wasm_stack=_parse_size(max_wasm_stack) if max_wasm_stack else 0,
-        bounds_checks=bounds_checks, locked=locked, cpu=cpu, emit=emit, link=tuple(link_files))
+        bounds_checks=bounds_checks, locked=locked, cpu=cpu, emit=emit, link=tuple(link_files),
+        interruptible=timeout is not None, timeout_ns=_timeout_ns(timeout))
     reporter.run(file, lambda: do_build(read_module_bytes(file), output, opts))
     click.get_current_context().exit(1 if reporter.failed else 0)
 
@@ -255,8 +277,11 @@ def build(reporter: _Reporter, file: str, output: str, target, opt_level, dirs, 
 @click.option("--env", "env", multiple=True, metavar="NAME[=VAL]")
 @click.option("--tcp-listen", "tcp_listen", multiple=True, metavar="ADDR:PORT")
 @click.option("-O", "opt_level", type=click.IntRange(0, 3), default=2, show_default=True)
+@click.option("--timeout", default=None, metavar="DURATION", callback=_check_timeout,
+              help="Stop the program with `wasm trap: interrupt` after DURATION (500ms, 2s, 1m).")
 @click.pass_obj
-def run(reporter: _Reporter, file: str, args, dirs, ro_dirs, env, tcp_listen, opt_level) -> None:
+def run(reporter: _Reporter, file: str, args, dirs, ro_dirs, env, tcp_listen, opt_level,
+        timeout) -> None:
     """Build FILE for this machine (cached) and run it with ARGS.
 
     The executable is cached in $XDG_CACHE_HOME/wasmaot (keyed by the module,
@@ -265,11 +290,12 @@ def run(reporter: _Reporter, file: str, args, dirs, ro_dirs, env, tcp_listen, op
     """
     from wasmaot.driver.run import cached_executable, exec_with_grants
 
-    exe = reporter.run(file, lambda: cached_executable(file, opt_level))
+    exe = reporter.run(file, lambda: cached_executable(file, opt_level,
+                                                       interruptible=timeout is not None))
     if exe is None:
         click.get_current_context().exit(1)
     exec_with_grants(exe, os.path.basename(file), list(args), dirs=dirs, ro_dirs=ro_dirs,
-                     env=env, tcp_listen=tcp_listen)
+                     env=env, tcp_listen=tcp_listen, timeout=timeout)
 
 
 def main() -> None:

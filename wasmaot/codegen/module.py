@@ -33,6 +33,10 @@ class CodegenOptions:
     # The descriptor's symbol, the object's only global one: executables that
     # link several modules (the wast test executable) give each its own.
     descriptor_symbol: str = "wasmaot_module"
+    # Check for interruption (a passed --timeout deadline) at every loop header.
+    # Off: no check is emitted at all (function entries are checked anyway:
+    # the stack-limit check doubles as the interruption point).
+    interruptible: bool = False
 
 
 def _numeric_handler(fx, op, imms) -> None:

@@ -51,6 +51,10 @@ class BuildOptions:
     cpu: str = "baseline"
     emit: str = "exe"  # or "obj", "llvm-ir", "asm": stop after code generation
     link: tuple = ()  # --link .c/.o/.a files providing non-WASI imports (driver/link.py)
+    # --timeout: code checks for interruption at loop headers, and the program
+    # is interrupted after timeout_ns (0: only if WASMAOT_TIMEOUT says so).
+    interruptible: bool = False
+    timeout_ns: int = 0
     extra: dict = field(default_factory=dict)
 
 
@@ -110,6 +114,7 @@ struct wasmaot_build_config {{
   size_t npreopens; const struct wasmaot_wasi_preopen *preopens;
   size_t nenv; const char *const *env;
   size_t nlisten; const char *const *listen;
+  uint64_t interruptible, timeout_ns;
 }};
 
 static const struct wasmaot_wasi_preopen preopens[] = {{ {preopens} }};
@@ -119,6 +124,7 @@ static const char *const listen[] = {{ {listen} }};
 const struct wasmaot_build_config wasmaot_build = {{
   {opts.max_memory}u, {opts.max_wasm_stack}u, {int(opts.locked)}u,
   {len(opts.dirs)}, preopens, {len(opts.env)}, env, {len(opts.tcp_listen)}, listen,
+  {int(opts.interruptible)}u, {opts.timeout_ns}u,
 }};
 
 /* The manifest: what this executable is and what it was granted (wasmaot inspect). */
@@ -128,13 +134,16 @@ static const char manifest[] = {_c_string(manifest)};
 
 
 def manifest_for(data: bytes, opts: BuildOptions) -> str:
+    flags = {"opt_level": opts.opt_level, "bounds_checks": opts.bounds_checks,
+             "max_memory": opts.max_memory, "max_wasm_stack": opts.max_wasm_stack,
+             "locked": opts.locked}
+    if opts.interruptible:
+        flags["timeout_ns"] = opts.timeout_ns
     return json.dumps({
         "wasmaot": __version__,
         "module_sha256": hashlib.sha256(data).hexdigest(),
         "target": opts.target,
-        "flags": {"opt_level": opts.opt_level, "bounds_checks": opts.bounds_checks,
-                  "max_memory": opts.max_memory, "max_wasm_stack": opts.max_wasm_stack,
-                  "locked": opts.locked},
+        "flags": flags,
         "grants": {"dirs": [{"host": g.host, "guest": g.guest, "readonly": g.readonly}
                             for g in opts.dirs],
                    "env": list(opts.env), "tcp_listen": list(opts.tcp_listen)},
@@ -151,7 +160,8 @@ def build(data: bytes, output: str | os.PathLike, opts: BuildOptions) -> Path:
     ctx = validate_module(module)
     native, custom = _bind_imports(module, ctx, opts.link)
     req = CompileRequest(opts.target, opts.opt_level, opts.bounds_checks == "explicit", native,
-                         opts.cpu, "obj" if opts.emit == "exe" else opts.emit)
+                         opts.cpu, "obj" if opts.emit == "exe" else opts.emit,
+                         interruptible=opts.interruptible)
     # One piece when emitting a single object/IR/assembly file.
     objects, _ = compile_module(data, req, module=module, ctx=ctx, split=opts.emit == "exe")
     if opts.emit != "exe":

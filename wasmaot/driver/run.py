@@ -17,27 +17,34 @@ from .inputs import read_module_bytes
 from .host import host_target_name
 
 
-def cached_executable(file: str, opt_level: int) -> Path:
+def cached_executable(file: str, opt_level: int, *, interruptible: bool = False) -> Path:
+    """`interruptible`: built with --timeout support (no built-in timeout; the
+    run gives one through WASMAOT_TIMEOUT), cached apart from the plain build,
+    which has no interruption checks at all."""
     # A cache hit must start fast: the compiler (LLVM, zig) is imported on a miss only.
     data = read_module_bytes(file)
     target = host_target_name()
-    exe = cache_root() / "exe" / module_key(data, f"run {target} -O{opt_level}")
+    flags = f"run {target} -O{opt_level}" + (" interruptible" if interruptible else "")
+    exe = cache_root() / "exe" / module_key(data, flags)
     if not exe.exists():
         from .build import BuildOptions, build
 
         exe.parent.mkdir(parents=True, exist_ok=True)
-        build(data, exe, BuildOptions(target=target, opt_level=opt_level))
+        build(data, exe, BuildOptions(target=target, opt_level=opt_level,
+                                      interruptible=interruptible))
     return exe
 
 
 def exec_with_grants(exe: Path, argv0: str, args: list, *, dirs=(), ro_dirs=(), env=(),
-                     tcp_listen=()) -> None:
+                     tcp_listen=(), timeout: str | None = None) -> None:
     """Replace this process with the executable (argv[0] is the module's name)."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("WASMAOT_")}
     for name, values in (("WASMAOT_DIR", dirs), ("WASMAOT_RO_DIR", ro_dirs),
                          ("WASMAOT_ENV", env), ("WASMAOT_TCP_LISTEN", tcp_listen)):
         if values:
             environ[name] = ",".join(values)
+    if timeout is not None:
+        environ["WASMAOT_TIMEOUT"] = timeout
     os.execve(exe, [argv0, *args], environ)
 
 
