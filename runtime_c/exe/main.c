@@ -232,7 +232,8 @@ int main(int argc, char **argv) {
   };
   wasmaot_runtime_init(&config);
   uint64_t timeout = choose_timeout();
-  if (timeout != 0 && wasmaot_set_timeout(timeout) != 0) die("cannot start the timeout's watchdog", NULL);
+  if (timeout != 0 && wasmaot_set_timeout(timeout) != 0)
+    die("cannot start the timeout's watchdog", NULL);
 
   /* Every import was bound to a C function at build time (WASI or --link). */
   const struct wasmaot_module_desc *desc = &wasmaot_module;

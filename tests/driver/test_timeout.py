@@ -191,9 +191,9 @@ def test_the_executable_accepts_and_refuses_the_same_durations(tmp_path):
             continue  # an empty variable is an unset one
         proc = _run(exe, env={"WASMAOT_TIMEOUT": text})
         if ns is None:
-            assert (proc.returncode, proc.stderr) == (
-                1, f"error: WASMAOT_TIMEOUT: invalid duration '{text}' (e.g. 500ms, 2s, 1m, "
-                   f"or a number of seconds)\n"), text
+            line = (f"error: WASMAOT_TIMEOUT: invalid duration '{text}' (e.g. 500ms, 2s, 1m, "
+                    f"or a number of seconds)\n")
+            assert (proc.returncode, proc.stderr) == (1, line), text
         elif ns >= 10**9:
             assert (proc.returncode, proc.stdout) == (0, "started\n"), text
         else:
