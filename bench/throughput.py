@@ -48,6 +48,7 @@ Usage:
     python bench/throughput.py                  # every workload, 5 runs of each candidate
     python bench/throughput.py --only wc --repeat 9
     python bench/throughput.py --size 8         # smaller inputs (cached separately)
+    python bench/throughput.py --timeout        # plus `wasmaot --timeout` and its cost
 """
 
 from __future__ import annotations
@@ -235,8 +236,13 @@ def build_launcher(work: Path) -> str:
     return str(exe)
 
 
-def build_program(program: str, work: Path, data: Path, wasmtime: str | None
-                  ) -> list[tuple[str, list[str]]]:
+# The candidate --timeout adds: wasmaot with interruption checks at loop headers,
+# and a deadline (an hour) that the runs never reach.
+TIMEOUT_CANDIDATE = "wasmaot --timeout"
+
+
+def build_program(program: str, work: Path, data: Path, wasmtime: str | None,
+                  with_timeout: bool = False) -> list[tuple[str, list[str]]]:
     """Builds examples/<program> every way; returns (candidate, argv prefix) pairs,
     native C first."""
     src = str(EXAMPLES / program / f"{program}.c")
@@ -252,6 +258,12 @@ def build_program(program: str, work: Path, data: Path, wasmtime: str | None
         build(data_bytes, exe, BuildOptions(target=host_code_target().name, opt_level=2,
                                             dirs=grant, bounds_checks=checks))
         out.append((name, [str(exe)]))
+    if with_timeout:
+        exe = work / f"{program}-timeout"
+        build(data_bytes, exe, BuildOptions(target=host_code_target().name, opt_level=2,
+                                            dirs=grant, interruptible=True,
+                                            timeout_ns=3600 * 10**9))
+        out.append((TIMEOUT_CANDIDATE, [str(exe)]))
     if wasmtime:
         cwasm = work / f"{program}.cwasm"
         subprocess.run([wasmtime, "compile", str(wasm), "-o", str(cwasm)], check=True)
@@ -381,6 +393,8 @@ def main() -> None:
                     help=f"only this workload (repeatable): {', '.join(names)}")
     ap.add_argument("--seed", type=int, default=1, help="input generator seed (default 1)")
     ap.add_argument("--rebuild", action="store_true", help="regenerate the cached inputs")
+    ap.add_argument("--timeout", action="store_true", help="add the candidate 'wasmaot "
+                    "--timeout' (interruption checks) and its cost against plain wasmaot")
     args = ap.parse_args()
     if args.repeat < 1 or args.size < 1:
         ap.error("--repeat and --size must be at least 1")
@@ -391,13 +405,15 @@ def main() -> None:
     data = inputs(args.size, args.seed, args.rebuild)
     env = spawn_env()
     ratios: dict[str, dict[str, float]] = {}
+    results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="wasmaot-throughput-") as tmp:
         t0 = time.perf_counter()
         launcher = build_launcher(Path(tmp))
         programs = {}
         for w in workloads:
             if w.program not in programs:
-                programs[w.program] = build_program(w.program, Path(tmp), data, wasmtime)
+                programs[w.program] = build_program(w.program, Path(tmp), data, wasmtime,
+                                                    args.timeout)
         print(f"built {len(programs)} programs every way in {time.perf_counter() - t0:.0f} s; "
               f"{args.repeat} timed runs of each candidate, wall seconds exec-to-exit")
         for w in workloads:
@@ -406,6 +422,7 @@ def main() -> None:
             res = bench_workload(w, programs[w.program], data, args.repeat, env, launcher)
             if res is not None:
                 ratios[w.name] = print_table(w, res, input_bytes(w, data))
+                results[w.name] = res
 
     if not ratios:
         return
@@ -419,6 +436,24 @@ def main() -> None:
         print(f"{c:18}" + "".join(f"{r:>11.2f}x" for r in rs) + f"{geo:>9.2f}x")
     print("cpu s: user+sys CPU time of the process (median). MB/s: input bytes / median. "
           "peak MiB: the largest ru_maxrss of the runs.")
+    if args.timeout:
+        print_timeout_cost(results)
+
+
+def print_timeout_cost(results: dict[str, dict]) -> None:
+    """What --timeout costs: 'wasmaot --timeout' against plain wasmaot, by the minimum
+    and the median of wall and CPU time (the minimum is the run least disturbed by
+    other load)."""
+    print(f"\ncost of --timeout: {TIMEOUT_CANDIDATE} / wasmaot - 1")
+    print(f"{'':14}{'min wall':>10}{'median wall':>13}{'min cpu':>10}{'median cpu':>12}")
+    for name, res in results.items():
+        cells = []
+        for key in ("wall", "cpu"):
+            with_t, plain = res[TIMEOUT_CANDIDATE][key], res["wasmaot"][key]
+            cells.append(min(with_t) / min(plain) - 1)
+            cells.append(statistics.median(with_t) / statistics.median(plain) - 1)
+        print(f"{name:14}{cells[0]:>+10.1%}{cells[1]:>+13.1%}{cells[2]:>+10.1%}"
+              f"{cells[3]:>+12.1%}")
 
 
 if __name__ == "__main__":

@@ -135,6 +135,15 @@ WASMAOT_RT_HIDDEN void wasmaot_rt_stack_leave(void);
 WASMAOT_RT_HIDDEN int wasmaot_rt_stack_is_overflow(const struct wasmaot_rt_thread *t,
                                                     uintptr_t addr);
 
+/* --- interrupt.c ---------------------------------------------------------------------- */
+
+/* 1 once the deadline of wasmaot_set_timeout has passed (until the next call). */
+WASMAOT_RT_HIDDEN int wasmaot_rt_interrupt_fired(void);
+/* The page vmctx->interrupt_page points to (made on first use). */
+WASMAOT_RT_HIDDEN const uint8_t *wasmaot_rt_interrupt_page(void);
+/* `addr` is in the interrupt page: a loop header found the deadline passed. */
+WASMAOT_RT_HIDDEN int wasmaot_rt_is_interrupt_page(uintptr_t addr);
+
 /* --- registry.c: what the fault handler and backtraces consult ----------------------
  * Writers hold the process lock; readers are the thread running wasm (which
  * holds it), so no reader ever sees a half-made change. */

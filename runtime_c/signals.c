@@ -14,8 +14,10 @@
  *   - it is one we recognise:
  *       SIGSEGV/SIGBUS at an address inside a registered memory reservation
  *         -> MEMORY_OOB (memory.c: out-of-bounds guest accesses land there);
- *       SIGSEGV/SIGBUS below the stack limit, down to just below the thread's
- *         stack bottom -> STACK_EXHAUSTED (stack.c);
+ *       SIGSEGV/SIGBUS in the interrupt page (made unreadable when a
+ *         timeout's deadline passes) -> INTERRUPT (interrupt.c);
+ *       SIGSEGV/SIGBUS below the stack limit, within the thread's stack or
+ *         just below its bottom -> STACK_EXHAUSTED (stack.c);
  *       SIGFPE with the pc in registered wasm code -> INT_DIV_ZERO, or
  *         INT_OVERFLOW for FPE_INTOVF (a safety net: code checks divisors);
  *       SIGILL with the pc in registered wasm code -> UNREACHABLE (llvm.trap).
@@ -63,6 +65,8 @@ static int32_t classify(int sig, const siginfo_t *info, uintptr_t pc,
     case SIGSEGV:
     case SIGBUS:
       if (wasmaot_rt_registry_in_memory(addr)) return WASMAOT_TRAP_MEMORY_OOB;
+      /* A loop header of interruptible code after a timeout's deadline. */
+      if (wasmaot_rt_is_interrupt_page(addr)) return WASMAOT_TRAP_INTERRUPT;
       if (wasmaot_rt_stack_is_overflow(t, addr)) return WASMAOT_TRAP_STACK_EXHAUSTED;
       return WASMAOT_TRAP_NONE;
     case SIGFPE:

@@ -19,6 +19,10 @@
  * bottom; signals.c asks wasmaot_rt_stack_is_overflow and traps
  * STACK_EXHAUSTED instead of crashing.
  *
+ * Interruption (interrupt.c) reuses the cell: when a deadline passes, the cell
+ * becomes UINTPTR_MAX, so the next prologue (or loop-header check, in code
+ * compiled interruptible) traps; wasmaot_rt_trap_at then reports INTERRUPT.
+ *
  * Outside activations the cell holds UINTPTR_MAX: wasm code entered without
  * wasmaot_invoke traps in its first prologue, and the trap (having no
  * activation) aborts with a message rather than running unbounded.
@@ -65,7 +69,12 @@ void wasmaot_rt_stack_enter(struct wasmaot_rt_thread *t, uintptr_t sp) {
   uintptr_t limit = sp > max_wasm_stack ? sp - max_wasm_stack : 0;
   if (limit < floor) limit = floor;
   if (limit > sp) limit = sp; /* no room at all: the first prologue traps */
-  __atomic_store_n(&wasmaot_rt_stack_limit_cell, limit, __ATOMIC_RELAXED);
+  /* Sequentially consistent with interrupt.c's watchdog (which sets the flag,
+   * then the cell): either it sees our limit and overwrites it, or we see its
+   * flag here.  A deadline that passed is never lost to a new activation. */
+  __atomic_store_n(&wasmaot_rt_stack_limit_cell, limit, __ATOMIC_SEQ_CST);
+  if (wasmaot_rt_interrupt_fired())
+    __atomic_store_n(&wasmaot_rt_stack_limit_cell, UINTPTR_MAX, __ATOMIC_SEQ_CST);
 }
 
 void wasmaot_rt_stack_leave(void) {
@@ -75,5 +84,9 @@ void wasmaot_rt_stack_leave(void) {
 int wasmaot_rt_stack_is_overflow(const struct wasmaot_rt_thread *t, uintptr_t addr) {
   if (!t->stack_known) return 0;
   uintptr_t lowest = t->stack_lo > GUARD_SLACK ? t->stack_lo - GUARD_SLACK : 0;
-  return addr < __atomic_load_n(&wasmaot_rt_stack_limit_cell, __ATOMIC_RELAXED) && addr >= lowest;
+  /* Below the limit, and within this thread's stack and the guard below it.
+   * (addr < limit alone is not enough once a passed deadline has set the
+   * limit to UINTPTR_MAX: every other fault would count as exhaustion.) */
+  return addr < __atomic_load_n(&wasmaot_rt_stack_limit_cell, __ATOMIC_RELAXED) &&
+         addr >= lowest && addr < t->stack_hi;
 }

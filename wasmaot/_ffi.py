@@ -104,6 +104,7 @@ struct wasmaot_instance *wasmaot_instance_new(const struct wasmaot_module_desc *
     const struct wasmaot_extern *imports, const uint64_t *type_ids, const struct wasmaot_config *config,
     char *errbuf, size_t errlen);
 int32_t wasmaot_instance_init(struct wasmaot_instance *inst, struct wasmaot_trap_info *trap);
+int wasmaot_set_timeout(uint64_t timeout_ns);
 void wasmaot_instance_free(struct wasmaot_instance *inst);
 int32_t wasmaot_invoke(wasmaot_entry_fn thunk, const struct wasmaot_funcref *func,
     union wasmaot_value *args, union wasmaot_value *results, struct wasmaot_trap_info *trap);

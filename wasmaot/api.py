@@ -196,15 +196,22 @@ def _cache_dir() -> Path:
 
 
 def compile(source, *, target: str = "host", opt_level: int = 2,
-            bounds_checks: str = "guard", engine: Engine | None = None) -> "Module":
+            bounds_checks: str = "guard", interruptible: bool = False,
+            engine: Engine | None = None) -> "Module":
     """Compile a module (bytes, or a path to .wasm/.wat) to native code for this
-    process.  The shared object is cached by content hash, flags and version."""
+    process.  The shared object is cached by content hash, flags and version.
+
+    `interruptible=True` adds a check at every loop header so that a timeout
+    (`instantiate(timeout=...)`, `Instance.timeout`) stops any running code
+    with the trap "interrupt"; without it the code has no such checks and
+    cannot be given a timeout (as wasmtime's `epoch_interruption` config)."""
     data = _read_source(source)
     if target not in ("host", host_code_target().name):
         raise WasmError(f"the embedding API runs code in this process: target must be "
                         f"'host', not {target!r}")
     module, ctx = frontend(data)
-    req = CompileRequest(host_code_target().name, opt_level, bounds_checks == "explicit")
+    req = CompileRequest(host_code_target().name, opt_level, bounds_checks == "explicit",
+                         interruptible=interruptible)
     key = module_key(data, f"{__version__} {req!r}")
     cache = _cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
@@ -251,17 +258,57 @@ class Module:
     def exports(self) -> list:
         return list(self.module.exports)
 
-    def instantiate(self, imports=None) -> "Instance":
-        return Instance(self, imports or {})
+    def instantiate(self, imports=None, *, timeout: float | None = None) -> "Instance":
+        """`timeout`: seconds each call into the instance from Python (and its
+        start function) may run before it traps "interrupt"; None: no limit.
+        Needs a module compiled with interruptible=True."""
+        return Instance(self, imports or {}, timeout=timeout)
 
 
 # --- instances and their exports -------------------------------------------------------
 
 
+class _deadline:
+    """Arms the runtime's deadline for an outermost call into `instance` that
+    has a timeout (the runtime has one deadline per process, and wasm runs on
+    one thread at a time); calls made from host callbacks run under the
+    outer call's deadline.  Disarms it when the call returns."""
+
+    def __init__(self, instance: "Instance") -> None:
+        self.instance = instance
+        self.armed = False
+
+    def __enter__(self):
+        timeout = self.instance.timeout
+        engine = self.instance.engine
+        if timeout is None or getattr(engine._pending, "in_call", False):
+            return self
+        if not self.instance.module.options.interruptible:
+            raise WasmError("a timeout needs a module compiled with interruptible=True")
+        if not timeout > 0:
+            raise WasmError(f"timeout must be a positive number of seconds, not {timeout!r}")
+        ns = min(int(timeout * 1e9), _MAX_TIMEOUT_NS) or 1
+        if load_runtime().wasmaot_set_timeout(ns) != 0:
+            raise WasmError("cannot start the runtime's watchdog thread")
+        engine._pending.in_call = True
+        self.armed = True
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.armed:
+            load_runtime().wasmaot_set_timeout(0)
+            self.instance.engine._pending.in_call = False
+
+
+# A year: far beyond any real timeout, and well inside the runtime's arithmetic.
+_MAX_TIMEOUT_NS = 365 * 24 * 3600 * 10**9
+
+
 class Instance:
-    def __init__(self, module: Module, imports) -> None:
+    def __init__(self, module: Module, imports, *, timeout: float | None = None) -> None:
         self.module = module
         self.engine = module.engine
+        self.timeout = timeout
         lib = load_runtime()
         self._keepalive: list = []
         externs = self._link(imports)
@@ -280,7 +327,8 @@ class Instance:
         arrays.append((int(ffi.cast("uintptr_t", funcs)), len(module.ctx.funcs),
                        weakref.ref(self)))
         trap = ffi.new("struct wasmaot_trap_info *")
-        code = lib.wasmaot_instance_init(self._ptr, trap)
+        with _deadline(self):
+            code = lib.wasmaot_instance_init(self._ptr, trap)
         if code:
             # Segments applied before the trap stay (spec): tables of other
             # instances may now hold this instance's functions, so it must live on.
@@ -589,7 +637,8 @@ class Function:
             _store_value(engine, cells[i], t, v, bits=bits)
         results = ffi.new("union wasmaot_value[]", max(1, len(ft.results)))
         trap = ffi.new("struct wasmaot_trap_info *")
-        code = load_runtime().wasmaot_invoke(self._thunk, self._record, cells, results, trap)
+        with _deadline(self._instance):
+            code = load_runtime().wasmaot_invoke(self._thunk, self._record, cells, results, trap)
         if code:
             engine._raise_trap(code, trap, self._instance)
         out = [_load_value(engine, results[i], t, bits=bits) for i, t in enumerate(ft.results)]

@@ -187,6 +187,24 @@ def _parse_size(text: str) -> int:
     return int(num) * units[unit]
 
 
+def _check_timeout(ctx, param, text: str | None) -> str | None:
+    """--timeout DURATION: checked here, so a bad one is a usage error."""
+    from wasmaot.driver.duration import DurationError, parse_duration
+
+    if text is not None:
+        try:
+            parse_duration(text)
+        except DurationError as e:
+            raise click.BadParameter(e.message) from None
+    return text
+
+
+def _timeout_ns(text: str | None) -> int:
+    from wasmaot.driver.duration import parse_duration
+
+    return 0 if text is None else parse_duration(text)
+
+
 @cli.command()
 @click.argument("file", metavar="IN.wasm|IN.wat")
 @click.option("-o", "--output", required=True, metavar="OUT", help="The executable to write.")
@@ -213,10 +231,13 @@ def _parse_size(text: str) -> int:
               show_default=True, help="What to write to OUT.")
 @click.option("--link", "link_files", multiple=True, metavar="FILE.c|.o|.a",
               help="C code defining non-WASI imports (see README: custom imports).")
+@click.option("--timeout", default=None, metavar="DURATION", callback=_check_timeout,
+              help="Stop the program with `wasm trap: interrupt` after DURATION (500ms, 2s, "
+                   "1m); WASMAOT_TIMEOUT may change it at run time.")
 @click.pass_obj
 def build(reporter: _Reporter, file: str, output: str, target, opt_level, dirs, ro_dirs, env,
           tcp_listen, max_memory, max_wasm_stack, bounds_checks, locked, cpu, emit,
-          link_files) -> None:
+          link_files, timeout) -> None:
     """Compile a module into a standalone, statically linked executable.
 
     The executable runs on any Linux of the target architecture with no runtime
@@ -240,7 +261,8 @@ def build(reporter: _Reporter, file: str, output: str, target, opt_level, dirs, 
             target=target or host_code_target().name, opt_level=opt_level,
             dirs=grants.dirs, env=grants.env, tcp_listen=grants.tcp_listen,
             max_memory=memory, max_wasm_stack=stack, bounds_checks=bounds_checks,
-            locked=locked, cpu=cpu, emit=emit, link=tuple(link_files))
+            locked=locked, cpu=cpu, emit=emit, link=tuple(link_files),
+            interruptible=timeout is not None, timeout_ns=_timeout_ns(timeout))
         return do_build(read_module_bytes(file), output, opts)
     reporter.run(file, step)
     click.get_current_context().exit(1 if reporter.failed else 0)
@@ -254,8 +276,11 @@ def build(reporter: _Reporter, file: str, output: str, target, opt_level, dirs, 
 @click.option("--env", "env", multiple=True, metavar="NAME[=VAL]")
 @click.option("--tcp-listen", "tcp_listen", multiple=True, metavar="ADDR:PORT")
 @click.option("-O", "opt_level", type=click.IntRange(0, 3), default=2, show_default=True)
+@click.option("--timeout", default=None, metavar="DURATION", callback=_check_timeout,
+              help="Stop the program with `wasm trap: interrupt` after DURATION (500ms, 2s, 1m).")
 @click.pass_obj
-def run(reporter: _Reporter, file: str, args, dirs, ro_dirs, env, tcp_listen, opt_level) -> None:
+def run(reporter: _Reporter, file: str, args, dirs, ro_dirs, env, tcp_listen, opt_level,
+        timeout) -> None:
     """Build FILE for this machine (cached) and run it with ARGS.
 
     The executable is cached in $XDG_CACHE_HOME/wasmaot (keyed by the module,
@@ -266,10 +291,11 @@ def run(reporter: _Reporter, file: str, args, dirs, ro_dirs, env, tcp_listen, op
     from wasmaot.driver.run import cached_executable, exec_with_grants
 
     grants = reporter.run(file, lambda: RunGrants.parse(dirs, ro_dirs, env, tcp_listen))
-    exe = None if grants is None else reporter.run(file, lambda: cached_executable(file, opt_level))
+    exe = None if grants is None else reporter.run(
+        file, lambda: cached_executable(file, opt_level, interruptible=timeout is not None))
     if exe is None:
         click.get_current_context().exit(1)
-    exec_with_grants(exe, os.path.basename(file), list(args), grants)
+    exec_with_grants(exe, os.path.basename(file), list(args), grants, timeout=timeout)
 
 
 def main() -> None:

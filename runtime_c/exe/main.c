@@ -10,6 +10,10 @@
  *   WASMAOT_RO_DIR    comma-separated HOST[::GUEST] directories (read-only)
  *   WASMAOT_ENV       comma-separated NAME=VAL, or NAME to pass the host's value
  *   WASMAOT_TCP_LISTEN comma-separated HOST:PORT sockets to listen on
+ *   WASMAOT_TIMEOUT   a duration (500ms, 2s, 1m, plain seconds): interrupt the
+ *                     program after it; only in executables built with
+ *                     --timeout, and if --locked only to shorten the build's
+ *                     own timeout
  *
  * In these lists a backslash escapes the next byte, which must be `\`, `,` or
  * `:` (wasmaot/driver/grants.py defines the encoding; `wasmaot run` writes it).
@@ -205,6 +209,61 @@ static void print_trap(int32_t code, const struct wasmaot_trap_info *trap) {
   exit(134);
 }
 
+/* A duration as wasmaot/driver/duration.py defines it: 1-12 digits, optionally
+ * '.' and 1-9 digits, optionally "ms", "s", "m" or "h" (default s); more than 0
+ * and at most a year.  Returns 0 and *ns, or -1. */
+static int parse_duration(const char *s, uint64_t *ns) {
+  const uint64_t max_ns = 365ull * 24 * 3600 * 1000000000ull;
+  uint64_t whole = 0, frac = 0; /* frac: nanoseconds of a unit, 9 digits */
+  int digits = 0, frac_digits = 0;
+  for (; *s >= '0' && *s <= '9'; s++) {
+    if (++digits > 12) return -1;
+    whole = whole * 10 + (uint64_t)(*s - '0');
+  }
+  if (digits == 0) return -1;
+  if (*s == '.') {
+    for (s++; *s >= '0' && *s <= '9'; s++) {
+      if (++frac_digits > 9) return -1;
+      frac = frac * 10 + (uint64_t)(*s - '0');
+    }
+    if (frac_digits == 0) return -1;
+    for (int i = frac_digits; i < 9; i++) frac *= 10;
+  }
+  uint64_t per;
+  if (strcmp(s, "ms") == 0) per = 1000000ull;
+  else if (strcmp(s, "s") == 0 || *s == '\0') per = 1000000000ull;
+  else if (strcmp(s, "m") == 0) per = 60000000000ull;
+  else if (strcmp(s, "h") == 0) per = 3600000000000ull;
+  else return -1;
+  /* whole < 10^12 and per <= 3.6 * 10^12: check before multiplying. */
+  if (whole > max_ns / per) return -1;
+  /* per = k * 10^6 (k <= 3.6 * 10^6): frac / 10^9 * per = frac * k / 1000, exactly
+   * as duration.py rounds, and frac * k < 3.6 * 10^15 cannot overflow. */
+  uint64_t total = whole * per + frac * (per / 1000000ull) / 1000ull;
+  if (total == 0 || total > max_ns) return -1;
+  *ns = total;
+  return 0;
+}
+
+/* The deadline for this run: the build's, or WASMAOT_TIMEOUT's (only shorter
+ * if --locked); 0: none. */
+static uint64_t choose_timeout(void) {
+  const struct wasmaot_build_config *b = &wasmaot_build;
+  const char *value = getenv("WASMAOT_TIMEOUT");
+  if (value == NULL || *value == '\0') return b->timeout_ns;
+  if (!b->interruptible)
+    die("WASMAOT_TIMEOUT", "this executable was built without --timeout, so its loops "
+        "cannot be interrupted");
+  uint64_t ns;
+  if (parse_duration(value, &ns) != 0) {
+    fprintf(stderr, "error: WASMAOT_TIMEOUT: invalid duration '%s' (e.g. 500ms, 2s, 1m, or a "
+            "number of seconds)\n", value);
+    exit(1);
+  }
+  if (b->locked && b->timeout_ns != 0 && ns > b->timeout_ns) return b->timeout_ns;
+  return ns;
+}
+
 /* The exported function `_start` (WASI command), or -1. */
 static int64_t find_start(const struct wasmaot_module_desc *desc) {
   for (uint64_t i = 0; i < desc->num_exports; i++) {
@@ -232,6 +291,9 @@ int main(int argc, char **argv) {
       .max_wasm_stack = wasmaot_build.max_wasm_stack,
   };
   wasmaot_runtime_init(&config);
+  uint64_t timeout = choose_timeout();
+  if (timeout != 0 && wasmaot_set_timeout(timeout) != 0)
+    die("cannot start the timeout's watchdog", NULL);
 
   /* Every import was bound to a C function at build time (WASI or --link). */
   const struct wasmaot_module_desc *desc = &wasmaot_module;

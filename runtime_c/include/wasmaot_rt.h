@@ -215,6 +215,16 @@ WASMAOT_RT_API struct wasmaot_instance *wasmaot_instance_new(
 WASMAOT_RT_API int32_t wasmaot_instance_init(struct wasmaot_instance *inst,
                                              struct wasmaot_trap_info *trap);
 
+/* Interruption.  After `timeout_ns` nanoseconds from now, wasm code running
+ * (or entered later) traps WASMAOT_TRAP_INTERRUPT ("interrupt") at its next
+ * function entry, and at its next loop header if it was compiled interruptible
+ * (`wasmaot build --timeout`, the API's interruptible=True; without that a loop
+ * that calls nothing is not stopped).  One deadline per process, measured on
+ * CLOCK_MONOTONIC by a watchdog thread started on first use; a new call
+ * replaces the deadline, 0 cancels it.  Call it outside wasm (not from a host
+ * callback).  Returns 0, or -1 if the watchdog cannot be started. */
+WASMAOT_RT_API int wasmaot_set_timeout(uint64_t timeout_ns);
+
 /* Releases the instance's memories/tables/globals and frees it. */
 WASMAOT_RT_API void wasmaot_instance_free(struct wasmaot_instance *inst);
 

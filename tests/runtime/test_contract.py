@@ -125,7 +125,8 @@ def test_build_config_static_asserts_compile(tmp_path, target):
     every_byte = bytes(range(1, 256))
     src = tmp_path / "config.c"
     src.write_text(build_config.source(
-        max_memory=1, max_wasm_stack=2, locked=False, dirs=(Grant(every_byte, every_byte),),
+        max_memory=1, max_wasm_stack=2, locked=False, interruptible=True,
+        timeout_ns=3, dirs=(Grant(every_byte, every_byte),),
         env=(b"E=" + every_byte,), listen=(b"[::1]:80",), manifest=b'{"a": 1}',
         manifest_section=".wasmaot.manifest"))
     toolchain.compile_object(src, tmp_path / "config.o", target, include_dirs=(tmp_path,))

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 # Bumped when generated code and the runtime stop fitting together (2: memory.fill
 # and memory.copy became inline, no longer runtime calls; 3: import descriptors
-# carry `exact`).
+# carry `exact`, vmctx.interrupt_page).
 ABI_VERSION = 3
 
 
@@ -118,6 +118,9 @@ VMCTX = Struct("wasmaot_vmctx", (
     _f("datas", "struct wasmaot_segment *", "data segments"),
     _f("elems", "struct wasmaot_segment *", "element segments"),
     _f("runtime", "struct wasmaot_instance *", "the runtime's bookkeeping for this instance"),
+    _f("interrupt_page", "const volatile uint8_t *", "-> a page, readable until a timeout's "
+       "deadline passes (one per process); loop headers of interruptible code read a byte "
+       "of it, and the fault is the trap INTERRUPT (runtime_c/interrupt.c)"),
 ), "The instance context: the first argument of every wasm function.")
 
 HOST_FUNC = Struct("wasmaot_host_func", (
@@ -228,6 +231,8 @@ TRAPS = (
     (10, "STACK_EXHAUSTED", "call stack exhausted"),
     (11, "HOST", "host function failed"),
     (12, "MISALIGNED", "misaligned memory access"),
+    # The deadline of --timeout / the API's timeout passed (runtime_c/interrupt.c).
+    (13, "INTERRUPT", "interrupt"),
 )
 TRAP_CODES = {name: code for code, name, _ in TRAPS}
 TRAP_MESSAGES = {code: message for code, _, message in TRAPS}

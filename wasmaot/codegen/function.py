@@ -28,6 +28,12 @@ UNSUPPORTED_PROPOSALS = {
     "threads": "threads",
 }
 
+# Attributes of every generated function (attribute group #0; the module
+# header explains them), and the group of a wasm function with a return_call*:
+# the same plus `noinline` (FunctionEmitter.attribute_group says why).
+FUNC_ATTRS = '"frame-pointer"="all" "probe-stack"="inline-asm" nounwind'
+NOINLINE_GROUP = 1
+
 
 class Frame:
     """A control frame: a block, loop, if/else or the function body."""
@@ -76,6 +82,7 @@ class FunctionEmitter:
         self.prelude: list[str] = []
         self.cached: dict = {}
         self.result_types = [llvm_type(t) for t in functype.results]
+        self.has_return_call = False  # set by the lowering of return_call*
 
     # --- IRSink ------------------------------------------------------------
 
@@ -196,9 +203,23 @@ class FunctionEmitter:
         self.lower_body(r)
         ret = self.mod.return_type(ft.results)
         header = (f"define {self.mod.linkage} tailcc {ret} "
-                  f"@{self.mod.func_symbol(self.funcidx)}({params}) #0 {{")
+                  f"@{self.mod.func_symbol(self.funcidx)}({params}) #{self.attribute_group()} {{")
         return "\n".join([header, "entry:"] + self.allocas + self.prelude + self.lines
                          + self.trap_blocks() + ["}"])
+
+    def attribute_group(self) -> int:
+        """A function with a return_call* is never inlined.  Its return_call
+        is a `tail call tailcc`, which LLVM guarantees to reuse the frame.
+        Inlined at a `notail` call site (an ordinary wasm `call`), LLVM's
+        inliner keeps the inner call `tail` (it takes the weaker of the two
+        kinds, and `tail` is weaker than `notail`), so the return_call would
+        replace the *caller's* frame: `(func $a (return_call $b)) (func $b
+        (call $a))` became a loop with no stack growth, and no stack check
+        ever fired.  Without inlining, a `tail` call stays in the function
+        whose wasm body has the return_call, so only wasm return_call* reuse
+        frames; every other call stays `notail` (inlining keeps `notail`
+        calls `notail`) and pushes a frame whose prologue checks the limit."""
+        return NOINLINE_GROUP if self.has_return_call else 0
 
     def trap_blocks(self) -> list:
         """The shared blocks `trap_if` branches to, one per trap kind used."""
@@ -227,6 +248,17 @@ class FunctionEmitter:
             self.allocas.append(f"  {p} = alloca {ty}")
             init = f"%p{i}" if i < nparams else zero_value(ty)
             self.emit(f"store {ty} {init}, ptr {p}")
+
+    def interrupt_check(self) -> None:
+        """At a loop header (and before a return_call*) of code compiled
+        interruptible: read a byte of the interrupt page, which the runtime
+        makes unreadable when a deadline passes; the fault becomes the trap
+        INTERRUPT (runtime_c/interrupt.c).  Volatile, so that LLVM neither
+        drops the unused value nor hoists the read out of the loop.  One load
+        and no branch: a compare-and-branch here cost 4-8% on the examples,
+        this costs under 1% (bench/README.md)."""
+        page = self.ctx_field("interrupt_page")
+        self.emit(f"{self.tmp()} = load volatile i8, ptr {page}, align 1")
 
     def lower_body(self, r: Reader) -> None:
         data = r.data
@@ -379,6 +411,8 @@ def _loop(fx: FunctionEmitter, op, imms) -> None:
         frame.head_phis.append((len(fx.lines), name, ty))
         fx.lines.append("")  # filled by fill_loop_phis
         fx.push(ty, name)
+    if fx.mod.options.interruptible:
+        fx.interrupt_check()
 
 
 def _if(fx: FunctionEmitter, op, imms) -> None:

@@ -19,7 +19,8 @@ from ..wasm.refusals import Refusals
 from ..wasm.validate_module import ModuleContext
 from . import abi, numeric
 from .function import (
-    CONTROL_HANDLERS, LOWERED_WHEN_DEAD, UNSUPPORTED_PROPOSALS, Frame, FunctionEmitter,
+    CONTROL_HANDLERS, FUNC_ATTRS, LOWERED_WHEN_DEAD, NOINLINE_GROUP, UNSUPPORTED_PROPOSALS, Frame,
+    FunctionEmitter,
 )
 from .memory import MEMORY_HANDLERS, to_i64
 from .table import TABLE_HANDLERS
@@ -36,6 +37,10 @@ class CodegenOptions:
     # The descriptor's symbol, the object's only global one: executables that
     # link several modules (the wast test executable) give each its own.
     descriptor_symbol: str = "wasmaot_module"
+    # Check for interruption (a passed --timeout deadline) at every loop header.
+    # Off: no check is emitted at all (function entries are checked anyway:
+    # the stack-limit check doubles as the interruption point).
+    interruptible: bool = False
 
 
 def _numeric_handler(fx, op, imms) -> None:
@@ -204,7 +209,8 @@ class ModuleEmitter:
             # Frame pointers: trap backtraces walk them.  Stack probes: a frame
             # larger than the runtime's stack margin must touch the guard page
             # on its way down, so exhaustion always faults where it is caught.
-            'attributes #0 = { "frame-pointer"="all" "probe-stack"="inline-asm" nounwind }',
+            f"attributes #0 = {{ {FUNC_ATTRS} }}",
+            f"attributes #{NOINLINE_GROUP} = {{ {FUNC_ATTRS} noinline }}",
             f"!{self.empty_md} = !{{}}",
             f'!{self.cold_branch} = !{{!"branch_weights", i32 1, i32 2000}}',
         ]

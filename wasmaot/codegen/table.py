@@ -151,6 +151,12 @@ def _emit_call(fx, functype, callee: str, callee_ctx: str, *, tail: bool) -> Non
     # where wasm must exhaust its stack); `tail` (with tailcc) guarantees
     # return_call* never grows the stack.
     prefix = "tail call" if tail else "notail call"
+    if tail:
+        fx.has_return_call = True  # never inlined: FunctionEmitter.attribute_group
+        if fx.mod.options.interruptible:
+            # A return_call cycle is a loop with no loop header (LLVM even
+            # turns a self return_call into a branch that skips the prologue).
+            fx.interrupt_check()
     if ret == "void":
         fx.emit(f"{prefix} tailcc void {callee}(ptr {callee_ctx}{args})")
         if tail:

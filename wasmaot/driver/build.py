@@ -44,6 +44,10 @@ class BuildOptions:
     cpu: str = "baseline"
     emit: str = "exe"  # or "obj", "llvm-ir", "asm": stop after code generation
     link: tuple = ()  # --link .c/.o/.a files providing non-WASI imports (driver/link.py)
+    # --timeout: code checks for interruption at loop headers, and the program
+    # is interrupted after timeout_ns (0: only if WASMAOT_TIMEOUT says so).
+    interruptible: bool = False
+    timeout_ns: int = 0
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -98,13 +102,16 @@ def _bind_imports(module, ctx, link_files: tuple) -> tuple:
 
 
 def manifest_for(data: bytes, opts: BuildOptions) -> str:
+    flags = {"opt_level": opts.opt_level, "bounds_checks": opts.bounds_checks,
+             "max_memory": opts.max_memory, "max_wasm_stack": opts.max_wasm_stack,
+             "locked": opts.locked}
+    if opts.interruptible:
+        flags["timeout_ns"] = opts.timeout_ns
     return json.dumps({
         "wasmaot": __version__,
         "module_sha256": hashlib.sha256(data).hexdigest(),
         "target": opts.target,
-        "flags": {"opt_level": opts.opt_level, "bounds_checks": opts.bounds_checks,
-                  "max_memory": opts.max_memory, "max_wasm_stack": opts.max_wasm_stack,
-                  "locked": opts.locked},
+        "flags": flags,
         # Bytes as driver/grants.py shows them: text if UTF-8, else {"hex": ...}.
         "grants": {"dirs": [{"host": manifest_value(g.host), "guest": manifest_value(g.guest),
                              "readonly": g.readonly} for g in opts.dirs],
@@ -122,7 +129,8 @@ def build(data: bytes, output: str | os.PathLike, opts: BuildOptions) -> Path:
     module, ctx = frontend(data)
     native, custom = _bind_imports(module, ctx, opts.link)
     req = CompileRequest(opts.target, opts.opt_level, opts.bounds_checks == "explicit", native,
-                         opts.cpu, "obj" if opts.emit == "exe" else opts.emit)
+                         opts.cpu, "obj" if opts.emit == "exe" else opts.emit,
+                         interruptible=opts.interruptible)
     # One piece when emitting a single object/IR/assembly file.
     objects, _ = compile_module(data, req, module=module, ctx=ctx, split=opts.emit == "exe")
     if opts.emit != "exe":
@@ -145,7 +153,7 @@ def build(data: bytes, output: str | os.PathLike, opts: BuildOptions) -> Path:
             inputs.extend(str(p) for p in linked_inputs)
         (tmpdir / "build_config.c").write_text(build_config.source(
             max_memory=opts.max_memory, max_wasm_stack=opts.max_wasm_stack, locked=opts.locked,
-            dirs=opts.dirs, env=opts.env, listen=opts.tcp_listen,
+            interruptible=opts.interruptible, timeout_ns=opts.timeout_ns, dirs=opts.dirs, env=opts.env, listen=opts.tcp_listen,
             manifest=manifest_for(data, opts).encode(), manifest_section=MANIFEST_SECTION))
         compile_object(tmpdir / "build_config.c", tmpdir / "build_config.o", target,
                        include_dirs=runtime.include_dirs,

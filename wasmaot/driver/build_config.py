@@ -49,6 +49,8 @@ CONFIG = Struct("wasmaot_build_config", (
     _f("env", "const struct wasmaot_bytes *", "NAME=VALUE, or NAME: the host's value at start"),
     _f("nlisten", "uint64_t", ""),
     _f("listen", "const struct wasmaot_bytes *", "HOST:PORT to listen on"),
+    _f("interruptible", "uint64_t", "1: built with --timeout (loop headers check the deadline)"),
+    _f("timeout_ns", "uint64_t", "the built-in timeout, 0: none"),
 ), "What `wasmaot build` baked in; the executable's config is named `wasmaot_build`.")
 
 STRUCTS = (BYTES, DIR, CONFIG)
@@ -114,7 +116,8 @@ def _array(ctype: str, name: str, items: list[str]) -> str:
     return f"static const {ctype} {name}[] = {{{', '.join(items) or '{0}'}}};"
 
 
-def source(*, max_memory: int, max_wasm_stack: int, locked: bool, dirs: tuple[Grant, ...],
+def source(*, max_memory: int, max_wasm_stack: int, locked: bool, interruptible: bool,
+           timeout_ns: int, dirs: tuple[Grant, ...],
            env: tuple[bytes, ...], listen: tuple[bytes, ...], manifest: bytes,
            manifest_section: str) -> str:
     """The C file of one build's configuration and manifest."""
@@ -140,6 +143,7 @@ def source(*, max_memory: int, max_wasm_stack: int, locked: bool, dirs: tuple[Gr
         f"  .locked = {int(locked)}u,",
         f"  .ndirs = {len(dirs)}u, .dirs = dirs, .nenv = {len(env)}u, .env = env,",
         f"  .nlisten = {len(listen)}u, .listen = listen,",
+        f"  .interruptible = {int(interruptible)}u, .timeout_ns = {timeout_ns}u,",
         "};",
         "",
         "/* The manifest: what this executable is and what it was granted (wasmaot inspect). */",

@@ -48,11 +48,12 @@ class CompileRequest:
     cpu: str = "baseline"  # or "native"
     output: str = "obj"  # "obj", or "asm" / "llvm-ir" (text, for --emit)
     descriptor_symbol: str = "wasmaot_module"
+    interruptible: bool = False  # loop-header interrupt checks (--timeout)
 
     @property
     def codegen(self) -> CodegenOptions:
         return CodegenOptions(self.opt_level, self.explicit_bounds_checks, self.native_imports,
-                              self.descriptor_symbol)
+                              self.descriptor_symbol, self.interruptible)
 
 
 def frontend(data: bytes) -> tuple[Module, ModuleContext]:

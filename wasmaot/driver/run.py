@@ -19,30 +19,39 @@ from .inputs import read_module_bytes
 from .host import host_target_name
 
 
-def cached_executable(file: str, opt_level: int) -> Path:
+def cached_executable(file: str, opt_level: int, *, interruptible: bool = False) -> Path:
+    """`interruptible`: built with --timeout support (no built-in timeout; the
+    run gives one through WASMAOT_TIMEOUT), cached apart from the plain build,
+    which has no interruption checks at all."""
     # A cache hit must start fast: the compiler (LLVM, zig) is imported on a miss only.
     data = read_module_bytes(file)
     target = host_target_name()
-    exe = cache_root() / "exe" / module_key(data, f"run {target} -O{opt_level}")
+    flags = f"run {target} -O{opt_level}" + (" interruptible" if interruptible else "")
+    exe = cache_root() / "exe" / module_key(data, flags)
     if not exe.exists():
         from .build import BuildOptions, build
 
         exe.parent.mkdir(parents=True, exist_ok=True)
-        build(data, exe, BuildOptions(target=target, opt_level=opt_level))
+        build(data, exe, BuildOptions(target=target, opt_level=opt_level,
+                                      interruptible=interruptible))
     return exe
 
 
-def grant_environment(grants: RunGrants) -> dict[bytes, bytes]:
+def grant_environment(grants: RunGrants, timeout: str | None = None) -> dict[bytes, bytes]:
     """The executable's environment: ours without any WASMAOT_* variable (only
-    the grants given to `run` apply), plus those that carry `grants`."""
+    the grants given to `run` apply), plus those that carry `grants` and the
+    timeout."""
     environ = {k: v for k, v in os.environb.items() if not k.startswith(b"WASMAOT_")}
     environ.update(grants.environment())
+    if timeout is not None:
+        environ[b"WASMAOT_TIMEOUT"] = timeout.encode()
     return environ
 
 
-def exec_with_grants(exe: Path, argv0: str, args: list, grants: RunGrants) -> None:
+def exec_with_grants(exe: Path, argv0: str, args: list, grants: RunGrants, *,
+                     timeout: str | None = None) -> None:
     """Replace this process with the executable (argv[0] is the module's name)."""
-    os.execve(exe, [argv0, *args], grant_environment(grants))
+    os.execve(exe, [argv0, *args], grant_environment(grants, timeout))
 
 
 _FAST_OPTIONS = {"--dir": "dirs", "--ro-dir": "ro_dirs", "--env": "env",
