@@ -183,7 +183,7 @@ MODULE_DESC = Struct("wasmaot_module_desc", (
        "applies active segments, in spec order (may trap)"),
     _f("start", "int64_t", "start function index, or -1"),
     _f("entry_thunks", "wasmaot_entry_fn const *", "per type index: C-callable thunk (NULL for "
-       "non-function types)"),
+       "types no function has; types of one signature share a thunk)"),
     _f("num_imports", "uint64_t", ""),
     _f("imports", "const struct wasmaot_import_desc *", ""),
     _f("num_exports", "uint64_t", ""),

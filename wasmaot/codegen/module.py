@@ -8,6 +8,7 @@ Output is deterministic: it depends only on the module and the options.
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 
 from ..errors import UnsupportedFeature
@@ -321,16 +322,27 @@ class ModuleEmitter:
 
     # --- thunks and adapters --------------------------------------------------------
 
-    def _func_types(self):
-        for typeidx, st in enumerate(self.module.types):
-            comp = self.ctx.types.comp(self.ctx.types.canon[typeidx])
-            if type(comp) is FuncType:
-                yield typeidx, comp
+    def _thunk_signature(self, ft: FuncType) -> str:
+        return f"{self.return_type(ft.results)}({', '.join(llvm_type(t) for t in ft.params)})"
+
+    def _thunked_types(self) -> dict:
+        """Type index -> thunk name, for the types of functions only (the runtime
+        looks a thunk up by `func_type[f]`), one thunk per LLVM signature: a
+        module with 100,000 types but few function types gets few thunks."""
+        names, out = {}, {}
+        for typeidx in sorted(set(self._func_typeidx)):
+            sig = self._thunk_signature(self.func_type_of_typeidx(typeidx))
+            out[typeidx] = names.setdefault(sig, f"@wasmaot_entry_s{len(names)}")
+        return out
 
     def _entry_thunks(self) -> list:
-        out = []
-        for typeidx, ft in self._func_types():
-            lines = [f"define internal void @wasmaot_entry_t{typeidx}(ptr %code, ptr %ctx, ptr %args, "
+        out, done = [], set()
+        for typeidx, name in self._thunked_types().items():
+            if name in done:
+                continue
+            done.add(name)
+            ft = self.func_type_of_typeidx(typeidx)
+            lines = [f"define internal void {name}(ptr %code, ptr %ctx, ptr %args, "
                      f"ptr %results) #0 {{", "entry:"]
             args = []
             for i, t in enumerate(ft.params):
@@ -499,9 +511,9 @@ class ModuleEmitter:
              ("i64", len(d.init))]
             for i, d in enumerate(m.datas)])
         elem_lengths = self._array("elem_lengths", "i64", [len(e.init) for e in m.elems])
-        thunks = dict(self._func_types())
-        entry_thunks = self._array("entry_thunks", "ptr", [
-            f"@wasmaot_entry_t{i}" if i in thunks else "null" for i in range(ntypes)])
+        thunks = self._thunked_types()
+        entry_thunks = self._array("entry_thunks", "ptr", [thunks.get(i, "null")
+                                                           for i in range(ntypes)])
         imports, counters = [], {}
         for imp in m.imports:
             kind = "func" if imp.kind == "func_exact" else imp.kind
@@ -712,17 +724,29 @@ def lower_module(module: Module, ctx: ModuleContext, options: CodegenOptions) ->
     return ModuleEmitter(module, ctx, options).emit()
 
 
+# What LLVM spends on a function whatever its size (its pass pipelines run once
+# per function), as bytes of code that cost as much: about 1 ms at -O2, as much
+# as 60 bytes of code.  Partitions balance size + this per function, so that
+# 100,000 tiny functions are spread over the workers like 6 MB of code.
+FUNCTION_WEIGHT = 64
+
+
+def function_weight(module: Module, i: int) -> int:
+    return module.codes[i].size + FUNCTION_WEIGHT
+
+
 def partition_functions(module: Module, nparts: int) -> list[list[int]]:
-    """Defined functions split into `nparts` groups of similar code size
-    (largest first, each to the lightest group); deterministic."""
+    """Defined functions split into `nparts` groups of similar weight (code
+    size plus a constant per function; largest first, each to the lightest
+    group); deterministic."""
     first = module.num_imported_funcs
     order = sorted(range(len(module.codes)), key=lambda i: (-module.codes[i].size, i))
     parts: list[list[int]] = [[] for _ in range(nparts)]
-    loads = [0] * nparts
+    loads = [(0, k) for k in range(nparts)]  # a heap of (load, part)
     for i in order:
-        k = loads.index(min(loads))
+        load, k = heapq.heappop(loads)
         parts[k].append(first + i)
-        loads[k] += module.codes[i].size
+        heapq.heappush(loads, (load + function_weight(module, i), k))
     return [sorted(p) for p in parts]
 
 
