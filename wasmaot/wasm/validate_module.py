@@ -19,6 +19,8 @@ from .limits import (
     MAX_ARRAY_NEW_FIXED, MAX_FUNCTION_LOCALS, MAX_PAGES_32, MAX_PAGES_64, MAX_SUBTYPE_DEPTH,
     MAX_TABLE_32, MAX_TABLE_64,
 )
+from . import limits
+from .sections import check_limit
 from .validate_func import DATA_COUNT_OPS, FuncValidator
 
 
@@ -144,7 +146,23 @@ def _validate_body(ctx: ModuleContext, module: Module, i: int, code: Code) -> No
 # --- declarations ---------------------------------------------------------------
 
 
+def _check_index_spaces(m: Module) -> None:
+    """Limits on index spaces that imports and definitions share (limits.py)."""
+    imported = {}
+    for imp in m.imports:
+        kind = "func" if imp.kind == "func_exact" else imp.kind
+        imported[kind] = imported.get(kind, 0) + 1
+    for kind, defined, limit, what in (
+            ("func", m.funcs, limits.MAX_FUNCTIONS, "functions"),
+            ("table", m.tables, limits.MAX_TABLES, "tables"),
+            ("memory", m.memories, limits.MAX_MEMORIES, "memories"),
+            ("global", m.globals, limits.MAX_GLOBALS, "globals"),
+            ("tag", m.tags, limits.MAX_TAGS, "tags")):
+        check_limit(imported.get(kind, 0) + len(defined), limit, what)
+
+
 def _validate_declarations(m: Module) -> ModuleContext:
+    _check_index_spaces(m)
     ctx = ModuleContext(m)
     _validate_types(ctx, m)
     for imp in m.imports:
