@@ -131,7 +131,7 @@ def build_image(module: Module, ctx: ModuleContext) -> Image:
     item_rows, items = [], array("I")  # 4 bytes on every target we run on
     for i, elem in enumerate(module.elems):
         if elem.func_indices:
-            values = [expr[0].imms[0] for expr in elem.init]
+            values = elem.init.indices
         else:
             values = [_item(expr) for expr in elem.init]
             if None in values:

@@ -7,6 +7,9 @@ section's declared size is consumed exactly.
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Sequence
+
 from ..errors import ImplementationLimit, MalformedModule
 from . import limits
 from .binary_types import (
@@ -146,12 +149,33 @@ _REF_FUNC_NONNULL = RefType(False, "func")
 _END = BY_NAME["end"]
 
 
-def _funcidx_exprs(r: Reader) -> list:
-    exprs = []
-    for _ in range(_count(r, limits.MAX_ELEMENT_ITEMS, "element items")):
-        start = r.pos
-        exprs.append([Instr(_REF_FUNC, (r.u32(),), start), Instr(_END, (), r.pos)])
-    return exprs
+class FuncIndexItems(Sequence):
+    """The items of a segment given as function indices, kept compact (one may
+    have millions): `indices[j]`, read at `offsets[j]`.  Item j reads back as
+    the expression it stands for, `ref.func x` then `end`."""
+
+    def __init__(self, indices: array, offsets: array) -> None:
+        self.indices = indices
+        self.offsets = offsets  # one more than the items: where the last one ends
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, j):
+        if isinstance(j, slice):
+            return [self[k] for k in range(*j.indices(len(self)))]
+        return [Instr(_REF_FUNC, (self.indices[j],), self.offsets[j]),
+                Instr(_END, (), self.offsets[j + 1 if j >= 0 else j])]
+
+
+def _funcidx_exprs(r: Reader) -> FuncIndexItems:
+    n = _count(r, limits.MAX_ELEMENT_ITEMS, "element items")
+    indices, offsets = array("I"), array("Q")
+    for _ in range(n):
+        offsets.append(r.pos)
+        indices.append(r.u32())
+    offsets.append(r.pos)
+    return FuncIndexItems(indices, offsets)
 
 
 def _elemkind(r: Reader) -> RefType:

@@ -216,11 +216,14 @@ def _validate_declarations(m: Module) -> ModuleContext:
 def _collect_refs(m: Module) -> set[int]:
     """C.refs: functions referenced outside function bodies (spec 3.5.x)."""
     exprs = [g.init for g in m.globals] + [t.init for t in m.tables if t.init]
+    refs = {e.index for e in m.exports if e.kind == "func"}
     for elem in m.elems:
-        exprs.extend(elem.init)
+        if elem.func_indices:
+            refs.update(elem.init.indices)
+        else:
+            exprs.extend(elem.init)
         if elem.offset_expr:
             exprs.append(elem.offset_expr)
-    refs = {e.index for e in m.exports if e.kind == "func"}
     for expr in exprs:
         refs.update(ins.imms[0] for ins in expr if ins.op.name == "ref.func")
     return refs
@@ -303,10 +306,10 @@ def _validate_exports(ctx: ModuleContext, m: Module) -> None:
 
 def _validate_elem(ctx: ModuleContext, elem) -> RefType:
     rt = ctx.valtype(elem.reftype)
-    for expr in elem.init:
-        if elem.func_indices:
-            _elem_funcidx(ctx, expr[0], rt)
-        else:
+    if elem.func_indices:
+        _elem_funcidxs(ctx, elem.init, rt)
+    else:
+        for expr in elem.init:
             _const_expr(ctx, expr, rt, "element")
     if elem.mode == "active":
         if elem.table >= len(ctx.tables):
@@ -318,6 +321,16 @@ def _validate_elem(ctx: ModuleContext, elem) -> RefType:
             raise InvalidModule(f"type mismatch: expected {tt.reftype}, found {rt}",
                                 offset=elem.offset, section="element")
     return rt
+
+
+def _elem_funcidxs(ctx: ModuleContext, items, rt: RefType) -> None:
+    """Each index names a function whose reference matches `rt`; the type check
+    runs once per distinct function type (a segment may have millions of items)."""
+    nfuncs, checked = len(ctx.funcs), set()
+    for j, x in enumerate(items.indices):
+        if x >= nfuncs or ctx.funcs[x] not in checked:
+            _elem_funcidx(ctx, items[j][0], rt)
+            checked.add(ctx.funcs[x])
 
 
 def _elem_funcidx(ctx: ModuleContext, ins, rt: RefType) -> None:
