@@ -125,3 +125,50 @@ def test_image_segment_out_of_bounds_traps_after_the_earlier_ones(tmp_path):
     module = wa.compile(wat_to_wasm(src))
     with pytest.raises(Trap, match="out of bounds memory access"):
         module.instantiate({})
+
+
+CHECKS = r"""(module
+  (memory 1)
+  (table $t 8 funcref)
+  (type $v (func (result i32)))
+  (func $seven (result i32) (i32.const 7))
+  (global $g i64 (i64.const 0x1122334455667788))
+  (global $f f64 (f64.const 0.5))
+  (global $r funcref (ref.func $seven))
+  (elem (table $t) (i32.const 2) func $seven $seven)
+  (data (i32.const 16) "\de\ad\be\ef")
+  (data (i32.const 100) "tail")
+  (func (export "_start")
+    (if (i32.ne (i32.load (i32.const 16)) (i32.const 0xefbeadde)) (then unreachable))
+    (if (i32.ne (i32.load (i32.const 100)) (i32.const 0x6c696174)) (then unreachable))
+    (if (i64.ne (global.get $g) (i64.const 0x1122334455667788)) (then unreachable))
+    (if (f64.ne (global.get $f) (f64.const 0.5)) (then unreachable))
+    (if (i32.ne (call_indirect (type $v) (i32.const 3)) (i32.const 7)) (then unreachable))
+    (if (ref.is_null (global.get $r)) (then unreachable))
+    (if (i32.eqz (ref.is_null (table.get $t (i32.const 4)))) (then unreachable))))
+"""
+
+
+@pytest.mark.parametrize("target", ["x86_64-linux", "aarch64-linux"])
+def test_executable_links_the_image_object_and_initializes_from_it(tmp_path, target):
+    from wasmaot.driver.build import BuildOptions, build
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "driver"))
+    from test_build_exe import run_exe
+
+    src = tmp_path / "checks.wat"
+    src.write_text(CHECKS)
+    exe = build(wat_to_wasm(src), tmp_path / "checks", BuildOptions(target=target, opt_level=0))
+    proc = run_exe(exe, target, [])
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_raw_object_headers_name_the_machine_and_a_hidden_sized_symbol():
+    from wasmaot.driver.rawobject import data_object
+    for arch, machine in (("x86_64", 62), ("aarch64", 183)):
+        obj = data_object("m_image", [b"abc", b"de"], arch)
+        assert obj[:4] == b"\x7fELF" and struct.unpack_from("<H", obj, 18)[0] == machine
+        assert obj[64:69] == b"abcde"
+        shoff, = struct.unpack_from("<Q", obj, 40)
+        symtab = struct.unpack_from("<IIQQQQIIQQ", obj, shoff + 2 * 64)
+        sym = struct.unpack_from("<IBBHQQ", obj, symtab[4] + 24)
+        assert sym[1:] == ((1 << 4) | 1, 2, 1, 0, 5)  # global object, hidden, section 1, 5 bytes
