@@ -172,3 +172,13 @@ def test_raw_object_headers_name_the_machine_and_a_hidden_sized_symbol():
         symtab = struct.unpack_from("<IIQQQQIIQQ", obj, shoff + 2 * 64)
         sym = struct.unpack_from("<IBBHQQ", obj, symtab[4] + 24)
         assert sym[1:] == ((1 << 4) | 1, 2, 1, 0, 5)  # global object, hidden, section 1, 5 bytes
+
+
+def test_many_tiny_functions_are_spread_over_partitions():
+    from wasmaot.codegen.module import partition_functions
+    from wasmaot.driver.compile import partition_count
+    module = decode_module(shapes.many_funcs(20_000))  # 20,000 functions in 180 KB of code
+    n = partition_count(module)
+    assert n >= 4
+    sizes = [len(p) for p in partition_functions(module, n)]
+    assert max(sizes) - min(sizes) <= 1

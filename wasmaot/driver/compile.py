@@ -60,6 +60,13 @@ def code_size(module: Module) -> int:
     return sum(s.size for s in module.sections if s.id == 10)
 
 
+def partition_count(module: Module) -> int:
+    """How many partitions: code size plus a constant per function (weighed as
+    partition_functions does), so that many tiny functions are spread too."""
+    weight = code_size(module) + FUNCTION_WEIGHT * len(module.codes)
+    return min(MAX_PARTITIONS, max(1, weight // PARTITION_BYTES))
+
+
 def _compile_partition(module: Module, ctx: ModuleContext, req: CompileRequest,
                        funcs: list, first: bool, external_image: bool) -> tuple:
     t0 = time.perf_counter()
@@ -100,9 +107,7 @@ def compile_module(data: bytes, req: CompileRequest, *, jobs: int | None = None,
         ctx = validate_module(module)
     stats.frontend = time.perf_counter() - t0
     stats.code_bytes = code_size(module)
-    # Weighed like partition_functions does: many tiny functions cost like code.
-    weight = stats.code_bytes + FUNCTION_WEIGHT * len(module.codes)
-    nparts = min(MAX_PARTITIONS, max(1, weight // PARTITION_BYTES)) if split else 1
+    nparts = partition_count(module) if split else 1
     stats.partitions = nparts
     t1 = time.perf_counter()
     if nparts == 1:
