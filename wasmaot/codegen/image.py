@@ -13,7 +13,11 @@ into this image, and the initializer runs three small loops over it
             indices at that offset (NULL_ITEM: ref.null) become the segment's items
   segments  rows of (kind, segment, table or memory, offset mode, offset, length)
             for the active and declarative segments, in the spec's order
-  data      the data segments' bytes, back to back (the descriptor points into it)
+  datas     rows of (image offset, length), one per data segment: the instance's
+            segment table (vmctx->datas) is filled from them, so the descriptor
+            has no per-segment constants (its `datas` is a zeroed table)
+  items     the u32 function indices of `items`' rows
+  data      the data segments' bytes, back to back
 
 Only what is simple goes in: a global initialized by one constant or `ref.func`,
 an element segment of function indices or `ref.func`/`ref.null` items, a segment
@@ -45,6 +49,7 @@ OFFSET_CONST, OFFSET_GLOBAL_I32, OFFSET_GLOBAL_I64 = 0, 1, 2
 GLOBAL_ROW = struct.Struct("<3Q")
 ITEM_ROW = struct.Struct("<3Q")
 SEGMENT_ROW = struct.Struct("<6Q")
+DATA_ROW = struct.Struct("<2Q")
 
 _CONSTS = {"i32.const": 0xFFFFFFFF, "i64.const": (1 << 64) - 1,
            "f32.const": 0xFFFFFFFF, "f64.const": (1 << 64) - 1}
@@ -67,6 +72,7 @@ class Image:
     num_item_rows: int = 0
     segments_at: int = 0
     runs: list = field(default_factory=list)
+    datas_at: int = 0
     data_at: list = field(default_factory=list)  # image offset of each data segment
     simple_globals: set = field(default_factory=set)
     simple_elems: set = field(default_factory=set)
@@ -174,17 +180,20 @@ def build_image(module: Module, ctx: ModuleContext) -> Image:
     for elem, at, count in item_rows:
         rows += ITEM_ROW.pack(elem, 0, count)  # item offsets patched below
     img.segments_at = img.items_at + len(rows)
-    items_base = img.segments_at + len(seg_rows)
+    img.datas_at = img.segments_at + len(seg_rows)
+    items_base = img.datas_at + DATA_ROW.size * len(module.datas)
     for k, (elem, at, count) in enumerate(item_rows):
         ITEM_ROW.pack_into(rows, k * ITEM_ROW.size, elem, items_base + at, count)
     if sys.byteorder != "little":
         items.byteswap()
     pos = items_base + len(items) * 4
-    img.parts = [bytes(globals_rows), bytes(rows), bytes(seg_rows), items.tobytes()]
+    data_rows = bytearray()
     for data in module.datas:
         img.data_at.append(pos)
-        img.parts.append(data.init)
+        data_rows += DATA_ROW.pack(pos, len(data.init))
         pos += len(data.init)
+    img.parts = [bytes(globals_rows), bytes(rows), bytes(seg_rows), bytes(data_rows),
+                 items.tobytes(), *(data.init for data in module.datas)]
     img.size = pos
     return img
 

@@ -18,7 +18,7 @@ from ..wasm.types import FuncType, RefType
 from ..wasm.validate_module import ModuleContext
 from . import abi, numeric
 from .image import (
-    GLOBAL_ROW, ITEM_ROW, NULL_ITEM, OFFSET_GLOBAL_I32, OFFSET_GLOBAL_I64, SEG_DATA_ACTIVE,
+    DATA_ROW, GLOBAL_ROW, ITEM_ROW, NULL_ITEM, OFFSET_GLOBAL_I32, OFFSET_GLOBAL_I64, SEG_DATA_ACTIVE,
     SEG_ELEM_ACTIVE, SEGMENT_ROW, Image, build_image, ir_bytes,
 )
 from .function import CONTROL_HANDLERS, UNSUPPORTED_PROPOSALS, Frame, FunctionEmitter
@@ -218,6 +218,9 @@ class ModuleEmitter:
         fx = FunctionEmitter(self, -1, FuncType((), ()), [])
         fx.frames.append(Frame("func", [], [], 0, "ret"))
         nglob = len(ctx.globals) - len(m.globals)
+        if m.datas:
+            fx.emit(f"call void @wasmaot_init_datas(ptr %ctx, ptr {self._image_at(img.datas_at)}, "
+                    f"i64 {len(m.datas)})")
         if img.num_globals:
             fx.emit(f"call void @wasmaot_init_globals(ptr %ctx, ptr {self._image_at(img.globals_at)}, "
                     f"i64 {img.num_globals})")
@@ -304,6 +307,9 @@ class ModuleEmitter:
         """The loops over the image's rows, each defined once if it has rows."""
         img = self.image
         out = []
+        if self.module.datas:
+            out.append(_DATAS_LOOP.format(datas=abi.VMCTX.offset("datas"), row=DATA_ROW.size,
+                                          segment=abi.SEGMENT.size, image=self.image_symbol))
         if img.num_globals:
             out.append(_GLOBALS_LOOP.format(globals=abi.VMCTX.offset("globals"),
                                             funcs=abi.VMCTX.offset("funcs"),
@@ -506,10 +512,12 @@ class ModuleEmitter:
         globs = self._struct_array("globals", [
             [("i64", self._valtype_code(g.valtype)), ("i64", int(g.mutable))]
             for g in ctx.globals])
-        datas = self._struct_array("datas", [
-            [("ptr", self._image_at(self.image.data_at[i]) if d.init else "null"),
-             ("i64", len(d.init))]
-            for i, d in enumerate(m.datas)])
+        # Filled in the instance by the initializer (image.py: `datas` rows).
+        datas = "null"
+        if m.datas:
+            self.globals_text.append(f"@datas = internal global [{len(m.datas)} x {{ ptr, i64 }}] "
+                                     f"zeroinitializer, align 8")
+            datas = "@datas"
         elem_lengths = self._array("elem_lengths", "i64", [len(e.init) for e in m.elems])
         thunks = self._thunked_types()
         entry_thunks = self._array("entry_thunks", "ptr", [thunks.get(i, "null")
@@ -576,6 +584,31 @@ class ModuleEmitter:
 # Rows are read with 8-byte loads (the image is 16-aligned, its rows 8-aligned).
 # A cell is 16 bytes and starts zeroed; storing the 8 low bytes of a value's bits
 # sets an i32/i64/f32/f64/ref global on our little-endian targets.
+
+_DATAS_LOOP = """define internal void @wasmaot_init_datas(ptr %ctx, ptr %rows, i64 %n) #0 {{
+entry:
+  %dp = getelementptr inbounds i8, ptr %ctx, i64 {datas}
+  %datas = load ptr, ptr %dp, align 8
+  br label %head
+head:
+  %k = phi i64 [ 0, %entry ], [ %k.next, %body ]
+  %done = icmp eq i64 %k, %n
+  br i1 %done, label %exit, label %body
+body:
+  %row = getelementptr inbounds [{row} x i8], ptr %rows, i64 %k
+  %at = load i64, ptr %row, align 8
+  %lenp = getelementptr inbounds i8, ptr %row, i64 8
+  %len = load i64, ptr %lenp, align 8
+  %bytes = getelementptr inbounds i8, ptr @{image}, i64 %at
+  %seg = getelementptr inbounds [{segment} x i8], ptr %datas, i64 %k
+  store ptr %bytes, ptr %seg, align 8
+  %seglen = getelementptr inbounds i8, ptr %seg, i64 8
+  store i64 %len, ptr %seglen, align 8
+  %k.next = add i64 %k, 1
+  br label %head
+exit:
+  ret void
+}}"""
 
 _GLOBALS_LOOP = """define internal void @wasmaot_init_globals(ptr %ctx, ptr %rows, i64 %n) #0 {{
 entry:
