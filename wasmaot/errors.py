@@ -79,6 +79,14 @@ class InvalidModule(WasmError):
     kind = "invalid module"
 
 
+class ImplementationLimit(InvalidModule):
+    """The module is larger than wasmaot accepts (wasm/limits.py: the limits the
+    JS API sets and wasmtime applies).  An InvalidModule, as `wasm-tools
+    validate` rejects such a module too."""
+
+    kind = "implementation limit"
+
+
 class UnsupportedFeature(WasmError):
     """Valid WebAssembly that this version of wasmaot cannot compile yet."""
 

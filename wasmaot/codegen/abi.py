@@ -190,14 +190,15 @@ MODULE_DESC = Struct("wasmaot_module_desc", (
     _f("num_imported_globals", "uint64_t", ""),
     _f("globals", "const struct wasmaot_global_desc *", "per global"),
     _f("num_datas", "uint64_t", "data segments"),
-    _f("datas", "const struct wasmaot_segment *", "per data segment: its bytes"),
+    _f("datas", "const struct wasmaot_segment *", "per data segment: its bytes (wasmaot "
+       "fills the instance's copy from its module image in `init`: this table is zeroed)"),
     _f("num_elems", "uint64_t", "element segments"),
     _f("elem_lengths", "const uint64_t *", "per element segment: number of items"),
     _f("init", "wasmaot_init_fn", "evaluates globals, table and element initializers, then "
        "applies active segments, in spec order (may trap)"),
     _f("start", "int64_t", "start function index, or -1"),
     _f("entry_thunks", "wasmaot_entry_fn const *", "per type index: C-callable thunk (NULL for "
-       "non-function types)"),
+       "types no function has; types of one signature share a thunk)"),
     _f("num_imports", "uint64_t", ""),
     _f("imports", "const struct wasmaot_import_desc *", ""),
     _f("num_exports", "uint64_t", ""),

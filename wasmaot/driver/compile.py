@@ -12,14 +12,17 @@ from __future__ import annotations
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 
-from ..codegen.module import REFUSALS, CodegenOptions, lower_partition, partition_functions
+from ..codegen.image import build_image
+from ..codegen.module import (
+    FUNCTION_WEIGHT, REFUSALS, CodegenOptions, lower_partition, partition_functions,
+)
 from ..wasm import decode_module, validate_module
 from ..wasm.module import Module
 from ..wasm.validate_module import ModuleContext, declarations_context
-from . import llvm
+from . import llvm, rawobject
 from .targets import code_target
 
 # Code section bytes per partition; modules below this compile in one piece.
@@ -68,10 +71,18 @@ def code_size(module: Module) -> int:
     return sum(s.size for s in module.sections if s.id == 10)
 
 
+def partition_count(module: Module) -> int:
+    """How many partitions: code size plus a constant per function (weighed as
+    partition_functions does), so that many tiny functions are spread too."""
+    weight = code_size(module) + FUNCTION_WEIGHT * len(module.codes)
+    return min(MAX_PARTITIONS, max(1, weight // PARTITION_BYTES))
+
+
 def _compile_partition(module: Module, ctx: ModuleContext, req: CompileRequest,
-                       funcs: list, first: bool) -> tuple:
+                       funcs: list, first: bool, external_image: bool) -> tuple:
     t0 = time.perf_counter()
-    ir = lower_partition(module, ctx, req.codegen, funcs, first)
+    options = replace(req.codegen, external_image=external_image)
+    ir = lower_partition(module, ctx, options, funcs, first)
     t1 = time.perf_counter()
     target = llvm.with_cpu(code_target(req.target), req.cpu)
     steps: dict = {}
@@ -82,28 +93,39 @@ def _compile_partition(module: Module, ctx: ModuleContext, req: CompileRequest,
 def _worker(data: bytes, req: CompileRequest, funcs: list, first: bool) -> tuple:
     # The parent validated the module; a worker only needs the declarations.
     module = decode_module(data)
-    return _compile_partition(module, declarations_context(module), req, funcs, first)
+    return _compile_partition(module, declarations_context(module), req, funcs, first, True)
+
+
+def _image_object(module: Module, ctx: ModuleContext, req: CompileRequest) -> list[bytes]:
+    """The module image as an object of its own (none if it is empty)."""
+    image = build_image(module, ctx)
+    if image.size == 0:
+        return []
+    arch = code_target(req.target).triple.split("-")[0]
+    return [rawobject.data_object(f"{req.descriptor_symbol}_image", image.parts, arch)]
 
 
 def compile_module(data: bytes, req: CompileRequest, *, jobs: int | None = None,
                    module: Module | None = None, ctx: ModuleContext | None = None,
                    split: bool = True) -> tuple[list[bytes], CompileStats]:
-    """Validate and compile; returns the object files (in link order) and timings."""
+    """Validate and compile; returns the object files (in link order) and timings.
+    With `split`, there may be several: the partitions, then the module image
+    (codegen/image.py) as raw bytes; without, one object holds everything."""
     stats = CompileStats()
     t0 = time.perf_counter()
     if module is None:
         module, ctx = frontend(data)
     stats.frontend = time.perf_counter() - t0
     stats.code_bytes = code_size(module)
-    nparts = min(MAX_PARTITIONS, max(1, stats.code_bytes // PARTITION_BYTES)) if split else 1
+    nparts = partition_count(module) if split else 1
     stats.partitions = nparts
     t1 = time.perf_counter()
     if nparts == 1:
         funcs = list(range(module.num_imported_funcs, len(ctx.funcs)))
-        obj, emit_s, _, stats.per_stage = _compile_partition(module, ctx, req, funcs, True)
+        obj, emit_s, _, stats.per_stage = _compile_partition(module, ctx, req, funcs, True, split)
         stats.emit = emit_s
         stats.llvm = time.perf_counter() - t1 - emit_s
-        return [obj], stats
+        return [obj] + (_image_object(module, ctx, req) if split else []), stats
     parts = partition_functions(module, nparts)
     workers = jobs or os.cpu_count() or 1
     # fork: a spawned worker would re-run the caller's __main__ (scripts without a
@@ -122,4 +144,4 @@ def compile_module(data: bytes, req: CompileRequest, *, jobs: int | None = None,
     for r in results:
         for stage, seconds in r[3].items():
             stats.per_stage[stage] = stats.per_stage.get(stage, 0.0) + seconds
-    return [r[0] for r in results], stats
+    return [r[0] for r in results] + _image_object(module, ctx, req), stats

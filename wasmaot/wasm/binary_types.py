@@ -3,7 +3,8 @@ recursion groups, limits, and the table, memory, global and tag types."""
 
 from __future__ import annotations
 
-from ..errors import MalformedModule
+from ..errors import ImplementationLimit, MalformedModule
+from .limits import MAX_FUNCTION_PARAMS, MAX_FUNCTION_RESULTS
 from .reader import Reader
 from .types import (
     ABSTRACT_HEAPTYPES, F32, F64, I8, I16, I32, I64, V128, ArrayType, BlockType, FieldType,
@@ -107,12 +108,22 @@ def _read_fieldtype(r: Reader) -> FieldType:
     return FieldType(storage, bool(mut))
 
 
+def _limited_len(r: Reader, limit: int, what: str) -> int:
+    pos = r.pos
+    n = r.vec_len()
+    if n > limit:
+        raise ImplementationLimit(f"{what} count exceeds limit of {limit}", offset=pos)
+    return n
+
+
 def _read_comptype(r: Reader):
     start = r.pos
     form = r.u8()
     if form == 0x60:
-        params = tuple(read_valtype(r) for _ in range(r.vec_len()))
-        results = tuple(read_valtype(r) for _ in range(r.vec_len()))
+        params = tuple(read_valtype(r) for _ in range(_limited_len(r, MAX_FUNCTION_PARAMS,
+                                                                    "function params")))
+        results = tuple(read_valtype(r) for _ in range(_limited_len(r, MAX_FUNCTION_RESULTS,
+                                                                     "function results")))
         return FuncType(params, results)
     if form == 0x5F:
         return StructType(tuple(_read_fieldtype(r) for _ in range(r.vec_len())))

@@ -86,12 +86,13 @@ class Code:
 class Elem:
     mode: str  # "passive", "active", "declarative"
     reftype: RefType
-    init: list  # list of const exprs (each a list[Instr])
+    init: list  # const exprs (each a list[Instr]); see func_indices
     table: int = 0
     offset_expr: list[Instr] | None = None
     offset: int = 0
-    # True when the binary gave function indices rather than expressions
-    # (`init` then holds synthesized `ref.func` expressions).
+    # True when the binary gave function indices rather than expressions:
+    # `init` is then a sections.FuncIndexItems, the indices in an array, each
+    # read back as the expression `ref.func x`.
     func_indices: bool = False
 
 

@@ -7,13 +7,31 @@ section's declared size is consumed exactly.
 
 from __future__ import annotations
 
-from ..errors import MalformedModule
+from array import array
+from collections.abc import Sequence
+
+from ..errors import ImplementationLimit, MalformedModule
+from . import limits
 from .binary_types import (
     read_globaltype, read_memtype, read_rec_group, read_reftype, read_tabletype, read_tagtype,
     read_valtype,
 )
 from .instructions import read_expr
 from .limits import MAX_DECLARED_LOCALS
+
+
+def check_limit(n: int, limit: int, what: str, offset: int | None = None) -> None:
+    """Refuse a count over an implementation limit (limits.py), before any
+    per-item work."""
+    if n > limit:
+        raise ImplementationLimit(f"{what} count exceeds limit of {limit}", offset=offset)
+
+
+def _count(r: Reader, limit: int, what: str) -> int:
+    pos = r.pos
+    n = r.vec_len()
+    check_limit(n, limit, what, pos)
+    return n
 from .module import (
     EXTERN_KINDS, IMPORT_KINDS, Code, Data, Elem, Export, Global, Import, Module, Table,
 )
@@ -24,10 +42,12 @@ from .types import FUNCREF, Instr, RefType
 
 
 def type_section(r: Reader, m: Module) -> None:
-    for _ in range(r.vec_len()):
+    for _ in range(_count(r, limits.MAX_TYPES, "types")):
+        pos = r.pos
         group = read_rec_group(r, len(m.types))
         m.rec_groups.append(group)
         m.types.extend(group.subtypes)
+        check_limit(len(m.types), limits.MAX_TYPES, "types", pos)
 
 
 _IMPORT_DESC = {
@@ -55,8 +75,9 @@ _COMPACT_TYPE = 0x7E  # externtype vec(name)
 
 
 def import_section(r: Reader, m: Module) -> None:
-    for _ in range(r.vec_len()):
+    for _ in range(_count(r, limits.MAX_IMPORTS, "imports")):
         start = r.pos
+        check_limit(len(m.imports), limits.MAX_IMPORTS, "imports", start)
         module = r.name()
         name = r.name()
         if name == "" and not r.at_end() and r.peek() in (_COMPACT_NAMES, _COMPACT_TYPE):
@@ -76,11 +97,11 @@ def import_section(r: Reader, m: Module) -> None:
 
 
 def function_section(r: Reader, m: Module) -> None:
-    m.funcs = [r.u32() for _ in range(r.vec_len())]
+    m.funcs = [r.u32() for _ in range(_count(r, limits.MAX_FUNCTIONS, "functions"))]
 
 
 def table_section(r: Reader, m: Module) -> None:
-    for _ in range(r.vec_len()):
+    for _ in range(_count(r, limits.MAX_TABLES, "tables")):
         start = r.pos
         if r.peek() == 0x40:
             r.pos += 1
@@ -93,22 +114,22 @@ def table_section(r: Reader, m: Module) -> None:
 
 
 def memory_section(r: Reader, m: Module) -> None:
-    m.memories = [read_memtype(r) for _ in range(r.vec_len())]
+    m.memories = [read_memtype(r) for _ in range(_count(r, limits.MAX_MEMORIES, "memories"))]
 
 
 def tag_section(r: Reader, m: Module) -> None:
-    m.tags = [read_tagtype(r) for _ in range(r.vec_len())]
+    m.tags = [read_tagtype(r) for _ in range(_count(r, limits.MAX_TAGS, "tags"))]
 
 
 def global_section(r: Reader, m: Module) -> None:
-    for _ in range(r.vec_len()):
+    for _ in range(_count(r, limits.MAX_GLOBALS, "globals")):
         start = r.pos
         gt = read_globaltype(r)
         m.globals.append(Global(gt, read_expr(r), start))
 
 
 def export_section(r: Reader, m: Module) -> None:
-    for _ in range(r.vec_len()):
+    for _ in range(_count(r, limits.MAX_EXPORTS, "exports")):
         start = r.pos
         name = r.name()
         kpos = r.pos
@@ -128,12 +149,33 @@ _REF_FUNC_NONNULL = RefType(False, "func")
 _END = BY_NAME["end"]
 
 
-def _funcidx_exprs(r: Reader) -> list:
-    exprs = []
-    for _ in range(r.vec_len()):
-        start = r.pos
-        exprs.append([Instr(_REF_FUNC, (r.u32(),), start), Instr(_END, (), r.pos)])
-    return exprs
+class FuncIndexItems(Sequence):
+    """The items of a segment given as function indices, kept compact (one may
+    have millions): `indices[j]`, read at `offsets[j]`.  Item j reads back as
+    the expression it stands for, `ref.func x` then `end`."""
+
+    def __init__(self, indices: array, offsets: array) -> None:
+        self.indices = indices
+        self.offsets = offsets  # one more than the items: where the last one ends
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, j):
+        if isinstance(j, slice):
+            return [self[k] for k in range(*j.indices(len(self)))]
+        return [Instr(_REF_FUNC, (self.indices[j],), self.offsets[j]),
+                Instr(_END, (), self.offsets[j + 1 if j >= 0 else j])]
+
+
+def _funcidx_exprs(r: Reader) -> FuncIndexItems:
+    n = _count(r, limits.MAX_ELEMENT_ITEMS, "element items")
+    indices, offsets = array("I"), array("Q")
+    for _ in range(n):
+        offsets.append(r.pos)
+        indices.append(r.u32())
+    offsets.append(r.pos)
+    return FuncIndexItems(indices, offsets)
 
 
 def _elemkind(r: Reader) -> RefType:
@@ -147,7 +189,7 @@ def element_section(r: Reader, m: Module) -> None:
     """The eight encodings: bit 0 passive/declarative, bit 1 explicit table
     index (active) or declarative (otherwise), bit 2 expressions instead of
     function indices (spec 5.5.12)."""
-    for _ in range(r.vec_len()):
+    for _ in range(_count(r, limits.MAX_ELEMENT_SEGMENTS, "element segments")):
         start = r.pos
         flags = r.u32()
         if flags > 7:
@@ -166,12 +208,15 @@ def element_section(r: Reader, m: Module) -> None:
             reftype = FUNCREF if exprs else _REF_FUNC_NONNULL
         else:
             reftype = read_reftype(r) if exprs else _elemkind(r)
-        init = [read_expr(r) for _ in range(r.vec_len())] if exprs else _funcidx_exprs(r)
+        init = ([read_expr(r) for _ in range(_count(r, limits.MAX_ELEMENT_ITEMS, "element items"))]
+                if exprs else _funcidx_exprs(r))
         m.elems.append(Elem(mode, reftype, init, table, offset_expr, start, not exprs))
 
 
 def datacount_section(r: Reader, m: Module) -> None:
+    pos = r.pos
     m.data_count = r.u32()
+    check_limit(m.data_count, limits.MAX_DATA_SEGMENTS, "data segments", pos)
 
 
 def code_section(r: Reader, m: Module) -> None:
@@ -184,6 +229,9 @@ def code_section(r: Reader, m: Module) -> None:
         body_start = r.pos
         if size > r.end - body_start:
             raise MalformedModule("unexpected end of section or function", offset=start)
+        if size > limits.MAX_FUNCTION_SIZE:
+            raise ImplementationLimit(f"function body size {size} exceeds limit of "
+                                      f"{limits.MAX_FUNCTION_SIZE}", offset=start)
         end = body_start + size
         body = Reader(r.data, body_start, end)
         locals_, total = [], 0
@@ -199,7 +247,7 @@ def code_section(r: Reader, m: Module) -> None:
 
 
 def data_section(r: Reader, m: Module) -> None:
-    n = r.vec_len()
+    n = _count(r, limits.MAX_DATA_SEGMENTS, "data segments")
     if m.data_count is not None and n != m.data_count:
         raise MalformedModule("data count and data section have inconsistent lengths", offset=r.pos)
     for _ in range(n):

@@ -20,7 +20,9 @@ from .limits import (
     MAX_FUNCTION_LOCALS, MAX_PAGES_32, MAX_PAGES_64, MAX_SUBTYPE_DEPTH,
     MAX_TABLE_32, MAX_TABLE_64,
 )
+from . import limits
 from .refusals import Refusals
+from .sections import check_limit
 from .validate_func import DATA_COUNT_OPS, ENTRIES, PREFIXED_ENTRIES, FuncValidator
 
 
@@ -162,7 +164,23 @@ def _validate_body(ctx: ModuleContext, module: Module, i: int, code: Code) -> No
 # --- declarations ---------------------------------------------------------------
 
 
+def _check_index_spaces(m: Module) -> None:
+    """Limits on index spaces that imports and definitions share (limits.py)."""
+    imported = {}
+    for imp in m.imports:
+        kind = "func" if imp.kind == "func_exact" else imp.kind
+        imported[kind] = imported.get(kind, 0) + 1
+    for kind, defined, limit, what in (
+            ("func", m.funcs, limits.MAX_FUNCTIONS, "functions"),
+            ("table", m.tables, limits.MAX_TABLES, "tables"),
+            ("memory", m.memories, limits.MAX_MEMORIES, "memories"),
+            ("global", m.globals, limits.MAX_GLOBALS, "globals"),
+            ("tag", m.tags, limits.MAX_TAGS, "tags")):
+        check_limit(imported.get(kind, 0) + len(defined), limit, what)
+
+
 def _validate_declarations(m: Module, refusals: Refusals | None = None) -> ModuleContext:
+    _check_index_spaces(m)
     ctx = ModuleContext(m)
     if refusals is not None:
         ctx.dispatch = refusals.dispatch
@@ -219,17 +237,25 @@ def _validate_declarations(m: Module, refusals: Refusals | None = None) -> Modul
 def _collect_refs(m: Module) -> set[int]:
     """C.refs: functions referenced outside function bodies (spec 3.5.x)."""
     exprs = [g.init for g in m.globals] + [t.init for t in m.tables if t.init]
+    refs = {e.index for e in m.exports if e.kind == "func"}
     for elem in m.elems:
-        exprs.extend(elem.init)
+        if elem.func_indices:
+            refs.update(elem.init.indices)
+        else:
+            exprs.extend(elem.init)
         if elem.offset_expr:
             exprs.append(elem.offset_expr)
-    refs = {e.index for e in m.exports if e.kind == "func"}
     for expr in exprs:
         refs.update(ins.imms[0] for ins in expr if ins.op.name == "ref.func")
     return refs
 
 
+_CONST_TYPES = {"i32.const": "i32", "i64.const": "i64", "f32.const": "f32", "f64.const": "f64"}
+
+
 def _const_expr(ctx: ModuleContext, expr, expected, section: str) -> None:
+    if len(expr) == 2 and _CONST_TYPES.get(expr[0].op.name) == expected:
+        return  # one constant of the expected type: valid, and by far the most common
     start = expr[0].offset
     end = expr[-1].offset + 1
     v = FuncValidator(ctx, [], (expected,), const=True)
@@ -309,10 +335,10 @@ def _validate_exports(ctx: ModuleContext, m: Module) -> None:
 
 def _validate_elem(ctx: ModuleContext, elem) -> RefType:
     rt = ctx.valtype(elem.reftype)
-    for expr in elem.init:
-        if elem.func_indices:
-            _elem_funcidx(ctx, expr[0], rt)
-        else:
+    if elem.func_indices:
+        _elem_funcidxs(ctx, elem.init, rt)
+    else:
+        for expr in elem.init:
             _const_expr(ctx, expr, rt, "element")
     if elem.mode == "active":
         if elem.table >= len(ctx.tables):
@@ -324,6 +350,16 @@ def _validate_elem(ctx: ModuleContext, elem) -> RefType:
             raise InvalidModule(f"type mismatch: expected {tt.reftype}, found {rt}",
                                 offset=elem.offset, section="element")
     return rt
+
+
+def _elem_funcidxs(ctx: ModuleContext, items, rt: RefType) -> None:
+    """Each index names a function whose reference matches `rt`; the type check
+    runs once per distinct function type (a segment may have millions of items)."""
+    nfuncs, checked = len(ctx.funcs), set()
+    for j, x in enumerate(items.indices):
+        if x >= nfuncs or ctx.funcs[x] not in checked:
+            _elem_funcidx(ctx, items[j][0], rt)
+            checked.add(ctx.funcs[x])
 
 
 def _elem_funcidx(ctx: ModuleContext, ins, rt: RefType) -> None:

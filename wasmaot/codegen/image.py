@@ -1,0 +1,206 @@
+"""The module image: what instantiation copies or loops over, as one block of bytes.
+
+A module may have 100,000 globals, 100,000 data segments or an element segment of
+millions of items.  Lowered one IR instruction (or one IR constant) per item, that
+is a huge initializer function and huge constants, and LLVM's code generator is
+super-linear in the size of a function.  Instead, everything item-shaped goes
+into this image, and the initializer runs three small loops over it
+(`module.py` emits them once, whatever the counts):
+
+  globals   rows of (global index, kind, value): kind 0 stores `value`'s bits in
+            the cell, kind 1 stores a reference to function `value`
+  items     rows of (element segment, image offset, count): `count` u32 function
+            indices at that offset (NULL_ITEM: ref.null) become the segment's items
+  segments  rows of (kind, segment, table or memory, offset mode, offset, length)
+            for the active and declarative segments, in the spec's order
+  datas     rows of (image offset, length), one per data segment: the instance's
+            segment table (vmctx->datas) is filled from them, so the descriptor
+            has no per-segment constants (its `datas` is a zeroed table)
+  items     the u32 function indices of `items`' rows
+  data      the data segments' bytes, back to back
+
+Only what is simple goes in: a global initialized by one constant or `ref.func`,
+an element segment of function indices or `ref.func`/`ref.null` items, a segment
+offset that is one constant or one `global.get`.  Anything else (extended
+constant expressions, GC allocations) is lowered one by one as before, in order.
+
+All integers are little-endian u64 (items: u32).  The driver writes the image
+into an object file of its own as raw bytes (no IR at all: a 100 MB data
+segment costs a copy, not a compile), or, when one object is wanted, as an IR
+byte-string constant.
+"""
+
+from __future__ import annotations
+
+import struct
+import sys
+from array import array
+from dataclasses import dataclass, field
+
+from ..wasm.module import Module
+from ..wasm.validate_module import ModuleContext
+
+NULL_ITEM = 0xFFFFFFFF
+
+GLOBAL_BITS, GLOBAL_FUNCREF = 0, 1
+SEG_ELEM_ACTIVE, SEG_ELEM_DROP, SEG_DATA_ACTIVE = 0, 1, 2
+OFFSET_CONST, OFFSET_GLOBAL_I32, OFFSET_GLOBAL_I64 = 0, 1, 2
+
+GLOBAL_ROW = struct.Struct("<3Q")
+ITEM_ROW = struct.Struct("<3Q")
+SEGMENT_ROW = struct.Struct("<6Q")
+DATA_ROW = struct.Struct("<2Q")
+
+_CONSTS = {"i32.const": 0xFFFFFFFF, "i64.const": (1 << 64) - 1,
+           "f32.const": 0xFFFFFFFF, "f64.const": (1 << 64) - 1}
+
+
+@dataclass
+class Run:
+    """A stretch of segments in spec order: rows of the image (`first`, `count`),
+    or one segment lowered by itself (`inline` = ("elem"|"data", index))."""
+    first: int = 0
+    count: int = 0
+    inline: tuple | None = None
+
+
+@dataclass
+class Image:
+    globals_at: int = 0
+    num_globals: int = 0
+    items_at: int = 0
+    num_item_rows: int = 0
+    segments_at: int = 0
+    runs: list = field(default_factory=list)
+    datas_at: int = 0
+    data_at: list = field(default_factory=list)  # image offset of each data segment
+    simple_globals: set = field(default_factory=set)
+    simple_elems: set = field(default_factory=set)
+    size: int = 0
+    parts: list = field(default_factory=list)  # the bytes, in pieces (see `bytes()`)
+
+    def bytes(self) -> bytes:
+        return b"".join(self.parts)
+
+
+def _simple_value(expr) -> tuple | None:
+    """(kind, value) of a one-instruction constant expression, or None."""
+    if len(expr) != 2:
+        return None
+    ins = expr[0]
+    name = ins.op.name
+    if name in _CONSTS:
+        return GLOBAL_BITS, ins.imms[0] & _CONSTS[name]
+    if name == "ref.null":
+        return GLOBAL_BITS, 0
+    if name == "ref.func":
+        return GLOBAL_FUNCREF, ins.imms[0]
+    return None
+
+
+def _item(expr) -> int | None:
+    v = _simple_value(expr)
+    if v is None:
+        return None
+    kind, value = v
+    if kind == GLOBAL_FUNCREF:
+        return value
+    return NULL_ITEM if expr[0].op.name == "ref.null" else None
+
+
+def _offset(ctx: ModuleContext, expr) -> tuple | None:
+    """(mode, value) of a segment offset, or None if it needs lowering."""
+    if len(expr) != 2:
+        return None
+    ins = expr[0]
+    name = ins.op.name
+    if name in ("i32.const", "i64.const"):
+        return OFFSET_CONST, ins.imms[0] & _CONSTS[name]
+    if name == "global.get":
+        g = ins.imms[0]
+        return (OFFSET_GLOBAL_I64 if ctx.globals[g].valtype == "i64" else OFFSET_GLOBAL_I32), g
+    return None
+
+
+def build_image(module: Module, ctx: ModuleContext) -> Image:
+    """The layout and contents of the image; a pure function of the module."""
+    img = Image()
+    nglob = len(ctx.globals) - len(module.globals)
+    globals_rows = bytearray()
+    for i, g in enumerate(module.globals):
+        v = _simple_value(g.init) if ctx.globals[nglob + i].valtype != "v128" else None
+        if v is not None:
+            img.simple_globals.add(nglob + i)
+            globals_rows += GLOBAL_ROW.pack(nglob + i, *v)
+    img.num_globals = len(globals_rows) // GLOBAL_ROW.size
+
+    item_rows, items = [], array("I")  # 4 bytes on every target we run on
+    for i, elem in enumerate(module.elems):
+        if elem.func_indices:
+            values = elem.init.indices
+        else:
+            values = [_item(expr) for expr in elem.init]
+            if None in values:
+                continue
+        img.simple_elems.add(i)
+        item_rows.append((i, len(items) * 4, len(values)))
+        items.extend(values)
+    img.num_item_rows = len(item_rows)
+
+    seg_rows = bytearray()
+
+    def add_row(*row) -> None:
+        if not img.runs or img.runs[-1].inline is not None:
+            img.runs.append(Run(len(seg_rows) // SEGMENT_ROW.size, 0))
+        seg_rows.extend(SEGMENT_ROW.pack(*row))
+        img.runs[-1].count += 1
+
+    for i, elem in enumerate(module.elems):
+        if elem.mode == "active":
+            off = _offset(ctx, elem.offset_expr)
+            if off is None:
+                img.runs.append(Run(inline=("elem", i)))
+            else:
+                add_row(SEG_ELEM_ACTIVE, i, elem.table, *off, len(elem.init))
+        elif elem.mode == "declarative":
+            add_row(SEG_ELEM_DROP, i, 0, 0, 0, 0)
+    for i, data in enumerate(module.datas):
+        if data.mode != "active":
+            continue
+        off = _offset(ctx, data.offset_expr)
+        if off is None:
+            img.runs.append(Run(inline=("data", i)))
+        else:
+            add_row(SEG_DATA_ACTIVE, i, data.memory, *off, len(data.init))
+
+    # Layout: the u64 rows first (8-aligned), then the u32 items, then the bytes.
+    img.globals_at = 0
+    img.items_at = len(globals_rows)
+    rows = bytearray()
+    for elem, at, count in item_rows:
+        rows += ITEM_ROW.pack(elem, 0, count)  # item offsets patched below
+    img.segments_at = img.items_at + len(rows)
+    img.datas_at = img.segments_at + len(seg_rows)
+    items_base = img.datas_at + DATA_ROW.size * len(module.datas)
+    for k, (elem, at, count) in enumerate(item_rows):
+        ITEM_ROW.pack_into(rows, k * ITEM_ROW.size, elem, items_base + at, count)
+    if sys.byteorder != "little":
+        items.byteswap()
+    pos = items_base + len(items) * 4
+    data_rows = bytearray()
+    for data in module.datas:
+        img.data_at.append(pos)
+        data_rows += DATA_ROW.pack(pos, len(data.init))
+        pos += len(data.init)
+    img.parts = [bytes(globals_rows), bytes(rows), bytes(seg_rows), bytes(data_rows),
+                 items.tobytes(), *(data.init for data in module.datas)]
+    img.size = pos
+    return img
+
+
+def ir_bytes(data: bytes) -> str:
+    """An LLVM IR string constant `c"..."` of `data`, every byte escaped (at C
+    speed: bytes.hex with a separator)."""
+    if not data:
+        return 'c""'
+    return 'c"\\' + data.hex("\\") + '"'
