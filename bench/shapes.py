@@ -34,33 +34,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from wasmaot.wasm.leb128 import sleb, uleb
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
 # --- a minimal binary encoder --------------------------------------------------------------
-
-
-def uleb(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
-def sleb(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if (n == 0 and not b & 0x40) or (n == -1 and b & 0x40):
-            out.append(b)
-            return bytes(out)
-        out.append(b | 0x80)
 
 
 def vec(items: list[bytes]) -> bytes:

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from hypothesis import strategies as st
 
+from wasmaot.wasm.leb128 import uleb
+
 # ---------------------------------------------------------------------------------------------
 # WAT seeds: small hand-written modules that reach features smith rarely emits
 
@@ -183,19 +185,6 @@ def read_leb(buf: bytes, pos: int, limit: int = 10) -> tuple[int, int] | None:
         if b < 0x80:
             return value, pos + i + 1
     return None
-
-
-def uleb(value: int, width: int = 0) -> bytes:
-    """Unsigned LEB128 of value, padded with continuation bytes to at least `width` bytes."""
-    out = bytearray()
-    while True:
-        b = value & 0x7F
-        value >>= 7
-        if value or len(out) + 1 < width:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
 
 
 @dataclass

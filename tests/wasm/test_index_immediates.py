@@ -16,6 +16,7 @@ import pytest
 from wasmaot import api
 from wasmaot.errors import InvalidModule, WasmError
 from wasmaot.wasm import load_module
+from wasmaot.wasm.leb128 import sleb, uleb
 from wasmaot.wasm.opcodes import OPCODES
 
 # Immediate kinds that are (or contain) indices into an index space.
@@ -25,29 +26,6 @@ INDEX_KINDS = frozenset((
     "br_on_cast", "try_table", "valtypes",
 ))
 BIG = 1000  # out of range in every index space of BASE
-
-
-def uleb(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
-def sleb(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if (n == 0 and not b & 0x40) or (n == -1 and b & 0x40):
-            out.append(b)
-            return bytes(out)
-        out.append(b | 0x80)
 
 
 def encode_imm(kind: str, idx: int) -> bytes:

@@ -10,33 +10,13 @@ from __future__ import annotations
 
 import random
 
+from wasmaot.wasm.leb128 import sleb, uleb
 from wasmaot.wasm.opcodes import OPCODES
 
 HEADER = b"\0asm\1\0\0\0"
 # Index values an inserted immediate takes: in range, at the edges, and absurd.
 INDICES = (0, 0, 1, 2, 3, 7, 255, 1000, 65535, (1 << 31) - 1, (1 << 32) - 1)
 HUGE = (0xFFFFFFFF, 1 << 31, 1 << 28, 1_000_000, 100_000, 65536)
-
-
-def uleb(n: int, pad_to: int = 0) -> bytes:
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        out.append(b | (0x80 if n or len(out) + 1 < pad_to else 0))
-        if not n and len(out) >= pad_to:
-            return bytes(out)
-
-
-def sleb(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if (n == 0 and not b & 0x40) or (n == -1 and b & 0x40):
-            out.append(b)
-            return bytes(out)
-        out.append(b | 0x80)
 
 
 def read_uleb(data: bytes, pos: int) -> tuple[int, int] | None:

@@ -61,6 +61,22 @@ class Struct:
     def index(self, name: str) -> int:
         return [f.name for f in self.fields].index(name)
 
+    def c_definition(self) -> list[str]:
+        """The C declaration of this layout, one field a line, then a blank line."""
+        out = [f"/* {self.comment} */", f"struct {self.name} {{"]
+        for f in self.fields:
+            decl = f.ctype + ("" if f.ctype.endswith("*") else " ") + f.name
+            out.append(f"  {decl};{' ' * max(1, 44 - len(decl))}/* {f.comment} */")
+        return out + ["};", ""]
+
+    def static_asserts(self) -> list[str]:
+        """C lines that fail to compile unless the C compiler lays it out as here."""
+        lines = [f'_Static_assert(sizeof(struct {self.name}) == {self.size}, "{self.name} size");']
+        for f in self.fields:
+            lines.append(f"_Static_assert(offsetof(struct {self.name}, {f.name}) == "
+                         f'{self.offset(f.name)}, "{self.name}.{f.name}");')
+        return lines
+
 
 def _f(name: str, ctype: str, comment: str, size: int = 8) -> Field:
     return Field(name, ctype, size, comment)
@@ -285,13 +301,7 @@ def c_header() -> str:
         "",
     ]
     for s in STRUCTS:
-        out.append(f"/* {s.comment} */")
-        out.append(f"struct {s.name} {{")
-        for f in s.fields:
-            decl = f.ctype + ("" if f.ctype.endswith("*") else " ") + f.name
-            out.append(f"  {decl};{' ' * max(1, 44 - len(decl))}/* {f.comment} */")
-        out.append("};")
-        out.append("")
+        out += s.c_definition()
     out.append("/* Trap codes; the message of each is wasmtime's. */")
     out.append("enum wasmaot_trap {")
     out.append("  WASMAOT_TRAP_NONE = 0,")
@@ -321,11 +331,7 @@ def static_asserts() -> str:
     """C lines checking the runtime's compiler agrees with every offset above."""
     lines = ["#include <stddef.h>", '#include "wasmaot_abi.h"']
     for s in STRUCTS:
-        lines.append(f"_Static_assert(sizeof(struct {s.name}) == {s.size}, \"{s.name} size\");")
-        for f in s.fields:
-            lines.append(
-                f"_Static_assert(offsetof(struct {s.name}, {f.name}) == {s.offset(f.name)}, "
-                f"\"{s.name}.{f.name}\");")
+        lines += s.static_asserts()
     lines.append(f"_Static_assert(sizeof(union wasmaot_value) == {VALUE_SIZE}, \"value size\");")
     lines.append(f"_Static_assert(WASMAOT_GUARDED_RESERVATION == {GUARDED_RESERVATION}ull, "
                  "\"guard reservation\");")

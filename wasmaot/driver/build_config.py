@@ -70,13 +70,7 @@ def c_header() -> str:
         out.append(f'#define WASMAOT_VAR_{var.removeprefix("WASMAOT_")} "{var}"')
     out.append("")
     for s in STRUCTS:
-        out.append(f"/* {s.comment} */")
-        out.append(f"struct {s.name} {{")
-        for f in s.fields:
-            decl = f.ctype + ("" if f.ctype.endswith("*") else " ") + f.name
-            out.append(f"  {decl};{' ' * max(1, 44 - len(decl))}/* {f.comment} */")
-        out.append("};")
-        out.append("")
+        out += s.c_definition()
     out.append("extern const struct wasmaot_build_config wasmaot_build;")
     out.append("")
     out.append("#endif")
@@ -86,10 +80,7 @@ def c_header() -> str:
 def static_asserts() -> str:
     lines = []
     for s in STRUCTS:
-        lines.append(f'_Static_assert(sizeof(struct {s.name}) == {s.size}, "{s.name} size");')
-        for f in s.fields:
-            lines.append(f"_Static_assert(offsetof(struct {s.name}, {f.name}) == "
-                         f'{s.offset(f.name)}, "{s.name}.{f.name}");')
+        lines += s.static_asserts()
     return "\n".join(lines) + "\n"
 
 
