@@ -65,11 +65,11 @@ def merge_flags(*lists) -> list[str]:
         i = 0
         while i < len(flags):
             name = flags[i]
+            merged.pop(name, None)  # re-inserted last: the order shows what won
             if name in FLAGS_WITHOUT_VALUE:
                 merged[name] = None
                 i += 1
             else:
-                merged.pop(name, None)  # re-inserted last: order shows what won
                 merged[name] = flags[i + 1]
                 i += 2
     out = []

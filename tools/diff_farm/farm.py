@@ -41,6 +41,9 @@ from tools.diff_farm.known import KNOWN, classify, module_text
 
 DEFAULT_VARIANTS = ("x86_64-O0", "x86_64-O2")
 AARCH64_VARIANTS = ("aarch64-O2", "aarch64-O0")  # alternate between the cases that get one
+# Cases before a worker is replaced: instances (and their guard-page reservations, GBs of
+# address space each) and loaded shared objects are never freed in a worker.
+CASES_PER_WORKER = 400
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,7 @@ class Worker:
         self.fc = fc
         self.dir = fc.out / "tmp" / f"worker-{n}"
         self.proc = None
+        self.cases = 0
 
     def _start(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -90,8 +94,12 @@ class Worker:
         self.sel.register(self.proc.stdout, selectors.EVENT_READ)
 
     def run(self, case: Case, variants: list[str], wasm: Path | None = None) -> Report:
+        if self.cases >= CASES_PER_WORKER:
+            self.close()
         if self.proc is None or self.proc.poll() is not None:
+            self.cases = 0
             self._start()
+        self.cases += 1
         req = {"config": case.config, "seed": case.seed, "variants": variants}
         if wasm is not None:
             req["wasm"] = str(wasm)
@@ -177,7 +185,8 @@ def ledger_line(report: Report, outcome: str) -> dict:
         "case": Case(report.config, report.seed).key, "config": report.config,
         "seed": report.seed, "outcome": outcome, "reason": report.reason,
         "variants": [{"variant": r.variant, "status": r.status, "reason": r.reason[:300],
-                      "known": r.known, "calls": r.calls, "seconds": r.seconds}
+                      "known": r.known, "calls": r.calls, "returned": r.returned,
+                      "seconds": r.seconds}
                      for r in report.results],
         "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
@@ -280,10 +289,13 @@ def summary(lines: list[dict]) -> str:
     skips: Counter = Counter()
     known: Counter = Counter()
     variants: dict = defaultdict(Counter)
+    calls: dict = defaultdict(Counter)
     for line in last.values():
         per[line["config"]][line["outcome"]] += 1
         for v in line["variants"]:
             variants[v["variant"]][v["status"] if not v["known"] else "known"] += 1
+            calls[v["variant"]]["calls"] += v["calls"]
+            calls[v["variant"]]["returned"] += v.get("returned", 0)
             if v["status"] == "skipped":
                 skips[_reason_class(v["reason"])] += 1
             if v["known"]:
@@ -297,7 +309,9 @@ def summary(lines: list[dict]) -> str:
     out.append(f"{'total':<13} {sum(total.values()):>7} "
                + " ".join(f"{total[k]:>8}" for k in COLUMNS))
     for v in sorted(variants):
-        out.append(f"variant {v}: " + ", ".join(f"{n} {s}" for s, n in variants[v].most_common()))
+        out.append(f"variant {v}: " + ", ".join(f"{n} {s}" for s, n in variants[v].most_common())
+                   + f"; {calls[v]['calls']} calls compared ({calls[v]['returned']} returned, "
+                   f"the rest trapped alike)")
     for reason, n in skips.most_common():
         out.append(f"skipped {n}: {reason}")
     for name, n in known.most_common():
