@@ -8,8 +8,9 @@ per session with two workers; conftest.py prints its summary line per config.
 
 Scale: `WASMAOT_DIFF_SCALE` cases (default 200: 25 per preset, about 1.5 minutes);
 `WASMAOT_DIFF_FIRST` shifts the seeds; `WASMAOT_DIFF_VARIANTS` (default
-x86_64-O0,x86_64-O2) and `WASMAOT_DIFF_AARCH64` (share, default 0.02) say where
-wasmaot runs.  A failure writes a repro directory (module, text, note, shrink
+x86_64-O0,x86_64-O2), `WASMAOT_DIFF_AARCH64` (share, default 0.02) and
+`WASMAOT_DIFF_EXPLICIT` (share on x86_64-O2-explicit, default 0.05) say where wasmaot
+runs.  A failure writes a repro directory (module, text, note, shrink
 predicate) and prints it.  The farm itself: `python -m tools.diff_farm --help`.
 """
 
@@ -27,6 +28,7 @@ SCALE = int(os.environ.get("WASMAOT_DIFF_SCALE", "200"))
 FIRST = int(os.environ.get("WASMAOT_DIFF_FIRST", "0"))
 VARIANTS = tuple(os.environ.get("WASMAOT_DIFF_VARIANTS", "x86_64-O0,x86_64-O2").split(","))
 AARCH64 = float(os.environ.get("WASMAOT_DIFF_AARCH64", "0.02"))
+EXPLICIT = float(os.environ.get("WASMAOT_DIFF_EXPLICIT", "0.05"))
 CONFIGS = DEFAULT_CONFIGS
 CASES = farm.cases_of(FIRST, SCALE, CONFIGS)
 
@@ -37,7 +39,8 @@ RESULTS: dict = {}
 @pytest.fixture(scope="session")
 def slice_results(tmp_path_factory) -> dict:
     out = Path(tmp_path_factory.mktemp("diff-farm"))
-    fc = farm.FarmConfig(CONFIGS, VARIANTS, AARCH64, timeout=120.0, out=out)
+    fc = farm.FarmConfig(CONFIGS, VARIANTS, AARCH64, timeout=120.0, out=out,
+                         explicit_share=EXPLICIT)
     f = farm.Farm(fc)
     f.run(CASES, jobs=2)
     for report, outcome in f.reports:

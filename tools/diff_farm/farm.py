@@ -44,6 +44,7 @@ AARCH64_VARIANTS = ("aarch64-O2", "aarch64-O0")  # alternate between the cases t
 # Cases before a worker is replaced: instances (and their guard-page reservations, GBs of
 # address space each) and loaded shared objects are never freed in a worker.
 CASES_PER_WORKER = 400
+EXPLICIT_VARIANT = "x86_64-O2-explicit"
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class FarmConfig:
     aarch64_share: float  # the fraction of cases that also run on aarch64
     timeout: float  # seconds per variant (and for the reference run)
     out: Path
+    explicit_share: float = 0.0  # ... and on x86_64-O2 with explicit bounds checks
 
 
 def cases_of(first: int, count: int, configs: tuple) -> list[Case]:
@@ -64,8 +66,10 @@ def variants_of(case: Case, fc: FarmConfig) -> list[str]:
     rng = random.Random(f"aarch64-{case.key}")
     extra = []
     if rng.random() < fc.aarch64_share:
-        extra = [AARCH64_VARIANTS[case.seed % len(AARCH64_VARIANTS)]]
-    return [*fc.variants, *extra]
+        extra.append(AARCH64_VARIANTS[case.seed % len(AARCH64_VARIANTS)])
+    if random.Random(f"explicit-{case.key}").random() < fc.explicit_share:
+        extra.append(EXPLICIT_VARIANT)
+    return [*fc.variants, *(v for v in extra if v not in fc.variants)]
 
 
 # --- the worker processes ---------------------------------------------------------------
@@ -354,6 +358,8 @@ def main(argv=None) -> int:
                     help="what every case runs on (default x86_64-O0,x86_64-O2)")
     ap.add_argument("--aarch64", type=float, default=0.05, metavar="SHARE",
                     help="the share of cases also run on aarch64 under qemu (default 0.05)")
+    ap.add_argument("--explicit", type=float, default=0.1, metavar="SHARE",
+                    help=f"the share of cases also run on {EXPLICIT_VARIANT} (default 0.1)")
     ap.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     ap.add_argument("--timeout", type=float, default=120.0,
                     help="seconds per variant before its worker is killed (default 120)")
@@ -373,11 +379,13 @@ def main(argv=None) -> int:
     if args.summary:
         print(summary(read_ledger(args.out)))
         return 0
-    fc = FarmConfig(configs, variants, args.aarch64, args.timeout, args.out.resolve())
+    fc = FarmConfig(configs, variants, args.aarch64, args.timeout, args.out.resolve(),
+                    args.explicit)
     farm = Farm(fc)
     start = time.monotonic()
     print(f"diff farm: {args.count} cases from seed {args.seed}, configs {','.join(configs)}, "
-          f"variants {','.join(variants)} (+aarch64 on {args.aarch64:.0%}), {args.jobs} jobs, "
+          f"variants {','.join(variants)} (+aarch64 on {args.aarch64:.0%}, +{EXPLICIT_VARIANT} "
+          f"on {args.explicit:.0%}), {args.jobs} jobs, "
           f"ledger {fc.out / 'ledger.jsonl'}", flush=True)
     farm.run(cases_of(args.seed, args.count, configs), args.jobs)
     shutil.rmtree(fc.out / "tmp", ignore_errors=True)

@@ -108,6 +108,8 @@ def main(argv=None) -> int:
         ok = check(args.config, args.seed, args.variant, args.want, args.repro[0], args.timeout)
         return 0 if ok else 1
     for d in args.repro:
+        if not (d / "predicate.sh").exists():
+            ap.error(f"{d} is not a repro directory (no predicate.sh)")
         out = shrink(d, args.seconds)
         size = out.stat().st_size if out else None
         print(f"{d}: " + (f"shrunk to {size} bytes: {out}" if out else "not shrunk"))
