@@ -116,3 +116,22 @@ def test_a_hung_case_is_killed_recorded_and_the_worker_replaced(tmp_path):
         assert ok.status in ("ok", "skipped", "nomodule"), ok
     finally:
         w.close()
+
+
+def test_an_aarch64_executable_reports_memory_tables_and_globals_as_wasmtime(tmp_path):
+    """The test executable's `set`, `memory` (CRC-32) and `table` requests: a module
+    that writes memory, a table and a global agrees with wasmtime under qemu."""
+    wasm = _wasm('''(module
+      (memory (export "m") 1 2) (data (i32.const 3) "abc")
+      (table (export "t") 4 funcref) (elem declare func $f)
+      (global (export "g") (mut i64) (i64.const -5))
+      (func $f (export "f") (param i32) (result i32)
+        (i32.store8 (local.get 0) (i32.const 200))
+        (table.set (i32.const 1) (ref.func $f))
+        (global.set 0 (i64.extend_i32_s (local.get 0)))
+        (drop (memory.grow (i32.const 1)))
+        (i32.sub (i32.const 0) (local.get 0))))''', tmp_path).read_bytes()
+    report = harness.run_case(Case("no-imports", 4), [Variant.parse("aarch64-O0")], wasm,
+                              tmp_path)
+    assert [(r.status, r.reason) for r in report.results] == [("ok", "")]
+    assert report.results[0].calls == 4 and report.results[0].returned >= 1
