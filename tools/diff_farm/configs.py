@@ -85,13 +85,18 @@ class Preset:
     flags: tuple = ()
     imports: str = "some"  # "some": half of the seeds import from the host; "none"
 
+    def may_import(self, seed: int) -> bool:
+        """Whether smith may make host imports for this seed (half the seeds)."""
+        rng = random.Random(f"options-{self.name}-{seed}")
+        return self.imports == "some" and rng.random() < 0.5
+
     def smith_flags(self, seed: int, host_imports: str) -> list[str]:
         """All of smith's flags for `seed`: BASE_FLAGS, the per-seed variation
         (deterministic in the preset and the seed), the preset's flags."""
         rng = random.Random(f"options-{self.name}-{seed}")
-        with_imports = self.imports == "some" and rng.random() < 0.5
+        rng.random()  # drawn by may_import
         imports = (["--available-imports", host_imports, "--max-imports", "10"]
-                   if with_imports else ["--max-imports", "0"])
+                   if self.may_import(seed) else ["--max-imports", "0"])
         return merge_flags(BASE_FLAGS, [
             *imports,
             "--max-instructions", str(rng.choice((30, 100, 100, 300, 1000))),

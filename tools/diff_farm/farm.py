@@ -62,10 +62,12 @@ def cases_of(first: int, count: int, configs: tuple) -> list[Case]:
 
 
 def variants_of(case: Case, fc: FarmConfig) -> list[str]:
-    """Every case's variants, plus an aarch64 one for a deterministic share."""
+    """Every case's variants, plus an aarch64 one for a deterministic share of the
+    cases (taken from those without host imports, which an executable cannot run)."""
     rng = random.Random(f"aarch64-{case.key}")
     extra = []
-    if rng.random() < fc.aarch64_share:
+    if not PRESETS[case.config].may_import(case.seed) and \
+            rng.random() < 2 * fc.aarch64_share:
         extra.append(AARCH64_VARIANTS[case.seed % len(AARCH64_VARIANTS)])
     if random.Random(f"explicit-{case.key}").random() < fc.explicit_share:
         extra.append(EXPLICIT_VARIANT)
