@@ -548,6 +548,12 @@ FUNCREF_TYPES = "funcref types"  # else a returned funcref as null or not
 ALL_CAPS = frozenset({MEMORY_ALWAYS, TABLE_ELEMENTS, FUNCREF_TYPES})
 
 
+def compares_elements(table: Export, full: bool) -> bool:
+    """Whether a state lists a table's elements: after instantiation and after the
+    last call (`full`), and never for a typed reference table (wasmtime-py)."""
+    return full and table.valtype != OTHER
+
+
 def _memory_state(pages: int, data: bytes) -> list:
     return ["memory", pages, zlib.crc32(data)]
 
@@ -662,7 +668,7 @@ class WasmtimeSide:
             elif e.kind == "table":
                 size = item.size(self.store)
                 elems = None
-                if full and e.valtype != OTHER:
+                if compares_elements(e, full):
                     elems = [self._result(e.valtype, item.get(self.store, i))
                              for i in range(min(size, TABLE_ELEMENTS_COMPARED))]
                 out[name] = ["table", size, elems]
@@ -744,7 +750,7 @@ class WasmaotSide:
             elif e.kind == "table":
                 size = item.size()
                 elems = None
-                if full and e.valtype != OTHER:
+                if compares_elements(e, full):
                     elems = [self._result(e.valtype, item.get(i))
                              for i in range(min(size, TABLE_ELEMENTS_COMPARED))]
                 out[name] = ["table", size, elems]

@@ -20,7 +20,7 @@ from wasmaot.errors import Trap
 
 from tools.diff_farm.harness import (FUEL, FUEL_PER_CALL, HOST_LOG, OTHER,
                                      TABLE_ELEMENTS_COMPARED, Export, NotApplicable, Trapped,
-                                     Variant, _signed)
+                                     Variant, _signed, compares_elements)
 
 # Memories are read only after instantiation and at the end (a CRC-32 of up to 1 MiB
 # under qemu after every call would cost more than the rest); funcrefs as null or not.
@@ -99,9 +99,10 @@ class RemoteSide:
             elif e.kind == "global":
                 out[name] = ["global", self._result(e.valtype, item.get(bits=True))]
             elif e.kind == "table":
+                elements = compares_elements(e, full)
                 words = self.exe.request("table", item.handle,
-                                         TABLE_ELEMENTS_COMPARED if full else 0)
-                elems = [1 if w else None for w in words[1:]] if full else None
+                                         TABLE_ELEMENTS_COMPARED if elements else 0)
+                elems = [1 if w else None for w in words[1:]] if elements else None
                 out[name] = ["table", words[0], elems]
         return out
 
