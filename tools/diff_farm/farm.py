@@ -57,6 +57,11 @@ class FarmConfig:
     explicit_share: float = 0.0  # ... and on x86_64-O2 with explicit bounds checks
 
 
+def run_dir(fc: FarmConfig) -> Path:
+    """This run's scratch directory: two farms may share an output directory."""
+    return fc.out / "tmp" / f"run-{os.getpid()}"
+
+
 def cases_of(first: int, count: int, configs: tuple) -> list[Case]:
     return [Case(configs[i % len(configs)], first + i) for i in range(count)]
 
@@ -82,7 +87,7 @@ class Worker:
 
     def __init__(self, n: int, fc: FarmConfig):
         self.fc = fc
-        self.dir = fc.out / "tmp" / f"worker-{n}"
+        self.dir = run_dir(fc) / f"worker-{n}"
         self.proc = None
         self.cases = 0
 
@@ -390,7 +395,7 @@ def main(argv=None) -> int:
           f"on {args.explicit:.0%}), {args.jobs} jobs, "
           f"ledger {fc.out / 'ledger.jsonl'}", flush=True)
     farm.run(cases_of(args.seed, args.count, configs), args.jobs)
-    shutil.rmtree(fc.out / "tmp", ignore_errors=True)
+    shutil.rmtree(run_dir(fc), ignore_errors=True)
     print(f"this run ({time.monotonic() - start:.0f} s):")
     print(summary([ledger_line(r, o) for r, o in farm.reports]))
     bad = sum(1 for _, o in farm.reports if o in ("mismatch", "hang", "crash", "error"))
