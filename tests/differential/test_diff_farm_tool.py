@@ -135,3 +135,26 @@ def test_an_aarch64_executable_reports_memory_tables_and_globals_as_wasmtime(tmp
                               tmp_path)
     assert [(r.status, r.reason) for r in report.results] == [("ok", "")]
     assert report.results[0].calls == 4 and report.results[0].returned >= 1
+
+
+def test_the_farm_reads_two_lines_a_worker_wrote_at_once(tmp_path):
+    """A skipped variant's progress line and the report come in one chunk; waiting
+    on the pipe for the second line made a hang of a case that had ended."""
+    import selectors
+    import signal
+
+    fc = farm.FarmConfig(("base",), ("x86_64-O0",), 0.0, timeout=5.0, out=tmp_path)
+    w = farm.Worker(0, fc)
+    w.proc = subprocess.Popen(["sh", "-c", "printf 'a\\nb\\n'; sleep 30"], stdout=subprocess.PIPE,
+                              start_new_session=True)
+    w.sel = selectors.DefaultSelector()
+    w.sel.register(w.proc.stdout, selectors.EVENT_READ)
+    w.buffer = b""
+    try:
+        assert [w._readline(5.0), w._readline(5.0)] == [b"a", b"b"]
+    finally:
+        import os
+
+        os.killpg(w.proc.pid, signal.SIGKILL)
+        w.proc.wait()
+        w.proc.stdout.close()

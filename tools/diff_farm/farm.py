@@ -103,6 +103,7 @@ class Worker:
             cwd=harness.ROOT, env=env, start_new_session=True)  # its own group: killable
         self.sel = selectors.DefaultSelector()
         self.sel.register(self.proc.stdout, selectors.EVENT_READ)
+        self.buffer = b""
 
     def run(self, case: Case, variants: list[str], wasm: Path | None = None) -> Report:
         if self.cases >= CASES_PER_WORKER:
@@ -128,9 +129,21 @@ class Worker:
             return harness.report_from_json(msg["report"])
 
     def _readline(self, timeout: float) -> bytes | None:
-        if not self.sel.select(timeout):
-            return None
-        return self.proc.stdout.readline() or None
+        """The next line, or None after `timeout` seconds or at EOF.  Reads the fd
+        itself: a buffered readline() could take two lines at once (a progress line
+        and a quick report), and select() would then wait for the second forever."""
+        fd = self.proc.stdout.fileno()
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self.buffer:
+            left = deadline - time.monotonic()
+            if left <= 0 or not self.sel.select(left):
+                return None
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                return None
+            self.buffer += chunk
+        line, _, self.buffer = self.buffer.partition(b"\n")
+        return line
 
     def _failed(self, case: Case, variants: list[str], current: str) -> Report:
         """The worker hung (still running) or died while running `current`."""
@@ -241,7 +254,7 @@ class Farm:
             wasm = harness.smith_module(report.case)
             wat = module_text(wasm) if wasm else ""
             for r in failing:
-                r.known = classify(r, wat)
+                r.known = classify(r, wat, [o for o in report.results if o is not r])
         outcome = case_outcome(report)
         with self.lock:
             self.reports.append((report, outcome))

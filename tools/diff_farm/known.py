@@ -25,7 +25,8 @@ FAILING = ("mismatch", "error", "hang", "crash")
 class KnownBug:
     name: str
     note: str  # what it is and who fixes it (issue 8's item)
-    matches: Callable[[Result, str], bool]  # (the failing variant, the module's text)
+    # (the failing variant, the module's text, the case's other variants)
+    matches: Callable[[Result, str, list], bool]
 
 
 def _i64_memory(wat: str) -> bool:
@@ -36,7 +37,7 @@ def _nonzero_offset(wat: str) -> bool:
     return re.search(r"offset=[1-9]", wat) is not None
 
 
-def _memory64_wrap(r: Result, wat: str) -> bool:
+def _memory64_wrap(r: Result, wat: str, others: list) -> bool:
     """offset + address >= 2^64 wraps instead of trapping: an access wasmtime
     traps on reads or writes memory (or below it) in wasmaot.  So the first
     difference is a call that wasmtime traps `out of bounds memory access` and
@@ -56,12 +57,16 @@ def _memory64_wrap(r: Result, wat: str) -> bool:
     return wasmtime == ["trap", "out of bounds memory access"] and wasmaot != wasmtime
 
 
-def _return_call_hang(r: Result, wat: str) -> bool:
-    """Unbounded recursion through return_call loops forever at -O1..-O3."""
-    return r.status == "hang" and "-O0" not in r.variant and "return_call" in wat
+def _return_call_hang(r: Result, wat: str, others: list) -> bool:
+    """Unbounded recursion through return_call loops forever at -O1..-O3; the same
+    module at -O0 (if the case ran it) ran and did not hang."""
+    o0 = [o for o in others if "-O0" in o.variant and o.variant.split("-")[0] ==
+          r.variant.split("-")[0]]
+    return (r.status == "hang" and "-O0" not in r.variant and "return_call" in wat
+            and all(o.status in ("ok", "inconclusive", "mismatch") for o in o0))
 
 
-def _array_index_error(r: Result, wat: str) -> bool:
+def _array_index_error(r: Result, wat: str, others: list) -> bool:
     """The validator's IndexError on a bad type index of array.fill / array.set."""
     return r.status == "error" and "IndexError" in r.reason and (
         "array.fill" in wat or "array.set" in wat or not wat)
@@ -84,11 +89,12 @@ def module_text(wasm: bytes) -> str:
     return proc.stdout.decode(errors="replace") if proc.returncode == 0 else ""
 
 
-def classify(result: Result, wat: str) -> str:
-    """The name of the known bug `result` is, or ""."""
+def classify(result: Result, wat: str, others: tuple = ()) -> str:
+    """The name of the known bug `result` is, or "" (`others`: the case's other
+    variants' results)."""
     if result.status not in FAILING:
         return ""
     for bug in KNOWN:
-        if bug.matches(result, wat):
+        if bug.matches(result, wat, list(others)):
             return bug.name
     return ""
