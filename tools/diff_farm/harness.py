@@ -16,7 +16,7 @@ qemu: `Variant`) runs the same plan and is compared with the record, step by ste
     memory (size in pages and a CRC-32 of its bytes), each exported global's value,
     each exported table's size (and, after instantiation and at the end, its
     elements), and the log of host-function calls with their arguments.  A variant
-    sees what its side can observe (`Side.caps`): an aarch64 executable compares
+    sees what its side can observe (each side's `caps`): an aarch64 executable compares
     memories and table elements (as null or not) only after instantiation and at the
     end, and a returned funcref as null or not.
 
