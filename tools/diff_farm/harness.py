@@ -548,6 +548,11 @@ FUNCREF_TYPES = "funcref types"  # else a returned funcref as null or not
 ALL_CAPS = frozenset({MEMORY_ALWAYS, TABLE_ELEMENTS, FUNCREF_TYPES})
 
 
+def compares_value(glob: Export) -> bool:
+    """Whether a state has a global's value: not for a typed reference (wasmtime-py)."""
+    return glob.valtype != OTHER
+
+
 def compares_elements(table: Export, full: bool) -> bool:
     """Whether a state lists a table's elements: after instantiation and after the
     last call (`full`), and never for a typed reference table (wasmtime-py)."""
@@ -663,7 +668,7 @@ class WasmtimeSide:
             if e.kind == "memory":
                 out[name] = _memory_state(item.size(self.store),
                                           item.read(self.store, 0, item.data_len(self.store)))
-            elif e.kind == "global" and e.valtype != OTHER:
+            elif e.kind == "global" and compares_value(e):
                 out[name] = ["global", self._result(e.valtype, item.value(self.store))]
             elif e.kind == "table":
                 size = item.size(self.store)
@@ -745,7 +750,7 @@ class WasmaotSide:
             item = self.items[name]
             if e.kind == "memory":
                 out[name] = _memory_state(item.size(), item.read(0, item.data_len()))
-            elif e.kind == "global" and e.valtype != OTHER:
+            elif e.kind == "global" and compares_value(e):
                 out[name] = ["global", self._result(e.valtype, item.get(bits=True))]
             elif e.kind == "table":
                 size = item.size()

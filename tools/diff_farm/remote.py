@@ -20,7 +20,8 @@ from wasmaot.errors import Trap
 
 from tools.diff_farm.harness import (FUEL, FUEL_PER_CALL, HOST_LOG, OTHER,
                                      TABLE_ELEMENTS_COMPARED, Export, NotApplicable, Trapped,
-                                     Variant, _signed, compares_elements)
+                                     Variant, _signed, compares_elements,
+                                     compares_value)
 
 # Memories are read only after instantiation and at the end (a CRC-32 of up to 1 MiB
 # under qemu after every call would cost more than the rest); funcrefs as null or not.
@@ -96,7 +97,7 @@ class RemoteSide:
             if e.kind == "memory" and full:
                 pages, crc = self.exe.request("memory", item.handle)
                 out[name] = ["memory", pages, crc]
-            elif e.kind == "global":
+            elif e.kind == "global" and compares_value(e):
                 out[name] = ["global", self._result(e.valtype, item.get(bits=True))]
             elif e.kind == "table":
                 elements = compares_elements(e, full)
