@@ -791,8 +791,11 @@ def project_state(exports: dict, state: dict, caps: frozenset, full: bool) -> di
             continue
         elif e.kind == "global":
             out[name] = ["global", project_value(e.valtype, v[1], caps)]
-        elif e.kind == "table" and TABLE_ELEMENTS not in caps and v[2] is not None:
-            out[name] = ["table", v[1], [None if x is None else 1 for x in v[2]]]
+        elif e.kind == "table" and v[2] is not None:
+            elems = [project_value(e.valtype, x, caps) for x in v[2]]
+            if TABLE_ELEMENTS not in caps:
+                elems = [None if x is None else 1 for x in elems]
+            out[name] = ["table", v[1], elems]
         else:
             out[name] = v
     return out
