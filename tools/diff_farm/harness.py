@@ -1072,7 +1072,11 @@ def run_case(case: Case, variants: list[Variant], wasm: bytes | None = None,
         return report
     report.uncallable = sum(1 for e in exports if e.kind == "func") - len(callable_funcs(exports))
     plan = call_plan(case, exports)
-    trace = reference_trace(wasm, exports, plan, typed)
+    try:
+        trace = reference_trace(wasm, exports, plan, typed)
+    except wasmtime.WasmtimeError as e:  # e.g. its GC heap cannot hold a 2 GB array
+        report.status, report.reason = "refused", f"wasmtime: {str(e).splitlines()[0]}"
+        return report
     for variant in variants:
         if progress:
             progress(variant.name)
