@@ -23,6 +23,15 @@
  *   export INSTANCE KIND INDEX -> ok H
  *   invoke H NRESULTS ARG...   -> ok RESULT... | trap CODE MESSAGE
  *   get H                      -> ok VALUE         (a global's cell)
+ *   set H VALUE                -> ok               (a mutable global's cell, as wasm's
+ *                                                   global.set would: no type check)
+ *   memory H                   -> ok PAGES CRC32   (a memory's size and the CRC-32 of its
+ *                                                   bytes, as zlib.crc32 computes it)
+ *   table H N                  -> ok SIZE NONNULL... (a table's size and, for its first
+ *                                                   N elements, 1 if not null else 0)
+ *
+ * `set`, `memory` and `table` are for tools/diff_farm, which compares a module's state
+ * after every call with wasmtime's.
  *
  * KIND is a WASMAOT_EXTERN_* code (WASMAOT_EXTERN_HOST_FUNC for spectest's
  * print functions, whose types the driver checks).  Nothing is ever freed:
@@ -230,6 +239,47 @@ static void cmd_get(void) {
   printf("ok %llu\n", (unsigned long long)((struct wasmaot_global *)o->ptr)->value.i64);
 }
 
+static void cmd_set(void) {
+  struct object *o = object_of(next_number(), WASMAOT_EXTERN_GLOBAL);
+  if (o == NULL) die("not a global");
+  ((struct wasmaot_global *)o->ptr)->value.i64 = (int64_t)next_number();
+  printf("ok\n");
+}
+
+/* CRC-32 (IEEE 802.3, reflected, as zlib): a digest the driver can check with
+ * zlib.crc32 without moving the bytes over the pipe. */
+static uint32_t crc32_of(const uint8_t *p, uint64_t n) {
+  static uint32_t table[256];
+  if (table[1] == 0) {
+    for (uint32_t i = 0; i < 256; i++) {
+      uint32_t c = i;
+      for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+      table[i] = c;
+    }
+  }
+  uint32_t crc = 0xFFFFFFFFu;
+  for (uint64_t i = 0; i < n; i++) crc = (crc >> 8) ^ table[(crc ^ p[i]) & 0xFF];
+  return ~crc;
+}
+
+static void cmd_memory(void) {
+  struct object *o = object_of(next_number(), WASMAOT_EXTERN_MEMORY);
+  if (o == NULL) die("not a memory");
+  const struct wasmaot_memory *m = o->ptr;
+  printf("ok %llu %lu\n", (unsigned long long)m->pages, (unsigned long)crc32_of(m->base, m->size));
+}
+
+static void cmd_table(void) {
+  struct object *o = object_of(next_number(), WASMAOT_EXTERN_TABLE);
+  if (o == NULL) die("not a table");
+  const struct wasmaot_table *t = o->ptr;
+  uint64_t n = next_number();
+  if (n > t->size) n = t->size; /* never reads past the elements */
+  printf("ok %llu", (unsigned long long)t->size);
+  for (uint64_t i = 0; i < n; i++) printf(" %d", t->elems[i] != NULL);
+  printf("\n");
+}
+
 int main(void) {
   wasmaot_runtime_init(NULL);
   char *line = NULL;
@@ -253,6 +303,12 @@ int main(void) {
       cmd_invoke();
     } else if (strcmp(command, "get") == 0) {
       cmd_get();
+    } else if (strcmp(command, "set") == 0) {
+      cmd_set();
+    } else if (strcmp(command, "memory") == 0) {
+      cmd_memory();
+    } else if (strcmp(command, "table") == 0) {
+      cmd_table();
     } else {
       die("unknown request");
     }

@@ -1,118 +1,72 @@
-"""Differential tests: `wasm-tools smith` modules run on wasmaot and on wasmtime.
+"""The CI slice of the differential farm (tools/diff_farm): smith modules of every
+config preset, run on wasmtime and on wasmaot at -O0 and -O2 (and a few on aarch64
+under qemu), compared call by call and state by state.
 
-Each seed is one module and one plan of calls (every export, several times, random
-arguments); `diff_harness.py` says what is generated and what is compared.  The cases
-run in a child process (`diff_harness.py --worker`), so a crash or a hang in native code
-fails that seed, not the session; the child is restarted for the next seed.
+Each case is a test: it fails on a mismatch, a hang, a crash or an error that is not
+a known bug (tools/diff_farm/known.py, counted and printed apart).  The farm runs once
+per session with two workers; conftest.py prints its summary line per config.
 
-Scale: `WASMAOT_DIFF_SCALE` seeds (default 60, about 10 s); `WASMAOT_DIFF_FIRST`
-shifts the range; `WASMAOT_DIFF_OPT` sets wasmaot's opt level (default 2) and
-`WASMAOT_DIFF_BOUNDS=explicit` its bounds checks (default: guard pages).  Totals are
-printed at the end (conftest.py).  A mismatch writes the module and the calls to
-pytest's tmp directory and prints the command that reruns it.
+Scale: `WASMAOT_DIFF_SCALE` cases (default 200: 25 per preset, about 1.5 minutes);
+`WASMAOT_DIFF_FIRST` shifts the seeds; `WASMAOT_DIFF_VARIANTS` (default
+x86_64-O0,x86_64-O2), `WASMAOT_DIFF_AARCH64` (share, default 0.02) and
+`WASMAOT_DIFF_EXPLICIT` (share on x86_64-O2-explicit, default 0.05) say where wasmaot
+runs.  A failure writes a repro directory (module, text, note, shrink
+predicate) and prints it.  The farm itself: `python -m tools.diff_farm --help`.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
-import diff_harness
 import pytest
 
-SCALE = int(os.environ.get("WASMAOT_DIFF_SCALE", "60"))
+from tools.diff_farm import farm
+from tools.diff_farm.configs import DEFAULT_CONFIGS, PRESETS
+
+SCALE = int(os.environ.get("WASMAOT_DIFF_SCALE", "200"))
 FIRST = int(os.environ.get("WASMAOT_DIFF_FIRST", "0"))
-SEEDS = range(FIRST, FIRST + SCALE)
-CASE_TIMEOUT_SECONDS = 300  # compiling a big module at -O2 included
+VARIANTS = tuple(os.environ.get("WASMAOT_DIFF_VARIANTS", "x86_64-O0,x86_64-O2").split(","))
+AARCH64 = float(os.environ.get("WASMAOT_DIFF_AARCH64", "0.02"))
+EXPLICIT = float(os.environ.get("WASMAOT_DIFF_EXPLICIT", "0.05"))
+CONFIGS = DEFAULT_CONFIGS
+CASES = farm.cases_of(FIRST, SCALE, CONFIGS)
 
-
-class Worker:
-    """The child running cases; restarted after it dies or hangs."""
-
-    def __init__(self, cache_dir: Path):
-        self.cache_dir = cache_dir
-        self.proc = None
-
-    def _start(self) -> None:
-        # stderr goes to a file: a pipe nobody reads would block a chatty worker.
-        self.stderr = open(self.cache_dir / "worker-stderr.txt", "w+")  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            [sys.executable, str(Path(diff_harness.__file__)), "--worker",
-             "--cache-dir", str(self.cache_dir)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, text=True,
-            cwd=diff_harness.ROOT)
-
-    def run(self, seed: int) -> diff_harness.Report:
-        if self.proc is None or self.proc.poll() is not None:
-            self._start()
-        self.proc.stdin.write(json.dumps({"seed": seed}) + "\n")
-        self.proc.stdin.flush()
-        line = _readline(self.proc, CASE_TIMEOUT_SECONDS)
-        if line is None:  # died or hung: collect what it said, start afresh next time
-            self.proc.kill()
-            self.proc.wait()
-            code = self.proc.returncode
-            self.proc = None
-            self.stderr.seek(0)
-            tail = "\n".join(self.stderr.read().strip().splitlines()[-15:])
-            self.stderr.close()
-            return diff_harness.Report(seed, "error", f"the worker died or hung (exit {code})",
-                                       log=[tail])
-        return diff_harness.Report(**json.loads(line))
-
-    def close(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.stdin.close()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.proc is not None:
-            self.stderr.close()
-
-
-def _readline(proc, timeout: float) -> str | None:
-    import selectors
-
-    sel = selectors.DefaultSelector()
-    sel.register(proc.stdout, selectors.EVENT_READ)
-    ready = sel.select(timeout)
-    sel.close()
-    if not ready:
-        return None
-    line = proc.stdout.readline()
-    return line or None
+# The session's farm results; conftest.py prints their summary.
+RESULTS: dict = {}
 
 
 @pytest.fixture(scope="session")
-def worker(tmp_path_factory):
-    w = Worker(tmp_path_factory.mktemp("diff-modules"))
-    yield w
-    w.close()
+def slice_results(tmp_path_factory) -> dict:
+    out = Path(tmp_path_factory.mktemp("diff-farm"))
+    fc = farm.FarmConfig(CONFIGS, VARIANTS, AARCH64, timeout=120.0, out=out,
+                         explicit_share=EXPLICIT)
+    f = farm.Farm(fc)
+    f.run(CASES, jobs=2)
+    for report, outcome in f.reports:
+        RESULTS[report.case.key] = (report, outcome)
+    RESULTS["_out"] = out
+    return RESULTS
 
 
-@pytest.fixture(scope="session")
-def failures_dir(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("diff-failures")
+def test_every_preset_is_in_the_slice():
+    assert set(CONFIGS) <= set(PRESETS)
+    assert {c.config for c in CASES} == set(CONFIGS) or SCALE < len(CONFIGS)
 
 
-@pytest.mark.parametrize("seed", SEEDS, ids=lambda s: f"seed-{s}")
-def test_matches_wasmtime(seed: int, worker: Worker, failures_dir: Path) -> None:
-    report = worker.run(seed)
-    diff_harness.REPORTS[seed] = report
-    if report.status == "skipped":
-        pytest.skip(report.reason)
-    if report.status in ("ok", "nomodule", "inconclusive"):
-        return
-    wasm = diff_harness.smith_module(seed)
-    lines = [f"{report.status}: {report.reason}"]
-    if wasm is not None:
-        wasm_path, json_path = diff_harness.save_case(report, wasm, failures_dir)
-        lines.append(f"saved {wasm_path} and {json_path}")
-    lines.append(f"rerun: {diff_harness.repro_command(seed)}")
-    lines += [str(entry) for entry in report.log[-3:]]
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.key)
+def test_matches_wasmtime(case, slice_results: dict) -> None:
+    report, outcome = slice_results[case.key]
+    if outcome == "skipped":
+        pytest.skip("; ".join(f"{r.variant}: {r.reason}" for r in report.results))
+    if outcome not in ("mismatch", "hang", "crash", "error"):
+        return  # agree, known (counted apart), inconclusive, nomodule, refused
+    out = slice_results["_out"]
+    lines = [f"{outcome}: {report.reason}"]
+    for r in report.results:
+        if r.status != "ok" and not r.known:
+            lines.append(f"{r.variant}: {r.status}: {r.reason}")
+            d = out / "repros" / f"{case.config}-{case.seed}-{r.variant}"
+            if d.exists():
+                lines.append(f"repro: {d} (note.md says how to rerun and shrink)")
     pytest.fail("\n".join(lines), pytrace=False)

@@ -1,36 +1,39 @@
 """Differential testing against wasmtime: generate a module, run it on both, compare.
 
-One *case* is a seed.  The seed fixes everything: the `wasm-tools smith` input bytes
-and options (`smith_module`), and the call plan (`call_plan`: which export is called,
-in what order, with which arguments).  Running a case (`run_case`) instantiates the
-module in wasmtime and in wasmaot (native code at the default -O2 with guard pages, or
-as `WASMAOT_DIFF_OPT` and `WASMAOT_DIFF_BOUNDS=explicit` say) and compares, step by step:
+One *case* is a config preset and a seed (`Case`).  They fix everything: the
+`wasm-tools smith` input bytes and options (`smith_module`, configs.py), and the call
+plan (`call_plan`: which export is called, in what order, with which arguments).
+Running a case (`run_case`) first runs the plan on wasmtime, the reference, and
+records what it observes (`Trace`); then each *variant* (wasmaot in this process at
+-O0 or -O2, guard pages or explicit bounds checks, or an aarch64 test executable under
+qemu: `Variant`) runs the same plan and is compared with the record, step by step:
 
   * instantiation: both succeed, or both trap with the same trap;
   * every call: the same results (integers bit-exact; floats by bit pattern, where any
     two NaNs are equal; externrefs the same host object; funcrefs both null or both
     non-null with the same type), or the same trap, or the same host exception;
   * after instantiation and after every call, the observable state: each exported
-    memory (size in pages and a hash of its bytes), each exported global's value,
+    memory (size in pages and a CRC-32 of its bytes), each exported global's value,
     each exported table's size (and, after instantiation and at the end, its
-    elements), and the log of host-function calls with their arguments.
+    elements), and the log of host-function calls with their arguments.  A variant
+    sees what its side can observe (each side's `caps`): an aarch64 executable compares
+    memories and table elements (as null or not) only after instantiation and at the
+    end, and a returned funcref as null or not.
 
-Half of the seeds may import host functions, globals, a memory and a table
-(`HOST_IMPORTS`); one host function raises `HostError` on odd arguments, which must
-reach the Python caller unchanged through the wasm frames of both engines.
+Half of the seeds of most presets may import host functions, globals, a memory and a
+table (`HOST_IMPORTS`); one host function raises `HostError` on odd arguments, which
+must reach the Python caller unchanged through the wasm frames of both engines.  The
+aarch64 variant runs only modules without imports (a test executable has no Python
+host); the others are skipped there, with that reason.
 
-The first difference ends the case and is its *mismatch*.  Two outcomes are not
-mismatches but *inconclusive*, because the spec allows them to differ: a call that
-exhausts the stack on one side only (frames differ in size between engines), after
-which the states may legitimately diverge.  A module wasmaot refuses with
-`UnsupportedFeature` is *skipped* with the feature as its reason.
+The first difference ends a variant and is its *mismatch*.  Not mismatches but
+*inconclusive*, because the spec allows them to differ: a call that exhausts the stack
+on one side only (frames differ in size between engines), after which the states may
+legitimately diverge.  A module wasmaot refuses with `UnsupportedFeature` is *skipped*
+with the feature as its reason; so is a function export whose signature has a typed
+reference the plan cannot make arguments for (its calls are left out and counted).
 
-The smith options restrict modules to issue 3's feature set: the MVP, mutable globals,
-sign extension, saturating float-to-int, multi-value, bulk memory, reference types
-(up to 3 tables), tail calls, memory64, multi-memory (up to 2 memories) and extended
-constant expressions.  No SIMD, GC, exceptions, threads, wide arithmetic, custom page
-sizes, custom descriptors or compact imports.  Three settings keep both engines
-deterministic and comparable:
+Three settings (configs.BASE_FLAGS) keep both engines deterministic and comparable:
 
   * `--ensure-termination`: loops and calls decrement a fuel global and trap
     (`unreachable`) when it runs out, so every call ends.  We export the global and
@@ -40,23 +43,23 @@ deterministic and comparable:
   * `--canonicalize-nans true`: NaN payloads produced by arithmetic are not specified
     (LLVM's constant folder and the hardware pick different ones), so every float
     result is canonicalized before it can reach memory or a reinterpret;
-  * every memory and table has a maximum (≤ 1 MiB, ≤ 1000 elements): a grow beyond
+  * every memory and table has a maximum (<= 1 MiB, <= 1000 elements): a grow beyond
     what a host is willing to give may fail on one engine and succeed on the other.
 
 Run one case by hand (what a mismatch report prints):
 
-    .venv/bin/python tests/differential/diff_harness.py --seed 17 [--save DIR]
-    .venv/bin/python tests/differential/diff_harness.py --seed 17 --wasm saved.wasm
+    .venv/bin/python -m tools.diff_farm.harness --config base --seed 17 [--variant x86_64-O0]
+    .venv/bin/python -m tools.diff_farm.harness --config base --seed 17 --wasm shrunk.wasm
 
-`--worker` is the protocol `test_vs_wasmtime.py` uses: one JSON request per stdin line
-(`{"seed": N}`), one JSON report per stdout line.  Running the cases in a child keeps a
-crash or a hang of native code from taking the test session with it.
+`--worker` is the protocol farm.py uses: one JSON request per stdin line, one JSON
+progress line per variant and one JSON report per case on stdout (see `worker`).
+Running the cases in a child keeps a crash or a hang of native code from taking the
+farm with it.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import random
@@ -64,51 +67,16 @@ import struct
 import subprocess
 import sys
 import traceback
+import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # run as a script: the project's wasmaot, not an installed one
+    sys.path.insert(0, str(ROOT))
 
-FUEL_PER_CALL = 1000  # loop iterations and calls before a call traps
+from tools.diff_farm.configs import FUEL_PER_CALL, PRESETS  # noqa: E402
 
-SMITH_FLAGS = (
-    "--ensure-termination", "--fuel", str(FUEL_PER_CALL),
-    "--export-everything", "true",
-    "--allow-start-export", "false",
-    "--min-types", "2",
-    "--min-funcs", "3",
-    "--max-memories", "2",
-    "--max-tables", "3",
-    "--memory-max-size-required", "true",
-    "--max-memory32-bytes", str(1 << 20),
-    "--max-memory64-bytes", str(1 << 20),
-    "--table-max-size-required", "true",
-    "--max-table-elements", "1000",
-    "--canonicalize-nans", "true",
-    "--simd-enabled", "false",
-    "--relaxed-simd-enabled", "false",
-    "--gc-enabled", "false",
-    "--exceptions-enabled", "false",
-    "--threads-enabled", "false",
-    "--shared-everything-threads-enabled", "false",
-    "--custom-descriptors-enabled", "false",
-    "--compact-imports-enabled", "false",
-    "--wide-arithmetic-enabled", "false",
-    "--custom-page-sizes-enabled", "false",
-    # On (their defaults, spelled out): the feature set under test.
-    "--multi-value-enabled", "true",
-    "--saturating-float-to-int-enabled", "true",
-    "--sign-extension-ops-enabled", "true",
-    "--bulk-memory-enabled", "true",
-    "--reference-types-enabled", "true",
-    "--tail-call-enabled", "true",
-    "--extended-const-enabled", "true",
-)
-
-# wasmaot's opt level: the default users get, unless WASMAOT_DIFF_OPT says otherwise.
-OPT_LEVEL = int(os.environ.get("WASMAOT_DIFF_OPT", "2"))
-# "guard" (guard pages for 32-bit memories, the default) or "explicit".
-BOUNDS_CHECKS = os.environ.get("WASMAOT_DIFF_BOUNDS", "guard")
 CALLS_PER_EXPORT = 4
 MAX_CALLS = 48
 TABLE_ELEMENTS_COMPARED = 1000
@@ -119,31 +87,50 @@ def wasm_tools() -> str:
     return str(cand) if cand.exists() else "wasm-tools"
 
 
-def smith_options(seed: int) -> list[str]:
-    """Per-seed variation on top of SMITH_FLAGS, so that a range of seeds covers
-    small and large bodies, with and without floats, memory64, trap guards and
-    imports (half of the seeds may import from HOST_IMPORTS)."""
-    rng = random.Random(f"options-{seed}")
-    imports = (["--available-imports", str(host_imports_path()), "--max-imports", "10"]
-               if rng.random() < 0.5 else ["--max-imports", "0"])
-    return [
-        *imports,
-        "--max-instructions", str(rng.choice((30, 100, 100, 300, 1000))),
-        "--memory64-enabled", rng.choice(("true", "false")),
-        "--allow-floats", rng.choice(("true", "true", "false")),
-        # Guarded loads, divisions and conversions: more calls run to their end.
-        "--disallow-traps", rng.choice(("true", "false", "false")),
-    ]
+@dataclass(frozen=True)
+class Case:
+    config: str  # a configs.PRESETS name
+    seed: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.config}:{self.seed}"
 
 
-def smith_module(seed: int) -> bytes | None:
-    """The module of case `seed`, or None when smith cannot make one of these bytes
+@dataclass(frozen=True)
+class Variant:
+    """Where wasmaot runs a case: `x86_64` is this process (the embedding API), any
+    other target a test executable (under qemu for a foreign one)."""
+
+    target: str = "x86_64"
+    opt: int = 2
+    bounds: str = "guard"  # or "explicit"
+
+    @property
+    def name(self) -> str:
+        return f"{self.target}-O{self.opt}" + ("-explicit" if self.bounds == "explicit" else "")
+
+    @classmethod
+    def parse(cls, text: str) -> Variant:
+        """`x86_64-O2`, `aarch64-O0`, `x86_64-O2-explicit`."""
+        parts = text.split("-")
+        if len(parts) not in (2, 3) or not parts[1].startswith("O") or \
+                parts[1][1:] not in ("0", "1", "2", "3") or parts[2:] not in ([], ["explicit"]):
+            raise ValueError(f"not a variant: {text!r} (e.g. x86_64-O2, aarch64-O0, "
+                             f"x86_64-O2-explicit)")
+        return cls(parts[0], int(parts[1][1:]), "explicit" if parts[2:] else "guard")
+
+
+def smith_module(case: Case) -> bytes | None:
+    """The module of `case`, or None when smith cannot make one of these bytes
     (exit code 2: rare, and deterministic).  Its fuel global is exported as FUEL."""
-    rng = random.Random(f"smith-{seed}")
+    preset = PRESETS[case.config]
+    rng = random.Random(f"smith-{case.config}-{case.seed}")
     data = rng.randbytes(rng.randint(1000, 20000))
-    proc = subprocess.run([wasm_tools(), "smith", *SMITH_FLAGS, *smith_options(seed)],
+    flags = preset.smith_flags(case.seed, str(host_imports_path()))
+    proc = subprocess.run([wasm_tools(), "smith", *flags],
                           input=data, capture_output=True, check=False)
-    if proc.returncode == 2:
+    if proc.returncode == 2 and b"Usage:" not in proc.stderr:  # not a bad flag
         return None
     if proc.returncode != 0:
         raise RuntimeError(f"wasm-tools smith failed: {proc.stderr.decode(errors='replace')}")
@@ -433,24 +420,30 @@ class Export:
     valtype: str = ""  # globals: the value type; tables: the element type
 
 
-def exports_of(wasm: bytes) -> list[Export]:
-    """The module's exports with their types, read with wasmtime (the reference)."""
-    import wasmtime
+def exports_of(wasm: bytes) -> tuple[list[Export], bool]:
+    """The module's exports with their types, and whether any function type of the
+    module has a typed reference.  Read with wasmaot's decoder: wasmtime-py aborts the
+    process when it meets a typed reference type (a smith module wasmaot rejects is
+    the variants' error, see run_case)."""
+    from wasmaot.wasm import decode_module, validate_module
+    from wasmaot.wasm.types import FuncType
 
-    module = wasmtime.Module(_wasmtime_engine(), wasm)
+    ctx = validate_module(decode_module(wasm))
+    typed = any(OTHER in map(_simple, (*c.params, *c.results))
+                for c in ctx.types.comps if type(c) is FuncType)
     out = []
-    for e in module.exports:
-        t = e.type
-        if isinstance(t, wasmtime.FuncType):
-            out.append(Export(e.name, "func", tuple(map(_valtype, t.params)),
-                              tuple(map(_valtype, t.results))))
-        elif isinstance(t, wasmtime.MemoryType):
+    for e in ctx.module.exports:
+        if e.kind in ("func", "func_exact"):
+            ft = ctx.types.comp(ctx.funcs[e.index])
+            out.append(Export(e.name, "func", tuple(map(_simple, ft.params)),
+                              tuple(map(_simple, ft.results))))
+        elif e.kind == "memory":
             out.append(Export(e.name, "memory"))
-        elif isinstance(t, wasmtime.TableType):
-            out.append(Export(e.name, "table", valtype=_valtype(t.element)))
-        elif isinstance(t, wasmtime.GlobalType):
-            out.append(Export(e.name, "global", valtype=_valtype(t.content)))
-    return out
+        elif e.kind == "table":
+            out.append(Export(e.name, "table", valtype=_simple(ctx.tables[e.index].reftype)))
+        elif e.kind == "global":
+            out.append(Export(e.name, "global", valtype=_simple(ctx.globals[e.index].valtype)))
+    return out, typed
 
 
 def _valtype(vt) -> str:
@@ -459,15 +452,27 @@ def _valtype(vt) -> str:
     for name in ("i32", "i64", "f32", "f64", "funcref", "externref"):
         if vt == getattr(wasmtime.ValType, name)():
             return name
-    raise ValueError(f"unexpected value type {vt}")  # str() of externref says anyref
+    return OTHER  # a typed reference: (ref $t), (ref null func), ...
 
 
-def call_plan(seed: int, exports: list[Export]) -> list[dict]:
-    """The calls of case `seed`: every exported function CALLS_PER_EXPORT times
+# A typed reference type: wasmtime-py cannot handle one (it aborts the process), so a
+# function with one in its type is not called, a global of one not compared and a
+# table of one compared by its size.
+OTHER = "other"
+
+
+def callable_funcs(exports: list[Export]) -> list[Export]:
+    """The function exports the plan calls: wasmtime-py can pass neither arguments
+    nor results of a typed reference type."""
+    return [e for e in exports if e.kind == "func" and OTHER not in (*e.params, *e.results)]
+
+
+def call_plan(case: Case, exports: list[Export]) -> list[dict]:
+    """The calls of `case`: every exported function CALLS_PER_EXPORT times
     (in a shuffled order, so state built by one export meets another), at most
     MAX_CALLS in all."""
-    rng = random.Random(f"calls-{seed}")
-    funcs = [e for e in exports if e.kind == "func"]
+    rng = random.Random(f"calls-{case.config}-{case.seed}")
+    funcs = callable_funcs(exports)
     calls = [e for e in funcs for _ in range(CALLS_PER_EXPORT)]
     rng.shuffle(calls)
     plan = []
@@ -516,7 +521,7 @@ def _wasmtime_engine():
 
         config = wasmtime.Config()
         for feature in ("bulk_memory", "multi_value", "reference_types", "tail_call",
-                        "memory64", "multi_memory"):
+                        "memory64", "multi_memory", "function_references", "gc"):
             setattr(config, f"wasm_{feature}", True)
         config.max_wasm_stack = 512 * 1024  # wasmaot's default, and wasmtime's
         _ENGINE = wasmtime.Engine(config)
@@ -531,13 +536,48 @@ class Trapped(Exception):
         self.text = text
 
 
+class NotApplicable(Exception):
+    """A variant cannot run this module (e.g. an executable has no Python host to
+    import from); the variant is skipped with this reason."""
+
+
+# What a side observes (a side compares the reference's state projected on its caps):
+MEMORY_ALWAYS = "memory after every call"  # else after instantiation and at the end only
+TABLE_ELEMENTS = "table elements"  # else as null or not
+FUNCREF_TYPES = "funcref types"  # else a returned funcref as null or not
+ALL_CAPS = frozenset({MEMORY_ALWAYS, TABLE_ELEMENTS, FUNCREF_TYPES})
+
+
+def compares_value(glob: Export) -> bool:
+    """Whether a state has a global's value: not for a typed reference (wasmtime-py)."""
+    return glob.valtype != OTHER
+
+
+def compares_elements(table: Export, full: bool) -> bool:
+    """Whether a state lists a table's elements: after instantiation and after the
+    last call (`full`), and never for a typed reference table (wasmtime-py)."""
+    return full and table.valtype != OTHER
+
+
+def _memory_state(pages: int, data: bytes) -> list:
+    return ["memory", pages, zlib.crc32(data)]
+
+
+def _other(v):
+    return None if v is None else "ref"
+
+
 class WasmtimeSide:
     name = "wasmtime"
+    caps = ALL_CAPS
 
-    def __init__(self, wasm: bytes, exports: list[Export]):
+    def __init__(self, wasm: bytes, exports: list[Export], funcref_types: bool):
         import wasmtime
 
         self._wt = wasmtime
+        # Off when a function type has a typed reference: describing the type of a
+        # returned funcref could meet one, and wasmtime-py aborts on it.
+        self.funcref_types = funcref_types
         self.exports = {e.name: e for e in exports}
         self.store = wasmtime.Store(_wasmtime_engine())
         self.host = Host()
@@ -613,25 +653,27 @@ class WasmtimeSide:
         if t == "externref":
             return None if v is None else ["extern", v.k] if isinstance(v, Extern) else repr(v)
         if t == "funcref":
-            if v is None:
-                return None
+            if v is None or not self.funcref_types:
+                return _other(v)
             ft = v.type(self.store)
             return ["func", list(map(_valtype, ft.params)), list(map(_valtype, ft.results))]
+        if t == OTHER:
+            return _other(v)
         return v
 
-    def state(self, full_tables: bool) -> dict:
-        out = {HOST_LOG: ["host calls", self.host.log]}
+    def state(self, full: bool) -> dict:
+        out = {HOST_LOG: ["host calls", list(self.host.log)]}  # a copy: the log grows
         for name, e in self.exports.items():
             item = self.items[name]
             if e.kind == "memory":
-                data = item.read(self.store, 0, item.data_len(self.store))
-                out[name] = ["memory", item.size(self.store), hashlib.sha256(data).hexdigest()]
-            elif e.kind == "global":
+                out[name] = _memory_state(item.size(self.store),
+                                          item.read(self.store, 0, item.data_len(self.store)))
+            elif e.kind == "global" and compares_value(e):
                 out[name] = ["global", self._result(e.valtype, item.value(self.store))]
             elif e.kind == "table":
                 size = item.size(self.store)
                 elems = None
-                if full_tables:
+                if compares_elements(e, full):
                     elems = [self._result(e.valtype, item.get(self.store, i))
                              for i in range(min(size, TABLE_ELEMENTS_COMPARED))]
                 out[name] = ["table", size, elems]
@@ -639,15 +681,18 @@ class WasmtimeSide:
 
 
 class WasmaotSide:
-    name = "wasmaot"
+    """wasmaot in this process, through the embedding API (x86_64 here)."""
 
-    def __init__(self, wasm: bytes, exports: list[Export]):
+    name = "wasmaot"
+    caps = ALL_CAPS
+
+    def __init__(self, wasm: bytes, exports: list[Export], variant: Variant):
         from wasmaot import api
         from wasmaot.errors import Trap
 
         self._trap = Trap
         self.exports = {e.name: e for e in exports}
-        module = api.compile(wasm, opt_level=OPT_LEVEL, bounds_checks=BOUNDS_CHECKS)
+        module = api.compile(wasm, opt_level=variant.opt, bounds_checks=variant.bounds)
         self.host = Host()
         imports = {"host": {
             **{name: api.Func(params, results, self._host_func(name), bits=True)
@@ -695,22 +740,22 @@ class WasmaotSide:
             if v is None:
                 return None
             return ["func", list(map(_simple, v.type.params)), list(map(_simple, v.type.results))]
+        if t == OTHER:
+            return _other(v)
         return v
 
-    def state(self, full_tables: bool) -> dict:
-        out = {HOST_LOG: ["host calls", self.host.log]}
+    def state(self, full: bool) -> dict:
+        out = {HOST_LOG: ["host calls", list(self.host.log)]}  # a copy: the log grows
         for name, e in self.exports.items():
             item = self.items[name]
             if e.kind == "memory":
-                data = item.read(0, item.data_len())
-                out[name] = ["memory", item.size(), hashlib.sha256(data).hexdigest()]
-            elif e.kind == "global":
-                value = item.get(bits=True)
-                out[name] = ["global", self._result(e.valtype, value)]
+                out[name] = _memory_state(item.size(), item.read(0, item.data_len()))
+            elif e.kind == "global" and compares_value(e):
+                out[name] = ["global", self._result(e.valtype, item.get(bits=True))]
             elif e.kind == "table":
                 size = item.size()
                 elems = None
-                if full_tables:
+                if compares_elements(e, full):
                     elems = [self._result(e.valtype, item.get(i))
                              for i in range(min(size, TABLE_ELEMENTS_COMPARED))]
                 out[name] = ["table", size, elems]
@@ -718,9 +763,42 @@ class WasmaotSide:
 
 
 def _simple(t) -> str:
+    """wasmaot's value type as _valtype names wasmtime's."""
     if isinstance(t, str):
         return t
-    return "externref" if t.heap in ("extern", "noextern") else "funcref"
+    if getattr(t, "nullable", False) and t.heap in ("func", "extern"):
+        return f"{t.heap}ref"
+    return OTHER
+
+
+# --- what a side can see of the reference ------------------------------------------------
+
+
+def project_value(t: str, v, caps: frozenset):
+    """A reference value as a side with `caps` observes it."""
+    if t == "funcref" and FUNCREF_TYPES not in caps:
+        return _other(v)
+    return v
+
+
+def project_state(exports: dict, state: dict, caps: frozenset, full: bool) -> dict:
+    out = {}
+    for name, v in state.items():
+        e = exports.get(name)
+        if e is None:
+            out[name] = v
+        elif e.kind == "memory" and MEMORY_ALWAYS not in caps and not full:
+            continue
+        elif e.kind == "global":
+            out[name] = ["global", project_value(e.valtype, v[1], caps)]
+        elif e.kind == "table" and v[2] is not None:
+            elems = [project_value(e.valtype, x, caps) for x in v[2]]
+            if TABLE_ELEMENTS not in caps:
+                elems = [None if x is None else 1 for x in elems]
+            out[name] = ["table", v[1], elems]
+        else:
+            out[name] = v
+    return out
 
 
 # --- comparing -------------------------------------------------------------------------
@@ -756,19 +834,18 @@ def _short(v) -> str:
     return text if len(text) < 200 else text[:200] + "..."
 
 
-# --- one case ------------------------------------------------------------------------
+# --- the reference's record --------------------------------------------------------------
 
 
 @dataclass
-class Report:
-    seed: int
-    status: str = "ok"  # ok, skipped, inconclusive, mismatch, error, nomodule
-    reason: str = ""
-    module_bytes: int = 0
-    calls: int = 0
-    returned: int = 0  # calls that returned on both sides (the rest trapped)
-    traps: dict = field(default_factory=dict)  # trap text -> count (agreeing traps)
-    log: list = field(default_factory=list)  # [call, wasmtime outcome, wasmaot outcome]
+class Trace:
+    """What wasmtime observed: instantiation, then each call's outcome and the state
+    after it.  `states[0]` is after instantiation, `states[i + 1]` after call i."""
+
+    instantiation: tuple = ("ok", None)
+    states: list = field(default_factory=list)
+    outcomes: list = field(default_factory=list)
+    refuel: bool = False
 
 
 def _outcome(side, step) -> tuple[str, object]:
@@ -780,116 +857,241 @@ def _outcome(side, step) -> tuple[str, object]:
         return "host error", str(e)
 
 
-def run_case(seed: int, wasm: bytes | None = None) -> Report:
+def _instantiate(make) -> tuple:
+    """(side or None, instantiation outcome)."""
+    try:
+        return make(), ("ok", None)
+    except Trapped as t:
+        return None, ("trap", t.text)
+    except HostError as e:
+        return None, ("host error", str(e))
+
+
+def reference_trace(wasm: bytes, exports: list[Export], plan: list[dict], typed: bool) -> Trace:
+    trace = Trace()
+    side, trace.instantiation = _instantiate(lambda: WasmtimeSide(wasm, exports, not typed))
+    if side is None:
+        return trace
+    trace.states.append(side.state(True))
+    by_name = {e.name: e for e in exports}
+    fuel = by_name.get(FUEL)
+    trace.refuel = fuel is not None and fuel.valtype == "i32" and \
+        trace.states[0][FUEL] == ["global", FUEL_PER_CALL]
+    for i, step in enumerate(plan):
+        if trace.refuel:
+            side.refuel()
+        trace.outcomes.append(_outcome(side, step))
+        trace.states.append(side.state(i == len(plan) - 1))
+    return trace
+
+
+# --- one variant ---------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    """How one variant of a case compared with the reference."""
+
+    variant: str
+    status: str = "ok"  # ok, skipped, inconclusive, mismatch, error, hang, crash
+    reason: str = ""
+    calls: int = 0
+    returned: int = 0  # calls that returned on both sides (the rest trapped)
+    traps: dict = field(default_factory=dict)  # trap text -> count (agreeing traps)
+    log: list = field(default_factory=list)  # [call, wasmtime outcome, wasmaot outcome]
+    known: str = ""  # the known bug this mismatch is (known.py), if any
+    seconds: float = 0.0
+
+
+def side_caps(variant: Variant) -> frozenset:
+    if variant.target == "x86_64":
+        return WasmaotSide.caps
+    from tools.diff_farm.remote import RemoteSide
+
+    return RemoteSide.caps
+
+
+def make_side(wasm: bytes, exports: list[Export], variant: Variant, workdir: Path | None):
+    if variant.target == "x86_64":
+        return WasmaotSide(wasm, exports, variant)
+    from tools.diff_farm.remote import RemoteSide
+
+    return RemoteSide(wasm, exports, variant, workdir)
+
+
+def compare(wasm: bytes, exports: list[Export], plan: list[dict], trace: Trace,
+            variant: Variant, typed: bool, workdir: Path | None = None) -> Result:
     from wasmaot.errors import UnsupportedFeature
 
+    r = Result(variant.name)
+    try:
+        side, inst = _instantiate(lambda: make_side(wasm, exports, variant, workdir))
+    except UnsupportedFeature as e:
+        r.status, r.reason = "skipped", f"UnsupportedFeature: {e.message}"
+        return r
+    except NotApplicable as e:
+        r.status, r.reason = "skipped", str(e)
+        return r
+    except Exception as e:  # noqa: BLE001 (a wasmaot crash while compiling or instantiating)
+        r.status, r.reason = "error", f"wasmaot: {type(e).__name__}: {e}"
+        r.log.append(traceback.format_exc(limit=6))
+        return r
+    try:
+        caps = side_caps(variant) - {FUNCREF_TYPES} if typed else side_caps(variant)
+        return _compare_calls(r, side, caps, inst, exports, plan, trace)
+    finally:
+        close = getattr(side, "close", None)
+        if close:
+            close()
+
+
+def _project_outcome(e: Export, outcome, caps: frozenset) -> tuple:
+    if outcome[0] != "ok":
+        return tuple(outcome)
+    return "ok", [project_value(t, v, caps) for t, v in zip(e.results, outcome[1])]
+
+
+def _compare_calls(r: Result, side, caps: frozenset, inst, exports, plan,
+                   trace: Trace) -> Result:
+    by_name = {e.name: e for e in exports}
+    r.log.append(["instantiate", list(trace.instantiation), list(inst)])
+    if trace.instantiation != inst:
+        r.status = "mismatch"
+        r.reason = f"instantiation: wasmtime {trace.instantiation}, wasmaot {inst}"
+        return r
+    if inst[0] != "ok":
+        r.traps[f"instantiation: {inst[1]}"] = 1
+        return r
+    diffs = state_differences(by_name, project_state(by_name, trace.states[0], caps, True),
+                              project_state(by_name, side.state(True), caps, True))
+    if diffs:
+        r.status, r.reason = "mismatch", "after instantiation: " + "; ".join(diffs)
+        return r
+    for i, step in enumerate(plan):
+        if trace.refuel:
+            side.refuel()
+        e = by_name[step["export"]]
+        a = _project_outcome(e, trace.outcomes[i], caps)
+        try:
+            b = _project_outcome(e, _outcome(side, step), caps)
+        except NotApplicable as ex:
+            # The calls before agreed; what follows would start from another state.
+            r.status = "ok" if r.calls else "skipped"
+            r.reason = f"compared {r.calls} calls; call {i}: {ex}"
+            return r
+        except Exception as ex:  # noqa: BLE001 (reported as an error case)
+            r.status = "error"
+            r.reason = f"call {i} {step['export']!r}: wasmaot raised {type(ex).__name__}: {ex}"
+            r.log.append([step, list(a), None])
+            return r
+        r.calls += 1
+        r.log.append([step, list(a), list(b)])
+        if (a[0] == "trap" and a[1] == STACK) != (b[0] == "trap" and b[1] == STACK):
+            r.status = "inconclusive"
+            r.reason = (f"call {i} {step['export']!r}: the stack was exhausted on one side "
+                        f"only (wasmtime {a}, wasmaot {b})")
+            return r
+        if a[0] != b[0] or (a[0] != "ok" and a[1] != b[1]) or (
+                a[0] == "ok" and not same_values(e.results, a[1], b[1])):
+            r.status = "mismatch"
+            r.reason = (f"call {i} {step['export']}({_short(step['args'])}): "
+                        f"wasmtime {_short(list(a))}, wasmaot {_short(list(b))}")
+            return r
+        if a[0] == "host error":
+            r.traps["host error"] = r.traps.get("host error", 0) + 1
+        elif a[0] == "trap":
+            r.traps[a[1]] = r.traps.get(a[1], 0) + 1
+        else:
+            r.returned += 1
+        last = i == len(plan) - 1
+        want = project_state(by_name, trace.states[i + 1], caps, last)
+        diffs = state_differences(by_name, want, project_state(by_name, side.state(last), caps, last))
+        if diffs:
+            r.status = "mismatch"
+            r.reason = (f"after call {i} {step['export']}({_short(step['args'])}): "
+                        + "; ".join(diffs))
+            return r
+    return r
+
+
+# --- one case ------------------------------------------------------------------------
+
+
+@dataclass
+class Report:
+    config: str
+    seed: int
+    status: str = "ok"  # ok, nomodule, refused (by wasmtime), or the variants' worst
+    reason: str = ""
+    module_bytes: int = 0
+    uncallable: int = 0  # function exports left out of the plan (typed-reference params)
+    results: list = field(default_factory=list)  # Result, one per variant
+
+    @property
+    def case(self) -> Case:
+        return Case(self.config, self.seed)
+
+
+# Worst first: a case's status is its worst variant's.
+SEVERITY = ("crash", "error", "hang", "mismatch", "inconclusive", "skipped", "ok")
+
+
+def worst(statuses) -> str:
+    statuses = list(statuses)
+    return min(statuses, key=SEVERITY.index) if statuses else "ok"
+
+
+def run_case(case: Case, variants: list[Variant], wasm: bytes | None = None,
+             workdir: Path | None = None, progress=None) -> Report:
+    """Runs `case` on wasmtime once and compares every variant with it.  `progress`
+    (if given) is called with a variant's name before it runs."""
+    import time
+
+    import wasmtime
+
+    from wasmaot.errors import UnsupportedFeature, WasmError
+
     if wasm is None:
-        wasm = smith_module(seed)
-    report = Report(seed)
+        wasm = smith_module(case)
+    report = Report(case.config, case.seed)
     if wasm is None:
         report.status, report.reason = "nomodule", "wasm-tools smith made no module of this seed"
         return report
     report.module_bytes = len(wasm)
-    exports = exports_of(wasm)
-    by_name = {e.name: e for e in exports}
-    plan = call_plan(seed, exports)
-
-    sides = []
-    inst = []
-    for cls in (WasmtimeSide, WasmaotSide):
-        try:
-            sides.append(cls(wasm, exports))
-            inst.append(("ok", None))
-        except Trapped as t:
-            sides.append(None)
-            inst.append(("trap", t.text))
-        except HostError as e:
-            sides.append(None)
-            inst.append(("host error", str(e)))
-        except UnsupportedFeature as e:
-            report.status, report.reason = "skipped", f"UnsupportedFeature: {e.message}"
-            return report
-        except Exception as e:  # noqa: BLE001 (a wasmaot crash while compiling or instantiating)
-            report.status = "error"
-            report.reason = f"{cls.name}: {type(e).__name__}: {e}"
-            report.log.append(traceback.format_exc(limit=6))
-            return report
-    report.log.append(["instantiate", list(inst[0]), list(inst[1])])
-    if inst[0] != inst[1]:
-        report.status = "mismatch"
-        report.reason = f"instantiation: wasmtime {inst[0]}, wasmaot {inst[1]}"
+    try:
+        wasmtime.Module.validate(_wasmtime_engine(), wasm)
+    except wasmtime.WasmtimeError as e:  # a module smith made that wasmtime rejects
+        report.status, report.reason = "refused", f"wasmtime: {str(e).splitlines()[0]}"
         return report
-    if inst[0][0] != "ok":
-        report.traps[f"instantiation: {inst[0][1]}"] = 1
+    try:
+        exports, typed = exports_of(wasm)
+    except WasmError as e:
+        status = "skipped" if isinstance(e, UnsupportedFeature) else "error"
+        report.status, report.reason = status, f"wasmaot validate: {type(e).__name__}: {e}"
+        report.results = [Result(v.name, status, report.reason) for v in variants]
         return report
-    wt, wa = sides
-    diffs = state_differences(by_name, wt.state(True), wa.state(True))
-    if diffs:
-        report.status, report.reason = "mismatch", "after instantiation: " + "; ".join(diffs)
+    report.uncallable = sum(1 for e in exports if e.kind == "func") - len(callable_funcs(exports))
+    plan = call_plan(case, exports)
+    try:
+        trace = reference_trace(wasm, exports, plan, typed)
+    except wasmtime.WasmtimeError as e:  # e.g. its GC heap cannot hold a 2 GB array
+        report.status, report.reason = "refused", f"wasmtime: {str(e).splitlines()[0]}"
         return report
-
-    fuel = by_name.get(FUEL)
-    refuel = fuel is not None and fuel.valtype == "i32" and \
-        wt.state(False)[FUEL] == ["global", FUEL_PER_CALL]
-    for i, step in enumerate(plan):
-        if refuel:
-            wt.refuel()
-            wa.refuel()
-        a = _outcome(wt, step)
-        try:
-            b = _outcome(wa, step)
-        except Exception as e:  # noqa: BLE001 (reported as an error case)
-            report.status = "error"
-            report.reason = f"call {i} {step['export']!r}: wasmaot raised {type(e).__name__}: {e}"
-            report.log.append([step, list(a), None])
-            return report
-        report.calls += 1
-        report.log.append([step, list(a), list(b)])
-        e = by_name[step["export"]]
-        if (a[0] == "trap" and a[1] == STACK) != (b[0] == "trap" and b[1] == STACK):
-            report.status = "inconclusive"
-            report.reason = (f"call {i} {step['export']!r}: the stack was exhausted on one side "
-                             f"only (wasmtime {a}, wasmaot {b})")
-            return report
-        if a[0] != b[0] or (a[0] != "ok" and a[1] != b[1]) or (
-                a[0] == "ok" and not same_values(e.results, a[1], b[1])):
-            report.status = "mismatch"
-            report.reason = (f"call {i} {step['export']}({_short(step['args'])}): "
-                             f"wasmtime {_short(list(a))}, wasmaot {_short(list(b))}")
-            return report
-        if a[0] == "host error":
-            report.traps["host error"] = report.traps.get("host error", 0) + 1
-        elif a[0] == "trap":
-            report.traps[a[1]] = report.traps.get(a[1], 0) + 1
-        else:
-            report.returned += 1
-        last = i == len(plan) - 1
-        diffs = state_differences(by_name, wt.state(last), wa.state(last))
-        if diffs:
-            report.status = "mismatch"
-            report.reason = (f"after call {i} {step['export']}({_short(step['args'])}): "
-                             + "; ".join(diffs))
-            return report
+    for variant in variants:
+        if progress:
+            progress(variant.name)
+        start = time.monotonic()
+        result = compare(wasm, exports, plan, trace, variant, typed, workdir)
+        result.seconds = round(time.monotonic() - start, 3)
+        report.results.append(result)
+    report.status = worst(r.status for r in report.results)
     return report
 
 
-# seed -> Report of this pytest session's cases; conftest.py prints the totals.
-REPORTS: dict = {}
-
-
-def save_case(report: Report, wasm: bytes, out_dir: Path) -> tuple[Path, Path]:
-    """Writes `seed-N.wasm` and `seed-N.json` (the report, with every call made)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    wasm_path = out_dir / f"seed-{report.seed}.wasm"
-    json_path = out_dir / f"seed-{report.seed}.json"
-    wasm_path.write_bytes(wasm)
-    json_path.write_text(json.dumps(asdict(report), indent=1) + "\n")
-    return wasm_path, json_path
-
-
-def repro_command(seed: int, wasm_path: Path | None = None) -> str:
-    cmd = f".venv/bin/python tests/differential/diff_harness.py --seed {seed}"
-    return cmd + (f" --wasm {wasm_path}" if wasm_path else "")
+def report_from_json(data: dict) -> Report:
+    report = Report(**{k: v for k, v in data.items() if k != "results"})
+    report.results = [Result(**r) for r in data.get("results", [])]
+    return report
 
 
 # --- command line -------------------------------------------------------------------
@@ -906,46 +1108,83 @@ def _use_cache_dir(path: str | None) -> None:
         api._cache_dir = lambda: Path(path)
 
 
+def _clear(cache_dir: str | None) -> None:
+    """Deletes the shared objects of the last case: a farm makes thousands."""
+    if not cache_dir:
+        return
+    for p in Path(cache_dir).glob("*.so"):
+        p.unlink(missing_ok=True)
+
+
 def worker(cache_dir: str | None) -> None:
+    """Serves cases: a request `{"config", "seed", "variants": [names], "wasm": path?}`
+    per stdin line; answers `{"progress": variant}` before each variant (so that a
+    hang is attributed) and then `{"report": ...}`."""
     _use_cache_dir(cache_dir)
     for line in sys.stdin:
         req = json.loads(line)
+        case = Case(req["config"], req["seed"])
+        variants = [Variant.parse(v) for v in req["variants"]]
+        wasm = Path(req["wasm"]).read_bytes() if req.get("wasm") else None
+
+        def progress(name):
+            sys.stdout.write(json.dumps({"progress": name}) + "\n")
+            sys.stdout.flush()
+
         try:
-            report = run_case(req["seed"])
+            report = run_case(case, variants, wasm, Path(cache_dir) if cache_dir else None,
+                              progress)
         except Exception as e:  # noqa: BLE001 (reported as an error case)
-            report = Report(req["seed"], "error", f"harness: {type(e).__name__}: {e}",
-                            log=[traceback.format_exc(limit=8)])
-        if report.status in ("ok", "skipped", "nomodule"):
-            report.log = []  # keep the pipe small; a failure's log is what matters
-        sys.stdout.write(json.dumps(asdict(report)) + "\n")
+            reason = f"harness: {type(e).__name__}: {e}"
+            report = Report(case.config, case.seed, "error", reason, results=[
+                Result("harness", "error", reason, log=[traceback.format_exc(limit=8)])])
+        for r in report.results:
+            if r.status in ("ok", "skipped"):
+                r.log = []  # keep the pipe small; a failure's log is what matters
+        _clear(cache_dir)
+        sys.stdout.write(json.dumps({"report": asdict(report)}) + "\n")
         sys.stdout.flush()
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="run one differential case against wasmtime")
-    ap.add_argument("--seed", type=int, help="the case (its module and call plan)")
+    ap.add_argument("--config", default="base", choices=sorted(PRESETS),
+                    help="the smith preset (configs.py)")
+    ap.add_argument("--seed", type=int, required=False, help="the case's seed")
+    ap.add_argument("--variant", action="append", default=[],
+                    help="x86_64-O2 (default), x86_64-O0, aarch64-O2, x86_64-O2-explicit, ...")
     ap.add_argument("--wasm", type=Path, help="use this module instead of smith's (e.g. a shrunk one)")
-    ap.add_argument("--save", type=Path, help="write seed-N.wasm and seed-N.json here")
+    ap.add_argument("--save", type=Path, help="write the module here")
     ap.add_argument("--worker", action="store_true", help="serve JSON requests on stdin")
     ap.add_argument("--cache-dir", help="where compiled modules go")
+    ap.add_argument("--json", action="store_true", help="print the report as one JSON line")
     args = ap.parse_args(argv)
-    sys.path.insert(0, str(ROOT))
     if args.worker:
         worker(args.cache_dir)
         return 0
     if args.seed is None:
         ap.error("--seed is required")
     _use_cache_dir(args.cache_dir)
-    wasm = args.wasm.read_bytes() if args.wasm else smith_module(args.seed)
-    report = run_case(args.seed, wasm)
-    for entry in report.log:
-        print(json.dumps(entry) if not isinstance(entry, str) else entry)
-    print(f"seed {args.seed}: {report.status} {report.reason}".rstrip())
+    case = Case(args.config, args.seed)
+    variants = [Variant.parse(v) for v in args.variant] or [Variant()]
+    wasm = args.wasm.read_bytes() if args.wasm else smith_module(case)
+    report = run_case(case, variants, wasm, Path(args.cache_dir) if args.cache_dir else None)
+    if args.json:
+        print(json.dumps(asdict(report)))
+        return 0
+    for r in report.results:
+        for entry in r.log:
+            print(json.dumps(entry) if not isinstance(entry, str) else entry)
+        print(f"{case.key} {r.variant}: {r.status} {r.reason}".rstrip())
+    print(f"{case.key}: {report.status} {report.reason}".rstrip())
     if args.save and wasm is not None:
-        for p in save_case(report, wasm, args.save):
-            print(f"wrote {p}")
-    return 0 if report.status in ("ok", "skipped", "nomodule", "inconclusive") else 1
+        args.save.write_bytes(wasm)
+        print(f"wrote {args.save}")
+    return 0 if report.status in ("ok", "skipped", "nomodule", "inconclusive", "refused") else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # The module itself, not this __main__ copy: remote.py's Trapped must be ours.
+    from tools.diff_farm import harness
+
+    sys.exit(harness.main())
