@@ -84,25 +84,16 @@ def build_bigc(funcs: int, seed: int, rebuild: bool) -> Path:
     return out
 
 
-def read_leb(data: bytes, pos: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        b = data[pos]
-        pos += 1
-        result |= (b & 0x7F) << shift
-        shift += 7
-        if b < 0x80:
-            return result, pos
-
-
 def section_sizes(data: bytes) -> dict[int, int]:
     """Bytes of contents per section id (custom sections summed under 0).  A tiny reader of
     our own, so the numbers do not depend on the decoder under test."""
+    from wasmaot.wasm.leb128 import read_uleb
+
     sizes: dict[int, int] = {}
     pos = 8
     while pos < len(data):
         sid = data[pos]
-        size, pos = read_leb(data, pos + 1)
+        size, pos = read_uleb(data, pos + 1)
         sizes[sid] = sizes.get(sid, 0) + size
         pos += size
     return sizes

@@ -17,7 +17,7 @@ from wasmaot.wasm import decode_module, validate_module
 from wasmaot.wasm import limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-from shapes import END, VOID_FUNC, body, functype, name, section, uleb, vec  # noqa: E402
+from shapes import VOID_FUNC, body, functype, name, section, uleb, vec  # noqa: E402
 
 HEADER = b"\0asm\1\0\0\0"
 

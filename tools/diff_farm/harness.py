@@ -76,6 +76,7 @@ if str(ROOT) not in sys.path:  # run as a script: the project's wasmaot, not an 
     sys.path.insert(0, str(ROOT))
 
 from tools.diff_farm.configs import FUEL_PER_CALL, PRESETS  # noqa: E402
+from wasmaot.wasm.leb128 import read_uleb, uleb  # noqa: E402
 
 CALLS_PER_EXPORT = 4
 MAX_CALLS = 48
@@ -147,41 +148,20 @@ def smith_module(case: Case) -> bytes | None:
 FUEL = "wasmaot-diff-fuel"
 
 
-def _leb(data: bytes, pos: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        b = data[pos]
-        pos += 1
-        result |= (b & 0x7F) << shift
-        shift += 7
-        if b < 0x80:
-            return result, pos
-
-
-def _uleb(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        out.append(b | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
 def _imported_globals(contents: bytes) -> int:
     """Global imports in an import section (of the MVP-plus encodings smith emits here)."""
-    n, pos = _leb(contents, 0)
+    n, pos = read_uleb(contents, 0)
     globals_ = 0
 
     def skip_name(pos):
-        size, pos = _leb(contents, pos)
+        size, pos = read_uleb(contents, pos)
         return pos + size
 
     def skip_limits(pos):
         flags = contents[pos]
-        _, pos = _leb(contents, pos + 1)
+        _, pos = read_uleb(contents, pos + 1)
         if flags & 1:
-            _, pos = _leb(contents, pos)
+            _, pos = read_uleb(contents, pos)
         return pos
 
     for _ in range(n):
@@ -189,7 +169,7 @@ def _imported_globals(contents: bytes) -> int:
         kind = contents[pos]
         pos += 1
         if kind == 0:  # func: type index
-            _, pos = _leb(contents, pos)
+            _, pos = read_uleb(contents, pos)
         elif kind == 1:  # table: reftype, limits
             pos = skip_limits(pos + 1)
         elif kind == 2:  # memory: limits
@@ -208,28 +188,28 @@ def export_fuel(wasm: bytes) -> bytes:
     pos = 8
     while pos < len(wasm):
         sid = wasm[pos]
-        size, pos = _leb(wasm, pos + 1)
+        size, pos = read_uleb(wasm, pos + 1)
         sections.append((sid, wasm[pos:pos + size]))
         pos += size
     globals_ = [c for sid, c in sections if sid == 6]
     if not globals_:
         return wasm
-    count, _ = _leb(globals_[0], 0)
+    count, _ = read_uleb(globals_[0], 0)
     imported = sum(_imported_globals(c) for sid, c in sections if sid == 2)
     name = FUEL.encode()
-    entry = _uleb(len(name)) + name + b"\x03" + _uleb(imported + count - 1)
-    section = b"\x07" + _uleb(len(entry) + 1) + b"\x01" + entry
+    entry = uleb(len(name)) + name + b"\x03" + uleb(imported + count - 1)
+    section = b"\x07" + uleb(len(entry) + 1) + b"\x01" + entry
     out = bytearray(wasm[:8])
     placed = False
     for sid, contents in sections:
         if sid == 7:
-            n, p = _leb(contents, 0)
-            contents = _uleb(n + 1) + contents[p:] + entry
+            n, p = read_uleb(contents, 0)
+            contents = uleb(n + 1) + contents[p:] + entry
             placed = True
         elif not placed and sid in (8, 9, 12, 10, 11):  # the sections after exports
             out += section
             placed = True
-        out += bytes([sid]) + _uleb(len(contents)) + contents
+        out += bytes([sid]) + uleb(len(contents)) + contents
     if not placed:
         out += section
     return bytes(out)

@@ -10,24 +10,13 @@ from __future__ import annotations
 
 import random
 
-from wasmaot.wasm.leb128 import sleb, uleb
+from wasmaot.wasm.leb128 import read_uleb, sleb, uleb
 from wasmaot.wasm.opcodes import OPCODES
 
 HEADER = b"\0asm\1\0\0\0"
 # Index values an inserted immediate takes: in range, at the edges, and absurd.
 INDICES = (0, 0, 1, 2, 3, 7, 255, 1000, 65535, (1 << 31) - 1, (1 << 32) - 1)
 HUGE = (0xFFFFFFFF, 1 << 31, 1 << 28, 1_000_000, 100_000, 65536)
-
-
-def read_uleb(data: bytes, pos: int) -> tuple[int, int] | None:
-    """(value, end) of the LEB128 at pos, or None past the end / after 10 bytes."""
-    value = shift = 0
-    for i in range(pos, min(len(data), pos + 10)):
-        value |= (data[i] & 0x7F) << shift
-        shift += 7
-        if not data[i] & 0x80:
-            return value, i + 1
-    return None
 
 
 def sections(data: bytes) -> list[tuple[int, bytes]] | None:

@@ -155,8 +155,8 @@ class ScriptRunner:
     compiles modules to objects with `.imports` and `.instantiate(registered)`,
     whose instances' `.exports` behave as the embedding API's."""
 
-    def __init__(self, opt_level: int = 2, backend=None):
-        self.backend = backend or InProcess(opt_level)
+    def __init__(self, backend):
+        self.backend = backend
         self.registered: dict[str, object] = {"spectest": self.backend.spectest()}
         self.instances: dict[str, object] = {}
         self.definitions: dict[str, object] = {}

@@ -1,6 +1,6 @@
-"""LEB128 encoders (spec 5.2.2), for the tools and tests that write binary
-modules (bench/shapes.py, tools/validator_fuzz, tests).  The decoder reads
-LEB128 in reader.py; wasmaot itself never writes a module."""
+"""LEB128 (spec 5.2.2) for the tools and tests that write or patch binary modules
+(bench/, tools/validator_fuzz, tools/diff_farm, tests).  wasmaot's own decoder reads
+LEB128 in reader.py, with its error reporting; wasmaot itself never writes a module."""
 
 from __future__ import annotations
 
@@ -29,3 +29,15 @@ def sleb(value: int) -> bytes:
             out.append(b)
             return bytes(out)
         out.append(b | 0x80)
+
+
+def read_uleb(data: bytes, pos: int) -> tuple[int, int] | None:
+    """(value, end) of the unsigned LEB128 at pos, or None past the end of
+    `data` or after 10 bytes."""
+    value = shift = 0
+    for i in range(pos, min(len(data), pos + 10)):
+        value |= (data[i] & 0x7F) << shift
+        shift += 7
+        if not data[i] & 0x80:
+            return value, i + 1
+    return None
