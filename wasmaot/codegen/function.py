@@ -19,6 +19,7 @@ from ..wasm.opcodes import PREFIXED, SINGLE
 from ..wasm.reader import Reader
 from ..wasm.types import BlockType, FuncType
 from . import abi
+from .memory import store_kind
 from .types import llvm_type, zero_value
 
 # Proposals this code generator does not lower yet (later issues).
@@ -551,7 +552,7 @@ def _global_set(fx: FunctionEmitter, op, imms) -> None:
     x = imms[0]
     _, v = fx.pop_typed()
     cell = fx.ctx_array_item("globals", x)
-    fx.emit(f"store {fx.mod.global_llvm_type(x)} {v}, ptr {cell}, align 8")
+    fx.emit(f"{store_kind(fx)} {fx.mod.global_llvm_type(x)} {v}, ptr {cell}, align 8")
 
 
 CONTROL_HANDLERS = {

@@ -38,10 +38,23 @@ access".  `_guard_covers` re-checks that bound for each access from the actual
 offset and width and falls back to an explicit check where it does not hold,
 so the guard is never trusted beyond what it covers.
 
-Keeping faults: a load whose value is never used must still fault.  LLVM
-deletes such loads (its -O0 instruction selector too), so every loaded value
-is passed to an empty `asm sideeffect` (as wasm2c's FORCE_READ): the load then
-has a use LLVM cannot remove, while the asm touches no memory.
+Faults that LLVM cannot see: a guard-page access traps by faulting, which LLVM
+does not know a load or store can do.  Left alone it deletes a load whose value
+is unused (even at -O0), merges two adjacent stores into one wide store that
+faults as a whole, reorders a store with a later faulting load, or deletes a
+store that a later one overwrites.  Then the state a trap leaves (which the API
+and `wast` let the host read afterwards) is not the spec's: every store before
+the trapping instruction done, nothing of it or after it.  So, when some
+memory of the module is guarded (`precise_faults`):
+  - a guard-covered load is volatile: it is kept, and ordered with the stores;
+  - every store of guest state (memories, mutable globals, tables) is volatile:
+    volatile operations keep their number and order.  An explicit check is a
+    branch to a call, which LLVM already orders every store before.
+On aarch64 a misaligned store that straddles the end of memory may write its
+in-bounds bytes before it faults (the Arm ARM allows it; wasmtime issue 7237,
+spec issue 1250).  With `probe_straddling_stores`, a guard-covered store wider
+than one byte first loads its last byte (volatile): the probe faults exactly
+when the store would, before any byte is written.
 """
 
 from __future__ import annotations
@@ -147,26 +160,32 @@ def effective_address(fx, memidx: int, index_ty: str, index: str, offset: int,
 def memarg_access(body):
     """A memarg instruction's handler: computes the bounds-checked pointer from
     the memarg and the address operand (the row's first parameter, below the
-    other operands), then runs `body(fx, op, pointer)`, which pops the operands.
-    Every memarg row's handler must be made by this (module.py checks it)."""
+    other operands), then runs `body(fx, op, pointer, faults)`, which pops the
+    operands; `faults`: the access traps by faulting in a guard page, so it must
+    be volatile (module doc).  Every memarg row's handler must be made by this
+    (module.py checks it)."""
     def handler(fx, op, imms):
         memarg = imms[0]
         index_ty, index = fx.stack[-len(op.params)]
         p = effective_address(fx, memarg.memidx, index_ty, index, memarg.offset, op.width)
-        body(fx, op, p)
+        body(fx, op, p, _guard_covers(fx, memarg.memidx, index_ty, memarg.offset, op.width))
     handler.bounds_checked = True
     handler.__name__ = body.__name__
     return handler
 
 
+def store_kind(fx) -> str:
+    """`store volatile` for every store of guest state when faults are invisible
+    to LLVM (module doc), else `store`."""
+    return "store volatile" if fx.mod.precise_faults else "store"
+
+
 @memarg_access
-def _load(fx, op, p: str) -> None:
+def _load(fx, op, p: str, faults: bool) -> None:
     int_ty, ext = _LOAD[op.name]
     fx.pop_typed()  # the address, already in p
     v = fx.tmp()
-    fx.emit(f"{v} = load {int_ty}, ptr {p}, align 1")
-    if fx.mod.force_reads:
-        fx.emit(f'call void asm sideeffect "", "r"({int_ty} {v})')
+    fx.emit(f"{v} = load{' volatile' if faults else ''} {int_ty}, ptr {p}, align 1")
     result_ty = _RESULT_TYPE[op.name.split(".")[0]]
     if ext in ("float", "double"):
         r = fx.tmp()
@@ -181,7 +200,7 @@ def _load(fx, op, p: str) -> None:
 
 
 @memarg_access
-def _store(fx, op, p: str) -> None:
+def _store(fx, op, p: str, faults: bool) -> None:
     int_ty, src = _STORE[op.name]
     _, value = fx.pop_typed()
     fx.pop_typed()  # the address, already in p
@@ -193,7 +212,11 @@ def _store(fx, op, p: str) -> None:
         r = fx.tmp()
         fx.emit(f"{r} = trunc {src} {value} to {int_ty}")
         value = r
-    fx.emit(f"store {int_ty} {value}, ptr {p}, align 1")
+    if faults and op.width > 1 and fx.mod.options.probe_straddling_stores:
+        last, probe = fx.tmp(), fx.tmp()
+        fx.emit(f"{last} = getelementptr i8, ptr {p}, i64 {op.width - 1}")
+        fx.emit(f"{probe} = load volatile i8, ptr {last}, align 1")
+    fx.emit(f"{store_kind(fx)} {int_ty} {value}, ptr {p}, align 1")
 
 
 def push_address(fx, is64: bool, value: str) -> None:

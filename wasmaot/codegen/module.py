@@ -49,6 +49,10 @@ class CodegenOptions:
     # The module image (image.py) comes in an object of its own, written by the
     # driver, rather than as an IR constant in the first partition.
     external_image: bool = False
+    # Probe the last byte of a guard-page store wider than one byte before the
+    # store (aarch64: a misaligned store that straddles the end of memory may
+    # write its in-bounds bytes before it faults; see memory.py).
+    probe_straddling_stores: bool = False
 
 
 def _numeric_handler(fx, op, imms) -> None:
@@ -126,8 +130,10 @@ class ModuleEmitter:
         self.globals_text: list[str] = []
         self.empty_md = 0
         self.cold_branch = 1
-        # Even -O0 instruction selection drops loads nobody uses, so always force.
-        self.force_reads = True
+        # Some access can fault in a guard page, invisibly to LLVM: every store of
+        # guest state is then volatile, so that it keeps its order (memory.py).
+        self.precise_faults = any(not self.needs_explicit_checks(i)
+                                  for i in range(len(ctx.mems)))
         self.num_imported_funcs = module.num_imported_funcs
         self._func_typeidx = module.func_typeidxs
         self._strings: dict[str, str] = {}

@@ -8,7 +8,7 @@ Every element access checks the index against the table's current size.
 from __future__ import annotations
 
 from . import abi
-from .memory import bulk_call, push_address, to_i64
+from .memory import bulk_call, push_address, store_kind, to_i64
 
 
 def table_struct(fx, tableidx: int) -> str:
@@ -41,7 +41,7 @@ def _table_set(fx, op, imms) -> None:
     _, ref = fx.pop_typed()
     ty, i = fx.pop_typed()
     p = element_slot(fx, imms[0], ty, i)
-    fx.emit(f"store ptr {ref}, ptr {p}, align 8")
+    fx.emit(f"{store_kind(fx)} ptr {ref}, ptr {p}, align 8")
 
 
 def _table_size(fx, op, imms) -> None:

@@ -56,7 +56,8 @@ class CompileRequest:
     @property
     def codegen(self) -> CodegenOptions:
         return CodegenOptions(self.opt_level, self.explicit_bounds_checks, self.native_imports,
-                              self.descriptor_symbol, self.interruptible)
+                              self.descriptor_symbol, self.interruptible,
+                              probe_straddling_stores=self.target.startswith("aarch64"))
 
 
 def frontend(data: bytes) -> tuple[Module, ModuleContext]:

@@ -1,5 +1,6 @@
 ;; At -O0, an out-of-bounds load whose value is unused does not trap.
-;; FIXED (codegen/module.py: force_reads at every opt level); kept as the record of a
+;; FIXED (first with an asm "force read" of every load at every opt level; now a
+;; guard-covered load is volatile, codegen/memory.py); kept as the record of a
 ;; finding of the harness before it became tools/diff_farm.
 ;;
 ;;   wasmtime:        f() traps "out of bounds memory access"
