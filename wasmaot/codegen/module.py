@@ -21,7 +21,7 @@ from ..wasm.validate_module import ModuleContext
 from . import abi, numeric
 from .image import (
     DATA_ROW, GLOBAL_ROW, ITEM_ROW, NULL_ITEM, OFFSET_GLOBAL_I32, OFFSET_GLOBAL_I64, SEG_DATA_ACTIVE,
-    SEG_ELEM_ACTIVE, SEGMENT_ROW, build_image, ir_bytes,
+    SEG_ELEM_ACTIVE, SEGMENT_ROW, Image, build_image, ir_bytes,
 )
 from .function import (
     CONTROL_HANDLERS, FUNC_ATTRS, LOWERED_WHEN_DEAD, NOINLINE_GROUP, UNSUPPORTED_PROPOSALS, Frame,
@@ -195,7 +195,8 @@ class ModuleEmitter:
 
     # --- emission ------------------------------------------------------------
 
-    def emit(self, funcs: list[int] | None = None, *, with_descriptor: bool = True) -> str:
+    def emit(self, funcs: list[int] | None = None, *, with_descriptor: bool = True,
+             image: Image | None = None) -> str:
         """The IR of the module, or of one partition of it: the defined
         functions `funcs` (absolute indices; None: all), plus the initializer,
         thunks, adapters and descriptor if `with_descriptor`.  A partition's
@@ -209,7 +210,7 @@ class ModuleEmitter:
         self.local_funcs = set(funcs)
         functions = [self._function(i, m.codes[i - self.num_imported_funcs]) for i in funcs]
         if with_descriptor:
-            self.image = build_image(m, self.ctx)
+            self.image = image or build_image(m, self.ctx)
             self._image_global()
             functions.append(self._init_function())
             functions.extend(self._init_loops())
@@ -832,5 +833,7 @@ def partition_functions(module: Module, nparts: int) -> list[list[int]]:
 
 
 def lower_partition(module: Module, ctx: ModuleContext, options: CodegenOptions,
-                    funcs: list[int], with_descriptor: bool) -> str:
-    return ModuleEmitter(module, ctx, options).emit(funcs, with_descriptor=with_descriptor)
+                    funcs: list[int], with_descriptor: bool, image: Image | None = None) -> str:
+    """`image`: the module's image if the caller built it already (build_image)."""
+    return ModuleEmitter(module, ctx, options).emit(funcs, with_descriptor=with_descriptor,
+                                                    image=image)

@@ -15,7 +15,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 
-from ..codegen.image import build_image
+from ..codegen.image import Image, build_image
 from ..codegen.module import (
     FUNCTION_WEIGHT, REFUSALS, CodegenOptions, lower_partition, partition_functions,
 )
@@ -80,10 +80,11 @@ def partition_count(module: Module) -> int:
 
 
 def _compile_partition(module: Module, ctx: ModuleContext, req: CompileRequest,
-                       funcs: list, first: bool, external_image: bool) -> tuple:
+                       funcs: list, first: bool, external_image: bool,
+                       image: Image | None = None) -> tuple:
     t0 = time.perf_counter()
     options = replace(req.codegen, external_image=external_image)
-    ir = lower_partition(module, ctx, options, funcs, first)
+    ir = lower_partition(module, ctx, options, funcs, first, image)
     t1 = time.perf_counter()
     target = llvm.with_cpu(code_target(req.target), req.cpu)
     steps: dict = {}
@@ -97,9 +98,8 @@ def _worker(data: bytes, req: CompileRequest, funcs: list, first: bool) -> tuple
     return _compile_partition(module, declarations_context(module), req, funcs, first, True)
 
 
-def _image_object(module: Module, ctx: ModuleContext, req: CompileRequest) -> list[bytes]:
+def _image_object(image: Image, req: CompileRequest) -> list[bytes]:
     """The module image as an object of its own (none if it is empty)."""
-    image = build_image(module, ctx)
     if image.size == 0:
         return []
     arch = code_target(req.target).triple.split("-")[0]
@@ -123,10 +123,12 @@ def compile_module(data: bytes, req: CompileRequest, *, jobs: int | None = None,
     t1 = time.perf_counter()
     if nparts == 1:
         funcs = list(range(module.num_imported_funcs, len(ctx.funcs)))
-        obj, emit_s, _, stats.per_stage = _compile_partition(module, ctx, req, funcs, True, split)
+        image = build_image(module, ctx)
+        obj, emit_s, _, stats.per_stage = _compile_partition(module, ctx, req, funcs, True, split,
+                                                             image)
         stats.emit = emit_s
         stats.llvm = time.perf_counter() - t1 - emit_s
-        return [obj] + (_image_object(module, ctx, req) if split else []), stats
+        return [obj] + (_image_object(image, req) if split else []), stats
     parts = partition_functions(module, nparts)
     workers = jobs or os.cpu_count() or 1
     # fork: a spawned worker would re-run the caller's __main__ (scripts without a
@@ -145,4 +147,4 @@ def compile_module(data: bytes, req: CompileRequest, *, jobs: int | None = None,
     for r in results:
         for stage, seconds in r[3].items():
             stats.per_stage[stage] = stats.per_stage.get(stage, 0.0) + seconds
-    return [r[0] for r in results] + _image_object(module, ctx, req), stats
+    return [r[0] for r in results] + _image_object(build_image(module, ctx), req), stats

@@ -157,8 +157,27 @@ def read_instr(r: Reader) -> Instr:
     return Instr(op, tuple(f(r) for f in READERS_OF[op]), start)
 
 
+_END = SINGLE[0x0B]
+# One-byte opcodes with a single immediate that open no block: the usual
+# constant expression is one of them and `end` (a segment's offset, a global's
+# value), read without the general loop (100,000 data segments or globals).
+_ONE_IMMEDIATE = {op.code: (op, READERS_OF[op][0]) for op in SINGLE
+                  if op is not None and len(READERS_OF[op]) == 1
+                  and op.name not in ("block", "loop", "if", "try_table", "try")}
+
+
 def read_expr(r: Reader) -> list[Instr]:
     """A constant expression: instructions up to the matching `end` (kept)."""
+    start = r.pos
+    if start < r.end:
+        one = _ONE_IMMEDIATE.get(r.data[start])
+        if one is not None:
+            r.pos = start + 1
+            imm = one[1](r)
+            if r.pos < r.end and r.data[r.pos] == 0x0B:
+                r.pos += 1
+                return [Instr(one[0], (imm,), start), Instr(_END, (), r.pos - 1)]
+            r.pos = start
     instrs = []
     depth = 0
     while True:
