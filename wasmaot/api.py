@@ -551,8 +551,23 @@ def _store_value(engine: Engine, cell, t, value, *, bits: bool) -> None:
             cell.f64 = value
     elif type(t) is RefType:
         cell.ref = _ref_to_ptr(engine, t, value)
+    elif t == "v128":
+        cell.v128[0:16] = v128_bytes(value)
     else:
         raise WasmError(f"cannot pass a {t} value from Python yet")
+
+
+def v128_bytes(value) -> bytes:
+    """A v128 from Python: 16 bytes (memory order), or an int (the 128-bit little-
+    endian value; a negative one is taken modulo 2^128), as wasmtime-py accepts."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        data = bytes(value)
+        if len(data) != 16:
+            raise WasmError(f"a v128 value is 16 bytes, not {len(data)}")
+        return data
+    if isinstance(value, int) and not isinstance(value, bool):
+        return (value & ((1 << 128) - 1)).to_bytes(16, "little")
+    raise WasmError(f"a v128 value is an int or 16 bytes, not {type(value).__name__}")
 
 
 def _load_value(engine: Engine, cell, t, *, bits: bool, instance=None):
@@ -566,6 +581,8 @@ def _load_value(engine: Engine, cell, t, *, bits: bool, instance=None):
         return cell.i64 & 0xFFFFFFFFFFFFFFFF if bits else cell.f64
     if type(t) is RefType:
         return _ptr_to_ref(engine, t, cell.ref)
+    if t == "v128":  # an unsigned int, as wasmtime-py returns it
+        return int.from_bytes(bytes(cell.v128), "little")
     raise WasmError(f"cannot read a {t} value into Python yet")
 
 

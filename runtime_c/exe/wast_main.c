@@ -23,6 +23,7 @@
  *   export INSTANCE KIND INDEX -> ok H
  *   invoke H NRESULTS ARG...   -> ok RESULT... | trap CODE MESSAGE
  *   get H                      -> ok VALUE         (a global's cell)
+ * (ARG, RESULT and VALUE are cells written LOW:HIGH, see parse_value)
  *   set H VALUE                -> ok               (a mutable global's cell, as wasm's
  *                                                   global.set would: no type check)
  *   memory H                   -> ok PAGES CRC32   (a memory's size and the CRC-32 of its
@@ -210,6 +211,25 @@ static void cmd_export(void) {
   printf("ok %llu\n", (unsigned long long)add_object(kind, ptr, thunk));
 }
 
+/* A value on the pipe: its 16 bytes as two decimal u64 halves, "LOW:HIGH" (the
+ * HIGH half, and the colon, only for a v128; scalars and references fill the
+ * low half).  Both targets are little-endian, so the low half is bytes 0-7. */
+static union wasmaot_value parse_value(const char *token) {
+  union wasmaot_value v;
+  memset(&v, 0, sizeof v);
+  char *end;
+  uint64_t half[2] = {strtoull(token, &end, 10), 0};
+  if (*end == ':') half[1] = strtoull(end + 1, NULL, 10);
+  memcpy(&v, half, sizeof half);
+  return v;
+}
+
+static void print_value(const union wasmaot_value *v) {
+  uint64_t half[2];
+  memcpy(half, v, sizeof half);
+  printf(" %llu:%llu", (unsigned long long)half[0], (unsigned long long)half[1]);
+}
+
 static void cmd_invoke(void) {
   struct object *o = object_of(next_number(), WASMAOT_EXTERN_FUNC);
   if (o == NULL || o->thunk == NULL) die("not an exported function");
@@ -218,7 +238,7 @@ static void cmd_invoke(void) {
   size_t nargs = 0;
   for (char *token = next_token(); token; token = next_token()) {
     if (nargs == MAX_VALUES) die("too many arguments");
-    args[nargs++] = (union wasmaot_value){.i64 = (int64_t)strtoull(token, NULL, 10)};
+    args[nargs++] = parse_value(token);
   }
   if (nresults > MAX_VALUES) die("too many results");
   memset(results, 0, sizeof results); /* i32/f32 results fill only the low bits */
@@ -229,20 +249,24 @@ static void cmd_invoke(void) {
     return;
   }
   printf("ok");
-  for (uint64_t i = 0; i < nresults; i++) printf(" %llu", (unsigned long long)results[i].i64);
+  for (uint64_t i = 0; i < nresults; i++) print_value(&results[i]);
   printf("\n");
 }
 
 static void cmd_get(void) {
   struct object *o = object_of(next_number(), WASMAOT_EXTERN_GLOBAL);
   if (o == NULL) die("not a global");
-  printf("ok %llu\n", (unsigned long long)((struct wasmaot_global *)o->ptr)->value.i64);
+  printf("ok");
+  print_value(&((struct wasmaot_global *)o->ptr)->value);
+  printf("\n");
 }
 
 static void cmd_set(void) {
   struct object *o = object_of(next_number(), WASMAOT_EXTERN_GLOBAL);
   if (o == NULL) die("not a global");
-  ((struct wasmaot_global *)o->ptr)->value.i64 = (int64_t)next_number();
+  char *token = next_token();
+  if (token == NULL) die("missing value");
+  ((struct wasmaot_global *)o->ptr)->value = parse_value(token);
   printf("ok\n");
 }
 

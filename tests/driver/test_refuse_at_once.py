@@ -1,6 +1,6 @@
 """Refuse what cannot be compiled before compiling anything (issue 8, item 7).
 
-- A valid module that uses an instruction the lowering does not handle (SIMD, GC, exceptions,
+- A valid module that uses an instruction the lowering does not handle (GC, exceptions,
   threads) is refused by the frontend, naming the feature, the instruction and the first
   function that uses it, and code generation is never entered.  `validate` still says valid.
 - A component-model binary is named as such, not "unknown binary version".
@@ -47,7 +47,6 @@ PLAIN = "\n".join(f"(func $p{i} (param i32) (result i32) (i32.add (local.get 0) 
                   for i in range(20))
 
 FEATURES = {
-    "SIMD": ("i32x4.splat", "(func $use (result i32) (i32x4.extract_lane 0 (i32x4.splat (i32.const 1))))"),
     "GC": ("struct.new", "(type $s (struct (field i32)))"
            "(func $use (result i32) (struct.get $s 0 (struct.new $s (i32.const 1))))"),
     "exception handling": ("throw", "(tag $t) (func $use (throw $t))"),
@@ -74,15 +73,15 @@ def test_unsupported_instruction_is_refused_by_the_frontend(feature, no_codegen,
 def test_refusal_comes_before_codegen_on_a_big_module(no_codegen):
     body = " ".join("(local.set 0 (i32.add (local.get 0) (i32.const 3)))" for _ in range(100))
     funcs = "\n".join(f"(func (param i32) {body})" for _ in range(1000))
-    data = wasm(f"(module {funcs} (func (drop (i32x4.splat (i32.const 1)))))")
+    data = wasm(f"(module {funcs} (func (drop (ref.i31 (i32.const 1)))))")
     t0 = time.perf_counter()
-    with pytest.raises(UnsupportedFeature, match=r"SIMD .*\(func 1000, offset"):
+    with pytest.raises(UnsupportedFeature, match=r"GC .*\(func 1000, offset"):
         frontend(data)
     assert time.perf_counter() - t0 < 10  # generous: it is the validator's time alone
 
 
 def test_invalid_module_is_invalid_even_if_it_uses_an_unsupported_feature():
-    data = wasm("(module (func (result i32) (i32x4.extract_lane 0 (i32x4.splat (i32.const 1))))"
+    data = wasm("(module (func (result i32) (i31.get_s (ref.i31 (i32.const 1))))"
                 "(func (result i32) (i64.const 0)))")
     with pytest.raises(InvalidModule, match="type mismatch"):
         frontend(data)
@@ -90,8 +89,8 @@ def test_invalid_module_is_invalid_even_if_it_uses_an_unsupported_feature():
 
 def test_unsupported_instruction_in_dead_code_is_not_refused():
     # The lowering skips dead code, so this compiles: refusing it would be a regression.
-    data = wasm("(module (func (return) (drop (i32x4.splat (i32.const 1))))"
-                "(func (unreachable) (block (drop (i32x4.splat (i32.const 1))))))")
+    data = wasm("(module (func (return) (drop (ref.i31 (i32.const 1))))"
+                "(func (unreachable) (block (drop (ref.i31 (i32.const 1))))))")
     frontend(data)
 
 
@@ -115,7 +114,7 @@ def test_every_opcode_row_is_lowered_or_refused_never_both():
         assert (op in refused) != (op.name in HANDLERS), op.name
     # Derived from the proposal column: a refused row's feature names its proposal's family.
     assert {REFUSALS.features[op] for op in refused} == {
-        "SIMD", "GC", "exception handling", "threads"}
+        "GC", "exception handling", "threads"}
 
 
 # --- component binaries ------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from .types import llvm_type, zero_value
 
 # Proposals this code generator does not lower yet (later issues).
 UNSUPPORTED_PROPOSALS = {
-    "simd": "SIMD", "relaxed_simd": "SIMD", "gc": "GC", "custom_descriptors": "GC",
+    "gc": "GC", "custom_descriptors": "GC",
     "exceptions": "exception handling", "legacy_exceptions": "exception handling",
     "threads": "threads",
 }

@@ -160,15 +160,15 @@ def effective_address(fx, memidx: int, index_ty: str, index: str, offset: int,
 def memarg_access(body):
     """A memarg instruction's handler: computes the bounds-checked pointer from
     the memarg and the address operand (the row's first parameter, below the
-    other operands), then runs `body(fx, op, pointer, faults)`, which pops the
-    operands; `faults`: the access traps by faulting in a guard page, so it must
+    other operands), then runs `body(fx, op, imms, pointer, faults)`, which pops
+    the operands; `faults`: the access traps by faulting in a guard page, so it must
     be volatile (module doc).  Every memarg row's handler must be made by this
     (module.py checks it)."""
     def handler(fx, op, imms):
         memarg = imms[0]
         index_ty, index = fx.stack[-len(op.params)]
         p = effective_address(fx, memarg.memidx, index_ty, index, memarg.offset, op.width)
-        body(fx, op, p, _guard_covers(fx, memarg.memidx, index_ty, memarg.offset, op.width))
+        body(fx, op, imms, p, _guard_covers(fx, memarg.memidx, index_ty, memarg.offset, op.width))
     handler.bounds_checked = True
     handler.__name__ = body.__name__
     return handler
@@ -181,7 +181,7 @@ def store_kind(fx) -> str:
 
 
 @memarg_access
-def _load(fx, op, p: str, faults: bool) -> None:
+def _load(fx, op, imms, p: str, faults: bool) -> None:
     int_ty, ext = _LOAD[op.name]
     fx.pop_typed()  # the address, already in p
     v = fx.tmp()
@@ -200,7 +200,7 @@ def _load(fx, op, p: str, faults: bool) -> None:
 
 
 @memarg_access
-def _store(fx, op, p: str, faults: bool) -> None:
+def _store(fx, op, imms, p: str, faults: bool) -> None:
     int_ty, src = _STORE[op.name]
     _, value = fx.pop_typed()
     fx.pop_typed()  # the address, already in p
@@ -212,11 +212,17 @@ def _store(fx, op, p: str, faults: bool) -> None:
         r = fx.tmp()
         fx.emit(f"{r} = trunc {src} {value} to {int_ty}")
         value = r
+    _emit_store(fx, op, p, faults, int_ty, value)
+
+
+def _emit_store(fx, op, p: str, faults: bool, ty: str, value: str) -> None:
+    """The store of a memarg instruction (volatile, and probed first on aarch64:
+    see the module doc)."""
     if faults and op.width > 1 and fx.mod.options.probe_straddling_stores:
         last, probe = fx.tmp(), fx.tmp()
         fx.emit(f"{last} = getelementptr i8, ptr {p}, i64 {op.width - 1}")
         fx.emit(f"{probe} = load volatile i8, ptr {last}, align 1")
-    fx.emit(f"{store_kind(fx)} {int_ty} {value}, ptr {p}, align 1")
+    fx.emit(f"{store_kind(fx)} {ty} {value}, ptr {p}, align 1")
 
 
 def push_address(fx, is64: bool, value: str) -> None:
@@ -298,9 +304,88 @@ def _data_drop(fx, op, imms) -> None:
     fx.emit(f"call void @wasmaot_rt_data_drop(ptr %ctx, i32 {imms[0]})")
 
 
+# --- v128 ------------------------------------------------------------------------
+V128 = "<2 x i64>"
+# v128.load<N>x<M>_s/u: M lanes of N bits, each extended to 2N bits.
+_LOAD_EXTEND = {f"v128.load{n}x{m}_{s}": (n, m, "sext" if s == "s" else "zext")
+                for n, m in ((8, 8), (16, 4), (32, 2)) for s in "su"}
+
+
+def _load_scalar(fx, op, p: str, faults: bool, ty: str) -> str:
+    v = fx.tmp()
+    fx.emit(f"{v} = load{' volatile' if faults else ''} {ty}, ptr {p}, align 1")
+    return v
+
+
+def _to_v128(fx, vec_ty: str, v: str) -> None:
+    r = fx.tmp()
+    fx.emit(f"{r} = bitcast {vec_ty} {v} to {V128}")
+    fx.push(V128, r)
+
+
+@memarg_access
+def _v128_load(fx, op, imms, p: str, faults: bool) -> None:
+    """v128.load, the extending loads, load_splat and load_zero."""
+    fx.pop_typed()  # the address, already in p
+    name = op.name
+    if name == "v128.load":
+        fx.push(V128, _load_scalar(fx, op, p, faults, V128))
+    elif name in _LOAD_EXTEND:
+        n, m, ext = _LOAD_EXTEND[name]
+        v, w = _load_scalar(fx, op, p, faults, f"<{m} x i{n}>"), fx.tmp()
+        fx.emit(f"{w} = {ext} <{m} x i{n}> {v} to <{m} x i{2 * n}>")
+        _to_v128(fx, f"<{m} x i{2 * n}>", w)
+    else:  # load<N>_splat, load<N>_zero
+        bits = op.width * 8
+        lanes = 128 // bits
+        vec_ty = f"<{lanes} x i{bits}>"
+        x, i = _load_scalar(fx, op, p, faults, f"i{bits}"), fx.tmp()
+        if name.endswith("_splat"):
+            v = fx.tmp()
+            fx.emit(f"{i} = insertelement {vec_ty} poison, i{bits} {x}, i32 0")
+            fx.emit(f"{v} = shufflevector {vec_ty} {i}, {vec_ty} poison, "
+                    f"<{lanes} x i32> zeroinitializer")
+            _to_v128(fx, vec_ty, v)
+        else:
+            fx.emit(f"{i} = insertelement {vec_ty} zeroinitializer, i{bits} {x}, i32 0")
+            _to_v128(fx, vec_ty, i)
+
+
+@memarg_access
+def _v128_load_lane(fx, op, imms, p: str, faults: bool) -> None:
+    _, v = fx.pop_typed()
+    fx.pop_typed()  # the address, already in p
+    bits = op.width * 8
+    vec_ty = f"<{128 // bits} x i{bits}>"
+    x, c, i = _load_scalar(fx, op, p, faults, f"i{bits}"), fx.tmp(), fx.tmp()
+    fx.emit(f"{c} = bitcast {V128} {v} to {vec_ty}")
+    fx.emit(f"{i} = insertelement {vec_ty} {c}, i{bits} {x}, i32 {imms[1]}")
+    _to_v128(fx, vec_ty, i)
+
+
+@memarg_access
+def _v128_store(fx, op, imms, p: str, faults: bool) -> None:
+    """v128.store and store<N>_lane."""
+    _, v = fx.pop_typed()
+    fx.pop_typed()  # the address, already in p
+    ty, value = V128, v
+    if op.name != "v128.store":
+        bits = op.width * 8
+        vec_ty, c, value, ty = f"<{128 // bits} x i{bits}>", fx.tmp(), fx.tmp(), f"i{bits}"
+        fx.emit(f"{c} = bitcast {V128} {v} to {vec_ty}")
+        fx.emit(f"{value} = extractelement {vec_ty} {c}, i32 {imms[1]}")
+    _emit_store(fx, op, p, faults, ty, value)
+
+
 MEMORY_HANDLERS = {
     **{name: _load for name in _LOAD},
     **{name: _store for name in _STORE},
+    **{f"v128.{n}": _v128_load for n in (
+        "load", "load8x8_s", "load8x8_u", "load16x4_s", "load16x4_u", "load32x2_s",
+        "load32x2_u", "load8_splat", "load16_splat", "load32_splat", "load64_splat",
+        "load32_zero", "load64_zero")},
+    **{f"v128.load{n}_lane": _v128_load_lane for n in (8, 16, 32, 64)},
+    **{f"v128.store{n}": _v128_store for n in ("", "8_lane", "16_lane", "32_lane", "64_lane")},
     "memory.size": _memory_size,
     "memory.grow": _memory_grow,
     "memory.fill": _memory_fill,

@@ -18,7 +18,7 @@ from ..wasm.reader import Reader
 from ..wasm.types import FuncType, RefType
 from ..wasm.refusals import Refusals
 from ..wasm.validate_module import ModuleContext
-from . import abi, numeric
+from . import abi, numeric, simd
 from .image import (
     DATA_ROW, GLOBAL_ROW, ITEM_ROW, NULL_ITEM, OFFSET_GLOBAL_I32, OFFSET_GLOBAL_I64, SEG_DATA_ACTIVE,
     SEG_ELEM_ACTIVE, SEGMENT_ROW, Image, build_image, ir_bytes,
@@ -61,8 +61,15 @@ def _numeric_handler(fx, op, imms) -> None:
         fx.push(llvm_type(ty), v)
 
 
+def _simd_handler(fx, op, imms) -> None:
+    args = [v for _, v in fx.popn(len(op.params))]
+    for ty, v in zip(op.results, simd.HANDLERS[op.name](fx, args, imms)):
+        fx.push(llvm_type(ty), v)
+
+
 def _handlers() -> dict:
     handlers = {name: _numeric_handler for name in numeric.NUMERIC_OPS}
+    handlers.update({name: _simd_handler for name in simd.SIMD_OPS})
     handlers.update(CONTROL_HANDLERS)
     handlers.update(MEMORY_HANDLERS)
     handlers.update(TABLE_HANDLERS)

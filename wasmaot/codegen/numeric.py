@@ -210,20 +210,24 @@ def _instantiate() -> dict[str, str]:
 
 _TEMPLATES = _instantiate()
 
-_CALL = re.compile(r"call (\S+) (@llvm\.[\w.]+)\((.*)\)$")
+# A type is a vector (`<4 x float>`) or one word (`i32`).
+_TYPE = r"(?:<\d+ x \w+>|\S+)"
+_CALL = re.compile(rf"call ({_TYPE}) (@llvm\.[\w.]+)\((.*)\)$")
+_ARG_TYPE = re.compile(rf"({_TYPE}) (?:\S+ \(\S+ \S+\)|[^,]+)(?:, |$)")
 
 
 def _declaration(line: str) -> str:
-    """`{r} = call i32 @llvm.ctpop.i32(i32 {0})` -> `declare i32 @llvm.ctpop.i32(i32)`."""
+    """`{r} = call i32 @llvm.ctpop.i32(i32 {0})` -> `declare i32 @llvm.ctpop.i32(i32)`;
+    vector types and `splat (...)` constants as arguments too."""
     m = _CALL.search(line)
     ret, name, args = m.groups()
-    return f"declare {ret} {name}({', '.join(a.split()[0] for a in args.split(', '))})"
+    return f"declare {ret} {name}({', '.join(_ARG_TYPE.findall(args))})"
 
 
 _FIELD = re.compile(r"\{(\w+)\}")
 
 
-def _template_handler(text: str) -> Handler:
+def template_handler(text: str) -> Handler:
     """A handler for one template.  Named fields are renumbered after the operands
     (`{t0}` -> `{2}` for a binary op), so a line costs one positional `str.format`;
     the frequent shapes get a specialised closure."""
@@ -410,7 +414,7 @@ def _trunc_handler(ft: str, it: str, signed: bool) -> Handler:
 
 
 def _build_handlers() -> dict[str, Handler]:
-    handlers = {name: _template_handler(text) for name, text in _TEMPLATES.items()}
+    handlers = {name: template_handler(text) for name, text in _TEMPLATES.items()}
     handlers["i32.const"] = handlers["i64.const"] = _int_const
     handlers["f32.const"] = _float_const_handler("f32")
     handlers["f64.const"] = _float_const_handler("f64")

@@ -147,7 +147,7 @@ class TestExecutable:
             raise ExecutableFailed(self.failed) from None
         status, _, rest = line.partition(" ")
         if status == "ok":
-            return [int(w) for w in rest.split()]
+            return [_word(w) for w in rest.split()]
         if status == "link":
             raise LinkError(rest)
         if status == "trap":
@@ -375,7 +375,16 @@ def _is_extern(t) -> bool:
     return type(t) is RefType and t.heap in ("extern", "noextern")
 
 
-def _to_cell(t, value) -> int:
+def _word(text: str) -> int:
+    """A number of a reply: a handle, or a cell as LOW:HIGH (wast_main.c parse_value)."""
+    low, _, high = text.partition(":")
+    return int(low) | (int(high) << 64 if high else 0)
+
+
+def _to_cell(t, value) -> int | str:
+    if t == "v128":
+        v = value & ((1 << 128) - 1)
+        return f"{v & _MASK64}:{v >> 64}"
     if type(t) is not RefType:
         return value & _MASK64
     if value is None:
@@ -388,6 +397,9 @@ def _to_cell(t, value) -> int:
 
 
 def _from_cell(exe: TestExecutable, t, cell: int):
+    if t == "v128":
+        return cell
+    cell &= _MASK64
     if type(t) is not RefType:
         return cell
     if cell == 0:

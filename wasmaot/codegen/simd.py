@@ -1,0 +1,457 @@
+"""Lowering of the 128-bit SIMD and relaxed-SIMD instructions to LLVM vector IR.
+
+A v128 value is `<2 x i64>` everywhere (locals, operands, globals, the ABI);
+each instruction bitcasts it to the lane shape it works on (`<16 x i8>` ...
+`<2 x double>`) and back, which costs nothing: LLVM folds the casts and picks
+the target's vector instructions (SSE2 on baseline x86-64, NEON on aarch64).
+
+Like the scalar lowering (numeric.py), most instructions are one template of
+LLVM text per row, generated per shape from a handful of families, and turned
+into handlers by `numeric.template_handler`.  Fields: `{0}`... the operands
+(v128 or scalar, in stack order), `{r}` the result, any other name a fresh
+temporary.  `_unpack` makes the first lines of a template: the operands cast
+to their lane shape.
+
+Exact semantics where LLVM's natural lowering differs from wasm's:
+- Float lanes get the scalar rules (numeric.py's docstring): every float vector
+  made from a v128 passes through `llvm.arithmetic.fence` (so the optimizer
+  cannot fold `x * 1.0 -> x` and return a signalling NaN), min/max are
+  `llvm.minimum/maximum` made canonical, pmin/pmax are the spec's selects.
+- Shift counts are taken modulo the lane width; saturating arithmetic, narrowing
+  and `trunc_sat` clamp exactly; swizzle indices >= 16 select 0.
+- Relaxed SIMD takes one of the results the spec allows (the note at
+  `_RELAXED` says which).
+
+Memory instructions (loads, stores, lane loads and stores) are in memory.py:
+they get their pointer from the one bounds-checked effective address.
+"""
+
+from __future__ import annotations
+
+from ..wasm.opcodes import OPCODES
+from .numeric import Handler, template_handler
+
+V = "<2 x i64>"
+
+SIMD_PROPOSALS = frozenset({"simd", "relaxed_simd"})
+
+# shape -> (lane type, lane count, intrinsic suffix)
+SHAPES = {
+    "i8x16": ("i8", 16, "v16i8"), "i16x8": ("i16", 8, "v8i16"), "i32x4": ("i32", 4, "v4i32"),
+    "i64x2": ("i64", 2, "v2i64"), "f32x4": ("float", 4, "v4f32"), "f64x2": ("double", 2, "v2f64"),
+}
+_INT_SHAPES = ("i8x16", "i16x8", "i32x4", "i64x2")
+_FLOAT_SHAPES = ("f32x4", "f64x2")
+_LANE_BITS = {"i8": 8, "i16": 16, "i32": 32, "i64": 64, "float": 32, "double": 64}
+# The wider shape of the extending instructions: i8x16 -> i16x8 -> ...
+_WIDER = {"i8x16": "i16x8", "i16x8": "i32x4", "i32x4": "i64x2"}
+
+
+def vec(shape: str) -> str:
+    lane, n, _ = SHAPES[shape]
+    return f"<{n} x {lane}>"
+
+
+def _is_float(shape: str) -> bool:
+    return shape[0] == "f"
+
+
+def _splat(lane: str, value) -> str:
+    """A constant vector (of the type the context gives) with every lane `value`."""
+    return f"splat ({lane} {value})"
+
+
+def _mask(indices) -> str:
+    return "<" + ", ".join(f"i32 {i}" for i in indices) + ">"
+
+
+def _unpack(shape: str, *operands: int) -> str:
+    """Lines casting the v128 operands to `shape` as `{a<k>}`; float lanes are fenced."""
+    lines = []
+    for k in operands:
+        if _is_float(shape):
+            lines.append(f"{{c{k}}} = bitcast {V} {{{k}}} to {vec(shape)}")
+            lines.append(f"{{a{k}}} = call {vec(shape)} @llvm.arithmetic.fence.{SHAPES[shape][2]}"
+                         f"({vec(shape)} {{c{k}}})")
+        else:
+            lines.append(f"{{a{k}}} = bitcast {V} {{{k}}} to {vec(shape)}")
+    return "\n".join(lines)
+
+
+def _pack(shape: str, value: str) -> str:
+    return f"{{r}} = bitcast {vec(shape)} {value} to {V}"
+
+
+def _lanewise(shape: str, body: str, nargs: int) -> str:
+    """`body` computes `{v}` from `{a0}`.. in `shape`; the result is cast back."""
+    return "\n".join((_unpack(shape, *range(nargs)), body, _pack(shape, "{v}")))
+
+
+# --- integer lanes ---------------------------------------------------------------------
+
+def _int_templates() -> dict[str, str]:
+    out = {}
+    for s in _INT_SHAPES:
+        lane, n, sfx = SHAPES[s]
+        T, bits = vec(s), _LANE_BITS[lane]
+        binops = {"add": "add", "sub": "sub", "mul": "mul"}
+        for name, instr in binops.items():
+            out[f"{s}.{name}"] = _lanewise(s, f"{{v}} = {instr} {T} {{a0}}, {{a1}}", 2)
+        out[f"{s}.neg"] = _lanewise(s, f"{{v}} = sub {T} zeroinitializer, {{a0}}", 1)
+        out[f"{s}.abs"] = _lanewise(s, f"{{v}} = call {T} @llvm.abs.{sfx}({T} {{a0}}, i1 false)", 1)
+        for name, intr in (("add_sat_s", "sadd.sat"), ("add_sat_u", "uadd.sat"),
+                           ("sub_sat_s", "ssub.sat"), ("sub_sat_u", "usub.sat"),
+                           ("min_s", "smin"), ("min_u", "umin"), ("max_s", "smax"),
+                           ("max_u", "umax")):
+            out[f"{s}.{name}"] = _lanewise(
+                s, f"{{v}} = call {T} @llvm.{intr}.{sfx}({T} {{a0}}, {T} {{a1}})", 2)
+        # avgr_u: (a + b + 1) / 2 without overflow, in lanes twice as wide.
+        W = f"<{n} x i{2 * bits}>"
+        out[f"{s}.avgr_u"] = _lanewise(s, "\n".join((
+            f"{{w0}} = zext {T} {{a0}} to {W}", f"{{w1}} = zext {T} {{a1}} to {W}",
+            f"{{s0}} = add {W} {{w0}}, {{w1}}", f"{{s1}} = add {W} {{s0}}, {_splat(f'i{2 * bits}', 1)}",
+            f"{{s2}} = lshr {W} {{s1}}, {_splat(f'i{2 * bits}', 1)}",
+            f"{{v}} = trunc {W} {{s2}} to {T}")), 2)
+        for cmp in ("eq", "ne", "lt_s", "lt_u", "gt_s", "gt_u", "le_s", "le_u", "ge_s", "ge_u"):
+            pred = {"eq": "eq", "ne": "ne"}.get(cmp) or \
+                cmp[-1] + {"lt": "lt", "gt": "gt", "le": "le", "ge": "ge"}[cmp[:2]]
+            out[f"{s}.{cmp}"] = _lanewise(s, f"{{m}} = icmp {pred} {T} {{a0}}, {{a1}}\n"
+                                             f"{{v}} = sext <{n} x i1> {{m}} to {T}", 2)
+        # Shift counts are taken modulo the lane width (spec: ishl(i1, i2 mod N)).
+        for name, instr in (("shl", "shl"), ("shr_s", "ashr"), ("shr_u", "lshr")):
+            count = (f"{{k0}} = and i32 {{1}}, {bits - 1}\n"
+                     + (f"{{k1}} = trunc i32 {{k0}} to {lane}\n" if bits < 32 else
+                        f"{{k1}} = zext i32 {{k0}} to {lane}\n" if bits > 32 else
+                        f"{{k1}} = or i32 {{k0}}, 0\n")
+                     + f"{{k2}} = insertelement {T} poison, {lane} {{k1}}, i32 0\n"
+                     f"{{k3}} = shufflevector {T} {{k2}}, {T} poison, <{n} x i32> zeroinitializer")
+            out[f"{s}.{name}"] = _lanewise(s, f"{count}\n{{v}} = {instr} {T} {{a0}}, {{k3}}", 1)
+        out[f"{s}.all_true"] = (
+            f"{_unpack(s, 0)}\n{{m}} = icmp ne {T} {{a0}}, zeroinitializer\n"
+            f"{{b}} = call i1 @llvm.vector.reduce.and.v{n}i1(<{n} x i1> {{m}})\n"
+            f"{{r}} = zext i1 {{b}} to i32")
+        out[f"{s}.bitmask"] = (
+            f"{_unpack(s, 0)}\n{{m}} = icmp slt {T} {{a0}}, zeroinitializer\n"
+            f"{{b}} = bitcast <{n} x i1> {{m}} to i{n}\n"
+            f"{{r}} = zext i{n} {{b}} to i32")
+    out["i8x16.popcnt"] = _lanewise("i8x16", "{v} = call <16 x i8> @llvm.ctpop.v16i8(<16 x i8> {a0})", 1)
+    return out
+
+
+def _widening_templates() -> dict[str, str]:
+    """extend, extmul, extadd_pairwise, narrow, dot, q15mulr."""
+    out = {}
+    for narrow, wide in _WIDER.items():
+        lane, n, _ = SHAPES[narrow]
+        wlane, wn, _ = SHAPES[wide]
+        T, WT = vec(narrow), vec(wide)
+        half_lo, half_hi = _mask(range(wn)), _mask(range(wn, n))
+        for sign, ext in (("s", "sext"), ("u", "zext")):
+            for part, mask in (("low", half_lo), ("high", half_hi)):
+                pick = (f"{{h0}} = shufflevector {T} {{a0}}, {T} poison, <{wn} x i32> {mask}\n"
+                        f"{{e0}} = {ext} <{wn} x {lane}> {{h0}} to {WT}")
+                out[f"{wide}.extend_{part}_{narrow}_{sign}"] = (
+                    f"{_unpack(narrow, 0)}\n{pick}\n{_pack(wide, '{e0}')}")
+                pick2 = (f"{{h1}} = shufflevector {T} {{a1}}, {T} poison, <{wn} x i32> {mask}\n"
+                         f"{{e1}} = {ext} <{wn} x {lane}> {{h1}} to {WT}")
+                out[f"{wide}.extmul_{part}_{narrow}_{sign}"] = (
+                    f"{_unpack(narrow, 0, 1)}\n{pick}\n{pick2}\n{{p}} = mul {WT} {{e0}}, {{e1}}\n"
+                    f"{_pack(wide, '{p}')}")
+            if narrow in ("i8x16", "i16x8"):
+                FW = f"<{n} x {wlane}>"
+                out[f"{wide}.extadd_pairwise_{narrow}_{sign}"] = (
+                    f"{_unpack(narrow, 0)}\n{{e0}} = {ext} {T} {{a0}} to {FW}\n"
+                    f"{{ev}} = shufflevector {FW} {{e0}}, {FW} poison, <{wn} x i32> {_mask(range(0, n, 2))}\n"
+                    f"{{od}} = shufflevector {FW} {{e0}}, {FW} poison, <{wn} x i32> {_mask(range(1, n, 2))}\n"
+                    f"{{p}} = add {WT} {{ev}}, {{od}}\n{_pack(wide, '{p}')}")
+        if narrow in ("i8x16", "i16x8"):
+            # narrow: the wide lanes of both operands, clamped to the narrow range.
+            bits = _LANE_BITS[lane]
+            for sign, lo, hi in (("s", -(1 << (bits - 1)), (1 << (bits - 1)) - 1),
+                                 ("u", 0, (1 << bits) - 1)):
+                body = [_unpack(wide, 0, 1)]
+                for k in (0, 1):
+                    body += [f"{{l{k}}} = call {WT} @llvm.smax.{SHAPES[wide][2]}({WT} {{a{k}}}, "
+                             f"{WT} {_splat(wlane, lo)})",
+                             f"{{h{k}}} = call {WT} @llvm.smin.{SHAPES[wide][2]}({WT} {{l{k}}}, "
+                             f"{WT} {_splat(wlane, hi)})",
+                             f"{{n{k}}} = trunc {WT} {{h{k}}} to <{wn} x {lane}>"]
+                body += [f"{{v}} = shufflevector <{wn} x {lane}> {{n0}}, <{wn} x {lane}> {{n1}}, "
+                         f"<{n} x i32> {_mask(range(n))}", _pack(narrow, "{v}")]
+                out[f"{narrow}.narrow_{wide}_{sign}"] = "\n".join(body)
+    out["i32x4.dot_i16x8_s"] = (
+        f"{_unpack('i16x8', 0, 1)}\n{{e0}} = sext <8 x i16> {{a0}} to <8 x i32>\n"
+        "{e1} = sext <8 x i16> {a1} to <8 x i32>\n{p} = mul <8 x i32> {e0}, {e1}\n"
+        f"{{ev}} = shufflevector <8 x i32> {{p}}, <8 x i32> poison, <4 x i32> {_mask(range(0, 8, 2))}\n"
+        f"{{od}} = shufflevector <8 x i32> {{p}}, <8 x i32> poison, <4 x i32> {_mask(range(1, 8, 2))}\n"
+        "{s} = add <4 x i32> {ev}, {od}\n" + _pack("i32x4", "{s}"))
+    # q15mulr_sat_s: (a * b + 2^14) >> 15, saturated (only -2^15 * -2^15 overflows).
+    q15 = (f"{_unpack('i16x8', 0, 1)}\n{{e0}} = sext <8 x i16> {{a0}} to <8 x i32>\n"
+           "{e1} = sext <8 x i16> {a1} to <8 x i32>\n{p} = mul <8 x i32> {e0}, {e1}\n"
+           f"{{q}} = add <8 x i32> {{p}}, {_splat('i32', 16384)}\n"
+           f"{{s}} = ashr <8 x i32> {{q}}, {_splat('i32', 15)}\n"
+           f"{{c}} = call <8 x i32> @llvm.smin.v8i32(<8 x i32> {{s}}, <8 x i32> {_splat('i32', 32767)})\n"
+           "{t} = trunc <8 x i32> {c} to <8 x i16>\n" + _pack("i16x8", "{t}"))
+    out["i16x8.q15mulr_sat_s"] = q15
+    return out
+
+
+# --- bitwise --------------------------------------------------------------------------
+
+_BITWISE = {
+    "v128.not": f"{{r}} = xor {V} {{0}}, <i64 -1, i64 -1>",
+    "v128.and": f"{{r}} = and {V} {{0}}, {{1}}",
+    "v128.or": f"{{r}} = or {V} {{0}}, {{1}}",
+    "v128.xor": f"{{r}} = xor {V} {{0}}, {{1}}",
+    "v128.andnot": f"{{n}} = xor {V} {{1}}, <i64 -1, i64 -1>\n{{r}} = and {V} {{0}}, {{n}}",
+    # bitselect(v1, v2, c) = (v1 & c) | (v2 & ~c)
+    "v128.bitselect": f"{{x}} = and {V} {{0}}, {{2}}\n{{n}} = xor {V} {{2}}, <i64 -1, i64 -1>\n"
+                      f"{{y}} = and {V} {{1}}, {{n}}\n{{r}} = or {V} {{x}}, {{y}}",
+    "v128.any_true": f"{{w}} = bitcast {V} {{0}} to i128\n{{b}} = icmp ne i128 {{w}}, 0\n"
+                     "{r} = zext i1 {b} to i32",
+}
+
+
+# --- float lanes ---------------------------------------------------------------------
+
+def _float_templates() -> dict[str, str]:
+    out = {}
+    for s in _FLOAT_SHAPES:
+        lane, n, sfx = SHAPES[s]
+        T, IT = vec(s), f"<{n} x i{_LANE_BITS[lane]}>"
+        for name, instr in (("add", "fadd"), ("sub", "fsub"), ("mul", "fmul"), ("div", "fdiv")):
+            out[f"{s}.{name}"] = _lanewise(s, f"{{v}} = {instr} {T} {{a0}}, {{a1}}", 2)
+        out[f"{s}.neg"] = _lanewise(s, f"{{v}} = fneg {T} {{a0}}", 1)
+        for name, intr in (("abs", "fabs"), ("sqrt", "sqrt"), ("ceil", "ceil"), ("floor", "floor"),
+                           ("trunc", "trunc"), ("nearest", "roundeven")):
+            out[f"{s}.{name}"] = _lanewise(s, f"{{v}} = call {T} @llvm.{intr}.{sfx}({T} {{a0}})", 1)
+        for name, intr in (("min", "minimum"), ("max", "maximum")):
+            out[f"{s}.{name}"] = _lanewise(
+                s, f"{{m}} = call {T} @llvm.{intr}.{sfx}({T} {{a0}}, {T} {{a1}})\n"
+                   f"{{v}} = call {T} @llvm.canonicalize.{sfx}({T} {{m}})", 2)
+        # pmin(a, b) = b < a ? b : a;  pmax(a, b) = a < b ? b : a  (spec fpmin/fpmax)
+        out[f"{s}.pmin"] = _lanewise(s, f"{{m}} = fcmp olt {T} {{a1}}, {{a0}}\n"
+                                        f"{{v}} = select <{n} x i1> {{m}}, {T} {{a1}}, {T} {{a0}}", 2)
+        out[f"{s}.pmax"] = _lanewise(s, f"{{m}} = fcmp olt {T} {{a0}}, {{a1}}\n"
+                                        f"{{v}} = select <{n} x i1> {{m}}, {T} {{a1}}, {T} {{a0}}", 2)
+        for cmp, pred in (("eq", "oeq"), ("ne", "une"), ("lt", "olt"), ("gt", "ogt"),
+                          ("le", "ole"), ("ge", "oge")):
+            out[f"{s}.{cmp}"] = (f"{_unpack(s, 0, 1)}\n{{m}} = fcmp {pred} {T} {{a0}}, {{a1}}\n"
+                                 f"{{v}} = sext <{n} x i1> {{m}} to {IT}\n"
+                                 f"{{r}} = bitcast {IT} {{v}} to {V}")
+    return out
+
+
+def _fenced(shape: str, value: str, name: str) -> str:
+    """A line fencing a float vector made by a conversion (numeric.py does the same)."""
+    return f"{{{name}}} = call {vec(shape)} @llvm.arithmetic.fence.{SHAPES[shape][2]}({vec(shape)} {value})"
+
+
+def _conversion_templates() -> dict[str, str]:
+    out = {}
+    for sign, cvt, fpto in (("s", "sitofp", "fptosi"), ("u", "uitofp", "fptoui")):
+        out[f"f32x4.convert_i32x4_{sign}"] = (
+            f"{_unpack('i32x4', 0)}\n{{f}} = {cvt} <4 x i32> {{a0}} to <4 x float>\n"
+            f"{_fenced('f32x4', '{f}', 'g')}\n{_pack('f32x4', '{g}')}")
+        out[f"f64x2.convert_low_i32x4_{sign}"] = (
+            f"{_unpack('i32x4', 0)}\n"
+            f"{{h}} = shufflevector <4 x i32> {{a0}}, <4 x i32> poison, <2 x i32> <i32 0, i32 1>\n"
+            f"{{f}} = {cvt} <2 x i32> {{h}} to <2 x double>\n"
+            f"{_fenced('f64x2', '{f}', 'g')}\n{_pack('f64x2', '{g}')}")
+        out[f"i32x4.trunc_sat_f32x4_{sign}"] = (
+            f"{_unpack('f32x4', 0)}\n"
+            f"{{v}} = call <4 x i32> @llvm.{fpto}.sat.v4i32.v4f32(<4 x float> {{a0}})\n"
+            + _pack("i32x4", "{v}"))
+        out[f"i32x4.trunc_sat_f64x2_{sign}_zero"] = (
+            f"{_unpack('f64x2', 0)}\n"
+            f"{{t}} = call <2 x i32> @llvm.{fpto}.sat.v2i32.v2f64(<2 x double> {{a0}})\n"
+            "{v} = shufflevector <2 x i32> {t}, <2 x i32> zeroinitializer, "
+            "<4 x i32> <i32 0, i32 1, i32 2, i32 3>\n" + _pack("i32x4", "{v}"))
+    out["f32x4.demote_f64x2_zero"] = (
+        f"{_unpack('f64x2', 0)}\n{{d}} = fptrunc <2 x double> {{a0}} to <2 x float>\n"
+        "{v} = shufflevector <2 x float> {d}, <2 x float> zeroinitializer, "
+        "<4 x i32> <i32 0, i32 1, i32 2, i32 3>\n" + _pack("f32x4", "{v}"))
+    out["f64x2.promote_low_f32x4"] = (
+        f"{_unpack('f32x4', 0)}\n"
+        "{h} = shufflevector <4 x float> {a0}, <4 x float> poison, <2 x i32> <i32 0, i32 1>\n"
+        "{v} = fpext <2 x float> {h} to <2 x double>\n" + _pack("f64x2", "{v}"))
+    return out
+
+
+# --- relaxed SIMD ---------------------------------------------------------------------
+# Each relaxed instruction takes one of the results the spec allows: the one of
+# its non-relaxed counterpart (swizzle, trunc_sat, min/max, bitselect,
+# q15mulr_sat), or, for madd/nmadd, `llvm.fmuladd` (fused where the target has
+# FMA, as the fast native behaviour).  The dot products compute exactly (b's lanes
+# as signed, which the spec allows for every b).
+
+def _relaxed_templates(t: dict[str, str]) -> dict[str, str]:
+    out = {
+        "i32x4.relaxed_trunc_f32x4_s": t["i32x4.trunc_sat_f32x4_s"],
+        "i32x4.relaxed_trunc_f32x4_u": t["i32x4.trunc_sat_f32x4_u"],
+        "i32x4.relaxed_trunc_f64x2_s_zero": t["i32x4.trunc_sat_f64x2_s_zero"],
+        "i32x4.relaxed_trunc_f64x2_u_zero": t["i32x4.trunc_sat_f64x2_u_zero"],
+        "i16x8.relaxed_q15mulr_s": t["i16x8.q15mulr_sat_s"],
+    }
+    for s in _FLOAT_SHAPES:
+        T, sfx = vec(s), SHAPES[s][2]
+        out[f"{s}.relaxed_min"] = t[f"{s}.min"]
+        out[f"{s}.relaxed_max"] = t[f"{s}.max"]
+        out[f"{s}.relaxed_madd"] = _lanewise(
+            s, f"{{v}} = call {T} @llvm.fmuladd.{sfx}({T} {{a0}}, {T} {{a1}}, {T} {{a2}})", 3)
+        out[f"{s}.relaxed_nmadd"] = _lanewise(
+            s, f"{{n}} = fneg {T} {{a0}}\n"
+               f"{{v}} = call {T} @llvm.fmuladd.{sfx}({T} {{n}}, {T} {{a1}}, {T} {{a2}})", 3)
+    for s in _INT_SHAPES:
+        out[f"{s}.relaxed_laneselect"] = _BITWISE["v128.bitselect"]
+    dot = (f"{_unpack('i8x16', 0, 1)}\n{{e0}} = sext <16 x i8> {{a0}} to <16 x i16>\n"
+           "{e1} = sext <16 x i8> {a1} to <16 x i16>\n{p} = mul <16 x i16> {e0}, {e1}\n"
+           f"{{ev}} = shufflevector <16 x i16> {{p}}, <16 x i16> poison, <8 x i32> {_mask(range(0, 16, 2))}\n"
+           f"{{od}} = shufflevector <16 x i16> {{p}}, <16 x i16> poison, <8 x i32> {_mask(range(1, 16, 2))}\n"
+           "{s} = add <8 x i16> {ev}, {od}")
+    out["i16x8.relaxed_dot_i8x16_i7x16_s"] = f"{dot}\n{_pack('i16x8', '{s}')}"
+    out["i32x4.relaxed_dot_i8x16_i7x16_add_s"] = (
+        f"{dot}\n{{w}} = sext <8 x i16> {{s}} to <8 x i32>\n"
+        f"{{x}} = shufflevector <8 x i32> {{w}}, <8 x i32> poison, <4 x i32> {_mask(range(0, 8, 2))}\n"
+        f"{{y}} = shufflevector <8 x i32> {{w}}, <8 x i32> poison, <4 x i32> {_mask(range(1, 8, 2))}\n"
+        "{z} = add <4 x i32> {x}, {y}\n"
+        f"{{c2}} = bitcast {V} {{2}} to <4 x i32>\n{{q}} = add <4 x i32> {{z}}, {{c2}}\n"
+        + _pack("i32x4", "{q}"))
+    return out
+
+
+# --- lanes: const, splat, extract, replace, shuffle, swizzle --------------------------
+
+def _lane_templates() -> dict[str, str]:
+    out = {}
+    for s, (lane, n, sfx) in SHAPES.items():
+        T = vec(s)
+        scalar = "i32" if lane in ("i8", "i16") else lane
+        narrow = f"{{x}} = trunc i32 {{0}} to {lane}\n" if scalar != lane else ""
+        x = "{x}" if narrow else "{0}"
+        out[f"{s}.splat"] = (f"{narrow}{{i}} = insertelement {T} poison, {lane} {x}, i32 0\n"
+                             f"{{v}} = shufflevector {T} {{i}}, {T} poison, <{n} x i32> zeroinitializer\n"
+                             + _pack(s, "{v}"))
+    return out
+
+
+def _lane_handlers() -> dict[str, Handler]:
+    """Rows with a lane index (or shuffle mask) immediate."""
+    handlers: dict[str, Handler] = {}
+    for s, (lane, n, sfx) in SHAPES.items():
+        handlers.update(_extract_replace(s, lane, n))
+    return handlers
+
+
+def _extract_replace(s: str, lane: str, n: int) -> dict[str, Handler]:
+    T = vec(s)
+    fence = (f"@llvm.arithmetic.fence.{'f32' if lane == 'float' else 'f64'}"
+             if _is_float(s) else None)
+
+    def extract(ext: str | None):
+        def handler(sink, args, imms):
+            c, e = sink.tmp(), sink.tmp()
+            sink.emit(f"{c} = bitcast {V} {args[0]} to {T}")
+            sink.emit(f"{e} = extractelement {T} {c}, i32 {imms[0]}")
+            if ext:
+                r = sink.tmp()
+                sink.emit(f"{r} = {ext} {lane} {e} to i32")
+                return [r]
+            if fence:
+                r = sink.tmp()
+                sink.declare(f"declare {lane} {fence}({lane})")
+                sink.emit(f"{r} = call {lane} {fence}({lane} {e})")
+                return [r]
+            return [e]
+        return handler
+
+    def replace(sink, args, imms):
+        c, i, r = sink.tmp(), sink.tmp(), sink.tmp()
+        x = args[1]
+        if lane in ("i8", "i16"):
+            x = sink.tmp()
+            sink.emit(f"{x} = trunc i32 {args[1]} to {lane}")
+        sink.emit(f"{c} = bitcast {V} {args[0]} to {T}")
+        sink.emit(f"{i} = insertelement {T} {c}, {lane} {x}, i32 {imms[0]}")
+        sink.emit(f"{r} = bitcast {T} {i} to {V}")
+        return [r]
+
+    out = {f"{s}.replace_lane": replace}
+    if lane in ("i8", "i16"):
+        out[f"{s}.extract_lane_s"] = extract("sext")
+        out[f"{s}.extract_lane_u"] = extract("zext")
+    else:
+        out[f"{s}.extract_lane"] = extract(None)
+    return out
+
+
+def _v128_const(sink, args, imms):
+    bits = imms[0]
+    lo, hi = bits & (2**64 - 1), bits >> 64
+    signed = [x - 2**64 if x >> 63 else x for x in (lo, hi)]
+    return [f"<i64 {signed[0]}, i64 {signed[1]}>"]
+
+
+def _shuffle(sink, args, imms):
+    a, b, va, vb, r = sink.tmp(), sink.tmp(), sink.tmp(), sink.tmp(), sink.tmp()
+    sink.emit(f"{a} = bitcast {V} {args[0]} to <16 x i8>")
+    sink.emit(f"{b} = bitcast {V} {args[1]} to <16 x i8>")
+    sink.emit(f"{va} = shufflevector <16 x i8> {a}, <16 x i8> {b}, <16 x i32> {_mask(imms[0])}")
+    sink.emit(f"{r} = bitcast <16 x i8> {va} to {V}")
+    return [r]
+
+
+def _swizzle(sink, args, imms):
+    """result[i] = a[s[i]] if s[i] < 16 else 0: lane by lane (LLVM has no generic
+    byte-table lookup); the optimizer turns it into pshufb/tbl where it can."""
+    a, s = sink.tmp(), sink.tmp()
+    sink.emit(f"{a} = bitcast {V} {args[0]} to <16 x i8>")
+    sink.emit(f"{s} = bitcast {V} {args[1]} to <16 x i8>")
+    acc = "zeroinitializer"
+    for i in range(16):
+        idx, inb, low, pick, val, nxt = (sink.tmp() for _ in range(6))
+        sink.emit(f"{idx} = extractelement <16 x i8> {s}, i32 {i}")
+        sink.emit(f"{inb} = icmp ult i8 {idx}, 16")
+        sink.emit(f"{low} = and i8 {idx}, 15")
+        sink.emit(f"{pick} = extractelement <16 x i8> {a}, i8 {low}")
+        sink.emit(f"{val} = select i1 {inb}, i8 {pick}, i8 0")
+        sink.emit(f"{nxt} = insertelement <16 x i8> {acc}, i8 {val}, i32 {i}")
+        acc = nxt
+    r = sink.tmp()
+    sink.emit(f"{r} = bitcast <16 x i8> {acc} to {V}")
+    return [r]
+
+
+# --- the dispatch table ---------------------------------------------------------------
+
+def _templates() -> dict[str, str]:
+    """The families generate every shape; the opcode table says which rows exist
+    (no i8x16.mul, no i64x2.lt_u ...)."""
+    t = {**_int_templates(), **_widening_templates(), **_BITWISE, **_float_templates(),
+         **_conversion_templates(), **_lane_templates()}
+    t.update(_relaxed_templates(t))
+    return {name: text for name, text in t.items() if name in SIMD_OPS}
+
+
+def is_simd_value_op(op) -> bool:
+    """A SIMD row lowered here: every row of the two proposals without a memarg
+    (those are memory.py's)."""
+    return op.proposal in SIMD_PROPOSALS and "memarg" not in op.imms
+
+
+SIMD_OPS: frozenset[str] = frozenset(op.name for op in OPCODES if is_simd_value_op(op))
+
+
+def _build_handlers() -> dict[str, Handler]:
+    handlers = {name: template_handler(text) for name, text in _templates().items()}
+    handlers.update(_lane_handlers())
+    handlers["v128.const"] = _v128_const
+    handlers["i8x16.shuffle"] = _shuffle
+    handlers["i8x16.swizzle"] = handlers["i8x16.relaxed_swizzle"] = _swizzle
+    extra, missing = handlers.keys() - SIMD_OPS, SIMD_OPS - handlers.keys()
+    if extra or missing:
+        raise AssertionError(f"SIMD lowering: extra {sorted(extra)}, missing {sorted(missing)}")
+    return handlers
+
+
+HANDLERS: dict[str, Handler] = _build_handlers()
