@@ -44,10 +44,13 @@ def memarg_rows() -> list:
 # A value stored, per value type: distinct bytes, so a misplaced byte shows in the hash.
 _STORE_VALUE = {"i32": "(i32.const 0x5a6b7c8d)", "i64": "(i64.const 0x1122334455667788)",
                 "f32": "(f32.reinterpret_i32 (i32.const 0x7fc01234))",
-                "f64": "(f64.reinterpret_i64 (i64.const 0x7ff0000000abcdef))"}
-# A result as an integer (floats by their bits, so NaN payloads compare exactly).
-_AS_INT = {"i32": "", "i64": "", "f32": "i32.reinterpret_f32", "f64": "i64.reinterpret_f64"}
-_INT_OF = {"i32": "i32", "i64": "i64", "f32": "i32", "f64": "i64"}
+                "f64": "(f64.reinterpret_i64 (i64.const 0x7ff0000000abcdef))",
+                "v128": "(v128.const i64x2 0x0123456789abcdef 0x7edcba9876543210)"}
+# A result as an integer (floats by their bits, so NaN payloads compare exactly;
+# a v128 folded by $fold, which every byte of it changes).
+_AS_INT = {"i32": "", "i64": "", "f32": "i32.reinterpret_f32", "f64": "i64.reinterpret_f64",
+           "v128": "call $fold"}
+_INT_OF = {"i32": "i32", "i64": "i64", "f32": "i32", "f64": "i64", "v128": "i64"}
 
 
 def _access_func(op, offset: int, at: str) -> tuple[str, str]:
@@ -57,7 +60,9 @@ def _access_func(op, offset: int, at: str) -> tuple[str, str]:
     if any(t not in _STORE_VALUE for t in extra) or \
             any(t not in _AS_INT for t in op.results):
         raise NotImplementedError(f"address matrix: no operands/results for {op.name} yet")
-    body = f"(local.get 0) {' '.join(_STORE_VALUE[t] for t in extra)} ({op.name} offset={offset})"
+    lane = " 1" if any(imm.startswith("lane") for imm in op.imms) else ""
+    body = (f"(local.get 0) {' '.join(_STORE_VALUE[t] for t in extra)} "
+            f"({op.name} offset={offset}{lane})")
     results = ""
     if op.results:
         (t,) = op.results
@@ -75,6 +80,10 @@ _HASH_FUNC = """  (func (export "hash") (result i64) (local $i {at}) (local $h i
       (local.set $i ({at}.add (local.get $i) ({at}.const 8)))
       (br $next)))
     (local.get $h))"""
+
+_FOLD_FUNC = """  (func $fold (param v128) (result i64)
+    (i64.xor (i64x2.extract_lane 0 (local.get 0))
+             (i64.rotl (i64x2.extract_lane 1 (local.get 0)) (i64.const 29))))"""
 
 _BULK_FUNCS = """  (func (export "memory.fill") (param {at} i32 {at})
     (memory.fill (local.get 0) (local.get 1) (local.get 2)))
@@ -110,7 +119,7 @@ class Matrix:
                 f'  (data (offset ({self.at}.const {PAGE - 16})) "\\f0\\f1\\f2\\f3\\f4\\f5\\f6\\f7'
                 '\\f8\\f9\\fa\\fb\\fc\\fd\\fe\\ff")',
                 '  (data $seg "\\a0\\a1\\a2\\a3\\a4\\a5\\a6\\a7\\a8\\a9\\aa\\ab\\ac\\ad\\ae\\af")',
-                _HASH_FUNC.format(at=self.at, page=PAGE),
+                _HASH_FUNC.format(at=self.at, page=PAGE), _FOLD_FUNC,
                 _BULK_FUNCS.format(at=self.at)]
         return "\n".join(head + self.funcs) + ")"
 
@@ -190,7 +199,7 @@ def invalid_offsets_script() -> tuple[str, int]:
     for op in memarg_rows():
         for off in (U32, 1 << 63, U64 - 1):
             _, text = _access_func(op, off, "i32")
-            wat = f"(module (memory 1)\n{text})"
+            wat = f"(module (memory 1)\n{_FOLD_FUNC}\n{text})"
             try:
                 _wasmtime_instance(wat)
             except wasmtime.WasmtimeError:
