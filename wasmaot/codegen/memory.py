@@ -59,26 +59,13 @@ when the store would, before any byte is written.
 
 from __future__ import annotations
 
+from ..wasm.opcodes import OPCODES
 from . import abi
 
-# name -> (integer type loaded/stored, extension to the result type or None);
-# the access width is the opcode row's.
-_LOAD = {
-    "i32.load": ("i32", None), "i64.load": ("i64", None),
-    "f32.load": ("i32", "float"), "f64.load": ("i64", "double"),
-    "i32.load8_s": ("i8", "sext i32"), "i32.load8_u": ("i8", "zext i32"),
-    "i32.load16_s": ("i16", "sext i32"), "i32.load16_u": ("i16", "zext i32"),
-    "i64.load8_s": ("i8", "sext i64"), "i64.load8_u": ("i8", "zext i64"),
-    "i64.load16_s": ("i16", "sext i64"), "i64.load16_u": ("i16", "zext i64"),
-    "i64.load32_s": ("i32", "sext i64"), "i64.load32_u": ("i32", "zext i64"),
-}
-_STORE = {
-    "i32.store": ("i32", None), "i64.store": ("i64", None),
-    "f32.store": ("i32", "float"), "f64.store": ("i64", "double"),
-    "i32.store8": ("i8", "i32"), "i32.store16": ("i16", "i32"),
-    "i64.store8": ("i8", "i64"), "i64.store16": ("i16", "i64"),
-    "i64.store32": ("i32", "i64"),
-}
+# Scalar loads and stores are derived from their opcode rows: the row's width is
+# the integer moved (i8 ... i64), its value type the register side, and a load
+# narrower than its result extends by the name's `_s` / `_u`.
+_FLOAT_TYPE = {"f32": "float", "f64": "double"}
 _RESULT_TYPE = {"i32": "i32", "i64": "i64", "f32": "float", "f64": "double"}
 
 
@@ -182,35 +169,35 @@ def store_kind(fx) -> str:
 
 @memarg_access
 def _load(fx, op, imms, p: str, faults: bool) -> None:
-    int_ty, ext = _LOAD[op.name]
+    int_ty, result = f"i{op.width * 8}", op.results[0]
     fx.pop_typed()  # the address, already in p
     v = fx.tmp()
     fx.emit(f"{v} = load{' volatile' if faults else ''} {int_ty}, ptr {p}, align 1")
-    result_ty = _RESULT_TYPE[op.name.split(".")[0]]
-    if ext in ("float", "double"):
+    result_ty = _RESULT_TYPE[result]
+    if result in _FLOAT_TYPE:
         r = fx.tmp()
-        fx.emit(f"{r} = bitcast {int_ty} {v} to {ext}")
+        fx.emit(f"{r} = bitcast {int_ty} {v} to {result_ty}")
         v = r
-    elif ext is not None:
-        kind, to = ext.split()
+    elif int_ty != result_ty:
         r = fx.tmp()
-        fx.emit(f"{r} = {kind} {int_ty} {v} to {to}")
+        fx.emit(f"{r} = {'sext' if op.name.endswith('_s') else 'zext'} {int_ty} {v} to {result_ty}")
         v = r
     fx.push(result_ty, v)
 
 
 @memarg_access
 def _store(fx, op, imms, p: str, faults: bool) -> None:
-    int_ty, src = _STORE[op.name]
+    int_ty, src = f"i{op.width * 8}", op.params[1]
     _, value = fx.pop_typed()
     fx.pop_typed()  # the address, already in p
-    if src in ("float", "double"):
+    src_ty = _RESULT_TYPE[src]
+    if src in _FLOAT_TYPE:
         r = fx.tmp()
-        fx.emit(f"{r} = bitcast {src} {value} to {int_ty}")
+        fx.emit(f"{r} = bitcast {src_ty} {value} to {int_ty}")
         value = r
-    elif src is not None:
+    elif int_ty != src_ty:
         r = fx.tmp()
-        fx.emit(f"{r} = trunc {src} {value} to {int_ty}")
+        fx.emit(f"{r} = trunc {src_ty} {value} to {int_ty}")
         value = r
     _emit_store(fx, op, p, faults, int_ty, value)
 
@@ -377,15 +364,24 @@ def _v128_store(fx, op, imms, p: str, faults: bool) -> None:
     _emit_store(fx, op, p, faults, ty, value)
 
 
+# The memory instructions lowered here: the rows of these proposals that have a
+# memarg (the threads proposal's atomics are not lowered yet).
+_MEMARG_PROPOSALS = frozenset({"mvp", "simd", "relaxed_simd"})
+
+
+def _memarg_handler(op):
+    """The handler of a memarg row, chosen by its shape: a v128 row by whether it
+    has a lane immediate and a result, a scalar row by whether it has a result."""
+    if "v128" in op.params + op.results:
+        if len(op.imms) == 2:  # memarg and a lane
+            return _v128_load_lane if op.results else _v128_store
+        return _v128_load if op.results else _v128_store
+    return _load if op.results else _store
+
+
 MEMORY_HANDLERS = {
-    **{name: _load for name in _LOAD},
-    **{name: _store for name in _STORE},
-    **{f"v128.{n}": _v128_load for n in (
-        "load", "load8x8_s", "load8x8_u", "load16x4_s", "load16x4_u", "load32x2_s",
-        "load32x2_u", "load8_splat", "load16_splat", "load32_splat", "load64_splat",
-        "load32_zero", "load64_zero")},
-    **{f"v128.load{n}_lane": _v128_load_lane for n in (8, 16, 32, 64)},
-    **{f"v128.store{n}": _v128_store for n in ("", "8_lane", "16_lane", "32_lane", "64_lane")},
+    **{op.name: _memarg_handler(op) for op in OPCODES
+       if "memarg" in op.imms and op.proposal in _MEMARG_PROPOSALS},
     "memory.size": _memory_size,
     "memory.grow": _memory_grow,
     "memory.fill": _memory_fill,
