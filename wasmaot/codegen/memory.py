@@ -338,15 +338,21 @@ def _v128_load(fx, op, imms, p: str, faults: bool) -> None:
             _to_v128(fx, vec_ty, i)
 
 
+def _as_lanes(fx, op, v: str) -> tuple[str, str, str]:
+    """(vector type, lane type, value): the v128 `v` as lanes of the access's width."""
+    lane = f"i{op.width * 8}"
+    vec_ty, c = f"<{16 // op.width} x {lane}>", fx.tmp()
+    fx.emit(f"{c} = bitcast {V128} {v} to {vec_ty}")
+    return vec_ty, lane, c
+
+
 @memarg_access
 def _v128_load_lane(fx, op, imms, p: str, faults: bool) -> None:
     _, v = fx.pop_typed()
     fx.pop_typed()  # the address, already in p
-    bits = op.width * 8
-    vec_ty = f"<{128 // bits} x i{bits}>"
-    x, c, i = _load_scalar(fx, op, p, faults, f"i{bits}"), fx.tmp(), fx.tmp()
-    fx.emit(f"{c} = bitcast {V128} {v} to {vec_ty}")
-    fx.emit(f"{i} = insertelement {vec_ty} {c}, i{bits} {x}, i32 {imms[1]}")
+    vec_ty, lane, c = _as_lanes(fx, op, v)
+    x, i = _load_scalar(fx, op, p, faults, lane), fx.tmp()
+    fx.emit(f"{i} = insertelement {vec_ty} {c}, {lane} {x}, i32 {imms[1]}")
     _to_v128(fx, vec_ty, i)
 
 
@@ -357,9 +363,8 @@ def _v128_store(fx, op, imms, p: str, faults: bool) -> None:
     fx.pop_typed()  # the address, already in p
     ty, value = V128, v
     if op.name != "v128.store":
-        bits = op.width * 8
-        vec_ty, c, value, ty = f"<{128 // bits} x i{bits}>", fx.tmp(), fx.tmp(), f"i{bits}"
-        fx.emit(f"{c} = bitcast {V128} {v} to {vec_ty}")
+        vec_ty, ty, c = _as_lanes(fx, op, v)
+        value = fx.tmp()
         fx.emit(f"{value} = extractelement {vec_ty} {c}, i32 {imms[1]}")
     _emit_store(fx, op, p, faults, ty, value)
 
