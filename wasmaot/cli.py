@@ -86,10 +86,12 @@ def _inspect(file: str, as_json: bool) -> str:
 def _cpu_option(f):
     """--cpu LEVEL (driver/cpu.py); checked against the target when used, so that
     a wrong one is one error line naming the target's levels."""
+    from wasmaot.driver.cpu import level_names
+
     return click.option(
         "--cpu", default="baseline", show_default=True, metavar="LEVEL",
-        help="CPU level: baseline (any CPU of the architecture), x86-64-v2, x86-64-v3, "
-             "x86-64-v4, aarch64-v8.2, or native (this machine's CPU).")(f)
+        help=f"CPU level ({', '.join(level_names())}): baseline runs on any CPU of the "
+             f"architecture, native only on CPUs like this one (README: CPU levels).")(f)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -298,3 +298,16 @@ def test_simd_spec_file_passes_in_a_test_executable_at_level(name, target, level
     if target.split("-")[0] != host_target_name().split("-")[0] and QEMU_ARM is None:
         pytest.skip("needs qemu-aarch64-static")
     _passes(run_file(TESTSUITE / name, target=target, cpu=level))
+
+
+# Without SSE4.1 (x86-64 baseline) wasm's floor, ceil, trunc and nearest are libm calls;
+# in an executable they bind to runtime_c/rounding.c (musl has no roundeven, and its
+# floor/ceil/trunc return a signalling NaN unquieted).
+ROUNDING_FILES = ["f32.wast", "f64.wast", "simd_f32x4_rounding.wast", "simd_f64x2_rounding.wast"]
+
+
+@pytest.mark.parametrize("name", ROUNDING_FILES)
+def test_rounding_spec_file_passes_in_a_baseline_x86_executable(name):
+    if not HOST_IS_X86 and QEMU_X86 is None:
+        pytest.skip("needs an x86-64 host or qemu-x86_64-static")
+    _passes(run_file(TESTSUITE / name, target="x86_64-linux", cpu="baseline"))
