@@ -213,11 +213,13 @@ def compile(source, *, target: str = "host", opt_level: int = 2,
         raise WasmError(f"the embedding API runs code in this process: target must be "
                         f"'host', not {target!r}")
     from .driver.llvm import check_host_has
-    check_host_has(cpu)
+    choice = check_host_has(cpu)
     module, ctx = frontend(data)
     req = CompileRequest(host_code_target().name, opt_level, bounds_checks == "explicit",
                          cpu=cpu, interruptible=interruptible)
-    key = module_key(data, f"{__version__} {req!r}")
+    # The CPU itself, not just "native": a cache shared by machines must not hand
+    # one machine's native code to another.
+    key = module_key(data, f"{__version__} {req!r} {choice.llvm_cpu} {choice.llvm_features}")
     cache = _cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
     so_path = cache / f"{key}.so"

@@ -66,18 +66,19 @@ def cpu_choice(target: CodeTarget, cpu: str) -> CpuChoice:
     return resolve(target.arch, cpu, target_name=target.name, host_arch=host.arch, host=native)
 
 
-def check_host_has(cpu: str) -> None:
-    """ToolchainError unless this machine's CPU has every feature of the level
-    `cpu` of its architecture (code for this process must be able to run)."""
+def check_host_has(cpu: str) -> CpuChoice:
+    """The level `cpu` of this machine's architecture; ToolchainError unless
+    this CPU has every feature of it (code for this process must run here)."""
     host = host_code_target()
     choice = cpu_choice(host, cpu)
     if not choice.requires:
-        return
+        return choice
     have = dict(_llvm().get_host_cpu_features())
     by_name = {f.name: f for f in FEATURES[host.arch]}
     lacks = [n for n in choice.requires if not have.get(by_name[n].llvm)]
     if lacks:
         raise ToolchainError(f"--cpu {cpu}: this CPU lacks {', '.join(lacks)}")
+    return choice
 
 
 def with_cpu(target: CodeTarget, cpu: str) -> CodeTarget:
