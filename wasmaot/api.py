@@ -197,22 +197,29 @@ def _cache_dir() -> Path:
 
 def compile(source, *, target: str = "host", opt_level: int = 2,
             bounds_checks: str = "guard", interruptible: bool = False,
-            engine: Engine | None = None) -> "Module":
+            engine: Engine | None = None, cpu: str = "baseline") -> "Module":
     """Compile a module (bytes, or a path to .wasm/.wat) to native code for this
     process.  The shared object is cached by content hash, flags and version.
 
     `interruptible=True` adds a check at every loop header so that a timeout
     (`instantiate(timeout=...)`, `Instance.timeout`) stops any running code
     with the trap "interrupt"; without it the code has no such checks and
-    cannot be given a timeout (as wasmtime's `epoch_interruption` config)."""
+    cannot be given a timeout (as wasmtime's `epoch_interruption` config).
+
+    `cpu`: a --cpu level (driver/cpu.py) of this machine's architecture; this
+    CPU must have its features (ToolchainError naming those it lacks)."""
     data = _read_source(source)
     if target not in ("host", host_code_target().name):
         raise WasmError(f"the embedding API runs code in this process: target must be "
                         f"'host', not {target!r}")
+    from .driver.llvm import check_host_has
+    choice = check_host_has(cpu)
     module, ctx = frontend(data)
     req = CompileRequest(host_code_target().name, opt_level, bounds_checks == "explicit",
-                         interruptible=interruptible)
-    key = module_key(data, f"{__version__} {req!r}")
+                         cpu=cpu, interruptible=interruptible)
+    # The CPU itself, not just "native": a cache shared by machines must not hand
+    # one machine's native code to another.
+    key = module_key(data, f"{__version__} {req!r} {choice.llvm_cpu} {choice.llvm_features}")
     cache = _cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
     so_path = cache / f"{key}.so"

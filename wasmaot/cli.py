@@ -83,6 +83,17 @@ def _inspect(file: str, as_json: bool) -> str:
     return json.dumps(report, indent=2, ensure_ascii=False) if as_json else format_report(report)
 
 
+def _cpu_option(f):
+    """--cpu LEVEL (driver/cpu.py); checked against the target when used, so that
+    a wrong one is one error line naming the target's levels."""
+    from wasmaot.driver.cpu import level_names
+
+    return click.option(
+        "--cpu", default="baseline", show_default=True, metavar="LEVEL",
+        help=f"CPU level ({', '.join(level_names())}): baseline runs on any CPU of the "
+             f"architecture, native only on CPUs like this one (README: CPU levels).")(f)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="wasmaot", message="%(prog)s %(version)s")
 @click.option("--debug", is_flag=True, help="Print a Python traceback for internal errors.")
@@ -138,10 +149,11 @@ def inspect(reporter: _Reporter, file: str, as_json: bool) -> None:
                    "(under qemu-user if foreign) instead of in this process.")
 @click.option("--bounds-checks", type=click.Choice(["guard", "explicit"]), default="guard",
               show_default=True, help="How the compiled modules bound memory accesses.")
+@_cpu_option
 @click.option("-v", "--verbose", is_flag=True, help="List every failure and skip.")
 @click.pass_obj
 def wast(reporter: _Reporter, files: tuple[str, ...], opt_level: int, target: str | None,
-         bounds_checks: str, verbose: bool) -> None:
+         bounds_checks: str, cpu: str, verbose: bool) -> None:
     """Run spec scripts (.wast) on native code.
 
     Prints one line per FILE and, last, `N passed, M failed, K skipped`.  A
@@ -161,7 +173,7 @@ def wast(reporter: _Reporter, files: tuple[str, ...], opt_level: int, target: st
     for file in files:
         result = reporter.run(file, lambda f=file: run_file(
             f, opt_level=opt_level, target=target,
-            explicit_bounds_checks=bounds_checks == "explicit"))
+            explicit_bounds_checks=bounds_checks == "explicit", cpu=cpu))
         if result is None:
             totals[1] += 1
             continue
@@ -225,8 +237,7 @@ def _timeout_ns(text: str | None) -> int:
               show_default=True)
 @click.option("--locked", is_flag=True,
               help="Ignore grants given at run time through WASMAOT_* variables.")
-@click.option("--cpu", type=click.Choice(["baseline", "native"]), default="baseline",
-              show_default=True, help="baseline runs on any machine of the architecture.")
+@_cpu_option
 @click.option("--emit", type=click.Choice(["exe", "obj", "llvm-ir", "asm"]), default="exe",
               show_default=True, help="What to write to OUT.")
 @click.option("--link", "link_files", multiple=True, metavar="FILE.c|.o|.a",
@@ -278,9 +289,10 @@ def build(reporter: _Reporter, file: str, output: str, target, opt_level, dirs, 
 @click.option("-O", "opt_level", type=click.IntRange(0, 3), default=2, show_default=True)
 @click.option("--timeout", default=None, metavar="DURATION", callback=_check_timeout,
               help="Stop the program with `wasm trap: interrupt` after DURATION (500ms, 2s, 1m).")
+@_cpu_option
 @click.pass_obj
 def run(reporter: _Reporter, file: str, args, dirs, ro_dirs, env, tcp_listen, opt_level,
-        timeout) -> None:
+        timeout, cpu) -> None:
     """Build FILE for this machine (cached) and run it with ARGS.
 
     The executable is cached in $XDG_CACHE_HOME/wasmaot (keyed by the module,
@@ -292,7 +304,8 @@ def run(reporter: _Reporter, file: str, args, dirs, ro_dirs, env, tcp_listen, op
 
     grants = reporter.run(file, lambda: RunGrants.parse(dirs, ro_dirs, env, tcp_listen))
     exe = None if grants is None else reporter.run(
-        file, lambda: cached_executable(file, opt_level, interruptible=timeout is not None))
+        file, lambda: cached_executable(file, opt_level, interruptible=timeout is not None,
+                                        cpu=cpu))
     if exe is None:
         click.get_current_context().exit(1)
     exec_with_grants(exe, os.path.basename(file), list(args), grants, timeout=timeout)

@@ -273,9 +273,20 @@ static int64_t find_start(const struct wasmaot_module_desc *desc) {
   return -1;
 }
 
+/* Before anything else: code built for a --cpu level this CPU lacks would die
+ * of SIGILL somewhere in the program (runtime_c/cpu.c). */
+static void check_cpu(void) {
+  char lacks[512];
+  if (wasmaot_cpu_lacks(wasmaot_build.cpu_features, lacks, sizeof lacks) == 0) return;
+  fprintf(stderr, "error: this program needs %s; this CPU lacks %s\n",
+          baked(wasmaot_build.cpu_level), lacks);
+  exit(1);
+}
+
 int main(int argc, char **argv) {
   static struct grants grants;
   char err[512];
+  check_cpu();
   collect_grants(&grants);
 
   struct wasmaot_wasi_config wasi = {

@@ -44,11 +44,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wasmaot_build_config.h" /* wasmaot_cpu_lacks */
 #include "wasmaot_rt.h"
 
 /* Generated per script by the driver: the modules, in the driver's order. */
 extern const struct wasmaot_module_desc *const wasmaot_wast_modules[];
 extern const size_t wasmaot_wast_nmodules;
+/* ... and the --cpu level they were compiled for (see runtime_c/cpu.c). */
+extern const unsigned long long wasmaot_wast_cpu_features;
+extern const char wasmaot_wast_cpu_level[];
 
 #define KIND_INSTANCE 100
 #define MAX_VALUES 1024 /* params or results of one call; more than any valid functype */
@@ -305,6 +309,12 @@ static void cmd_table(void) {
 }
 
 int main(void) {
+  char lacks[512];
+  if (wasmaot_cpu_lacks(wasmaot_wast_cpu_features, lacks, sizeof lacks) != 0) {
+    fprintf(stderr, "error: these modules need %s; this CPU lacks %s\n",
+            wasmaot_wast_cpu_level, lacks);
+    return 1;
+  }
   wasmaot_runtime_init(NULL);
   char *line = NULL;
   size_t size = 0;

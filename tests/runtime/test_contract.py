@@ -118,15 +118,17 @@ def test_abi_version_mismatch_is_refused(rt, fake_libs):
 def test_build_config_static_asserts_compile(tmp_path, target):
     """The C compiler agrees with every offset build_config.py lays out, and a
     configuration holding every byte value compiles (no C escapes involved)."""
-    from wasmaot.driver import build_config
+    from wasmaot.driver import build_config, cpu
     from wasmaot.driver.grants import Grant
 
+    arch = target.split("-")[0]
+    level = "x86-64-v4" if arch == "x86_64" else "aarch64-v8.2"
     (tmp_path / build_config.HEADER_NAME).write_text(build_config.c_header())
     every_byte = bytes(range(1, 256))
     src = tmp_path / "config.c"
     src.write_text(build_config.source(
         max_memory=1, max_wasm_stack=2, locked=False, interruptible=True,
-        timeout_ns=3, dirs=(Grant(every_byte, every_byte),),
+        timeout_ns=3, cpu=cpu.resolve(arch, level), dirs=(Grant(every_byte, every_byte),),
         env=(b"E=" + every_byte,), listen=(b"[::1]:80",), manifest=b'{"a": 1}',
         manifest_section=".wasmaot.manifest"))
     toolchain.compile_object(src, tmp_path / "config.o", target, include_dirs=(tmp_path,))

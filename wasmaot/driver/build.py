@@ -20,8 +20,9 @@ from pathlib import Path
 
 from .. import __version__
 from ..errors import LinkError, ToolchainError
-from . import build_config, link, wasi
+from . import build_config, link, llvm, wasi
 from .compile import CompileRequest, compile_module, frontend
+from .cpu import CpuChoice
 from .grants import Grant, check_count, env_grant, listen_grant, manifest_value
 from .targets import code_target
 from .toolchain import _run, compile_object, runtime_build, zig_command
@@ -101,7 +102,7 @@ def _bind_imports(module, ctx, link_files: tuple) -> tuple:
     return tuple(bound), custom
 
 
-def manifest_for(data: bytes, opts: BuildOptions) -> str:
+def manifest_for(data: bytes, opts: BuildOptions, cpu: CpuChoice | None = None) -> str:
     flags = {"opt_level": opts.opt_level, "bounds_checks": opts.bounds_checks,
              "max_memory": opts.max_memory, "max_wasm_stack": opts.max_wasm_stack,
              "locked": opts.locked}
@@ -112,6 +113,8 @@ def manifest_for(data: bytes, opts: BuildOptions) -> str:
         "module_sha256": hashlib.sha256(data).hexdigest(),
         "target": opts.target,
         "flags": flags,
+        # The --cpu level and the CPU features the executable checks when it starts.
+        **({"cpu": cpu.manifest()} if cpu is not None else {}),
         # Bytes as driver/grants.py shows them: text if UTF-8, else {"hex": ...}.
         "grants": {"dirs": [{"host": manifest_value(g.host), "guest": manifest_value(g.guest),
                              "readonly": g.readonly} for g in opts.dirs],
@@ -126,6 +129,7 @@ def build(data: bytes, output: str | os.PathLike, opts: BuildOptions) -> Path:
     out_dir = output.resolve().parent
     if not out_dir.is_dir():  # before any work: a doomed build should fail fast
         raise ToolchainError(f"cannot write {output}: {out_dir} is not a directory")
+    cpu = llvm.cpu_choice(code_target(opts.target), opts.cpu)  # a bad --cpu fails first
     module, ctx = frontend(data)
     native, custom = _bind_imports(module, ctx, opts.link)
     req = CompileRequest(opts.target, opts.opt_level, opts.bounds_checks == "explicit", native,
@@ -154,7 +158,7 @@ def build(data: bytes, output: str | os.PathLike, opts: BuildOptions) -> Path:
         (tmpdir / "build_config.c").write_text(build_config.source(
             max_memory=opts.max_memory, max_wasm_stack=opts.max_wasm_stack, locked=opts.locked,
             interruptible=opts.interruptible, timeout_ns=opts.timeout_ns, dirs=opts.dirs, env=opts.env, listen=opts.tcp_listen,
-            manifest=manifest_for(data, opts).encode(), manifest_section=MANIFEST_SECTION))
+            cpu=cpu, manifest=manifest_for(data, opts, cpu).encode(), manifest_section=MANIFEST_SECTION))
         compile_object(tmpdir / "build_config.c", tmpdir / "build_config.o", target,
                        include_dirs=runtime.include_dirs,
                        extra_flags=(f"-ffile-prefix-map={tmpdir}=build",))

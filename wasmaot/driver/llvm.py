@@ -7,6 +7,7 @@ import threading
 import time
 
 from ..errors import ToolchainError
+from .cpu import FEATURES, NATIVE, CpuChoice, resolve
 from .targets import CodeTarget, host_code_target
 
 _init_lock = threading.Lock()
@@ -54,18 +55,36 @@ def optimize(mod, tm, opt_level: int) -> None:
     pm.run(mod, pb)
 
 
+def cpu_choice(target: CodeTarget, cpu: str) -> CpuChoice:
+    """The --cpu level `cpu` (driver/cpu.py) for `target`; ToolchainError if
+    there is no such level there (or `native` for a foreign target)."""
+    host = host_code_target()
+    native = None
+    if cpu == NATIVE and host.arch == target.arch:
+        llvm = _llvm()
+        native = (llvm.get_host_cpu_name(), dict(llvm.get_host_cpu_features()))
+    return resolve(target.arch, cpu, target_name=target.name, host_arch=host.arch, host=native)
+
+
+def check_host_has(cpu: str) -> CpuChoice:
+    """The level `cpu` of this machine's architecture; ToolchainError unless
+    this CPU has every feature of it (code for this process must run here)."""
+    host = host_code_target()
+    choice = cpu_choice(host, cpu)
+    if not choice.requires:
+        return choice
+    have = dict(_llvm().get_host_cpu_features())
+    by_name = {f.name: f for f in FEATURES[host.arch]}
+    lacks = [n for n in choice.requires if not have.get(by_name[n].llvm)]
+    if lacks:
+        raise ToolchainError(f"--cpu {cpu}: this CPU lacks {', '.join(lacks)}")
+    return choice
+
+
 def with_cpu(target: CodeTarget, cpu: str) -> CodeTarget:
-    """`cpu`: "baseline" (the portable default) or "native" (this machine's CPU,
-    which must then be of the target's architecture)."""
-    if cpu == "baseline":
-        return target
-    if cpu != "native":
-        raise ToolchainError(f"unknown --cpu {cpu!r} (baseline or native)")
-    if host_code_target().name != target.name:
-        raise ToolchainError(f"--cpu native needs a {target.name} host")
-    llvm = _llvm()
-    features = llvm.get_host_cpu_features().flatten()
-    return CodeTarget(target.name, target.triple, llvm.get_host_cpu_name(), features)
+    """`target` with the CPU and features of the --cpu level `cpu`."""
+    choice = cpu_choice(target, cpu)
+    return CodeTarget(target.name, target.triple, choice.llvm_cpu, choice.llvm_features)
 
 
 def compile_ir(ir_text: str, target: CodeTarget, opt_level: int, *, verify: bool = True,

@@ -19,21 +19,22 @@ from .inputs import read_module_bytes
 from .host import host_target_name
 
 
-def cached_executable(file: str, opt_level: int, *, interruptible: bool = False) -> Path:
+def cached_executable(file: str, opt_level: int, *, interruptible: bool = False,
+                      cpu: str = "baseline") -> Path:
     """`interruptible`: built with --timeout support (no built-in timeout; the
     run gives one through WASMAOT_TIMEOUT), cached apart from the plain build,
-    which has no interruption checks at all."""
+    which has no interruption checks at all.  `cpu`: the --cpu level."""
     # A cache hit must start fast: the compiler (LLVM, zig) is imported on a miss only.
     data = read_module_bytes(file)
     target = host_target_name()
-    flags = f"run {target} -O{opt_level}" + (" interruptible" if interruptible else "")
+    flags = f"run {target} -O{opt_level} --cpu {cpu}" + (" interruptible" if interruptible else "")
     exe = cache_root() / "exe" / module_key(data, flags)
     if not exe.exists():
         from .build import BuildOptions, build
 
         exe.parent.mkdir(parents=True, exist_ok=True)
         build(data, exe, BuildOptions(target=target, opt_level=opt_level,
-                                      interruptible=interruptible))
+                                      interruptible=interruptible, cpu=cpu))
     return exe
 
 

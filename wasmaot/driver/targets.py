@@ -2,11 +2,10 @@
 
 What users name with `--target` is an architecture: `x86_64-linux` or
 `aarch64-linux` (a `CodeTarget`).  It fixes the LLVM triple and the CPU code
-is generated for.  The CPU is a portable baseline on purpose: a binary must
-run on any machine of its architecture, and builds are reproducible.
-x86-64-v2 (SSE4.2, 2009 and later) is the floor because WebAssembly's
-`nearest`, `ceil`, `floor` and `trunc` then lower to single instructions
-instead of libm calls.
+is generated for by default: the portable baseline of the architecture (x86-64
+with SSE2, ARMv8.0-A with NEON), so that a binary runs on any machine of its
+architecture and builds are reproducible.  `--cpu` picks another level
+(driver/cpu.py).
 
 The C side (zig) needs a libc as well: a `Target` is an architecture plus a
 libc.  `*-linux-gnu` targets get the runtime as a shared library
@@ -41,8 +40,8 @@ class Target:
 class CodeTarget:
     name: str  # what --target names, e.g. "x86_64-linux"
     triple: str  # LLVM's
-    cpu: str  # LLVM's CPU name: the baseline, or the host's for --cpu native
-    features: str = ""  # LLVM's feature string (--cpu native)
+    cpu: str  # LLVM's CPU name: the baseline's, or a --cpu level's (driver/cpu.py)
+    features: str = ""  # LLVM's feature string (a --cpu level's)
 
     @property
     def arch(self) -> str:
@@ -54,7 +53,7 @@ class CodeTarget:
 
 
 CODE_TARGETS = {
-    "x86_64-linux": CodeTarget("x86_64-linux", "x86_64-unknown-linux-gnu", "x86-64-v2"),
+    "x86_64-linux": CodeTarget("x86_64-linux", "x86_64-unknown-linux-gnu", "x86-64"),
     "aarch64-linux": CodeTarget("aarch64-linux", "aarch64-unknown-linux-gnu", "generic"),
 }
 

@@ -150,8 +150,10 @@ class InProcess:
 
     function_type = api.Function
 
-    def __init__(self, opt_level: int, explicit_bounds_checks: bool = False):
+    def __init__(self, opt_level: int, explicit_bounds_checks: bool = False,
+                 cpu: str = "baseline"):
         self.opt_level = opt_level
+        self.cpu = cpu
         self.bounds_checks = "explicit" if explicit_bounds_checks else "guard"
         self.engine = api.Engine()
 
@@ -160,7 +162,7 @@ class InProcess:
 
     def compile(self, path: Path):
         return api.compile(module_bytes(path), opt_level=self.opt_level,
-                           bounds_checks=self.bounds_checks, engine=self.engine)
+                           bounds_checks=self.bounds_checks, engine=self.engine, cpu=self.cpu)
 
 
 class ScriptRunner:
@@ -461,9 +463,19 @@ def convert(path: Path, out_dir: Path) -> dict:
 
 
 def run_file(path: str | os.PathLike, *, opt_level: int = 2, target: str | None = None,
-             explicit_bounds_checks: bool = False) -> FileResult:
+             explicit_bounds_checks: bool = False, cpu: str = "baseline") -> FileResult:
     """Runs one script: in this process, or (`target`) through a test
-    executable built for that target, under qemu-user if it is foreign."""
+    executable built for that target, under qemu-user if it is foreign.
+    `cpu`: the --cpu level the modules are compiled for; a level that does not
+    exist for the target (or that this CPU lacks, in process) raises
+    ToolchainError before the script runs."""
+    from .llvm import check_host_has, cpu_choice
+    from .targets import code_target
+
+    if target is None:
+        check_host_has(cpu)
+    else:
+        cpu_choice(code_target(target), cpu)
     result = FileResult(str(path))
     with tempfile.TemporaryDirectory(prefix="wasmaot-wast-") as tmp:
         try:
@@ -472,14 +484,14 @@ def run_file(path: str | os.PathLike, *, opt_level: int = 2, target: str | None 
             result.error = e.message
             return result
         if target is None:
-            backend = InProcess(opt_level, explicit_bounds_checks)
+            backend = InProcess(opt_level, explicit_bounds_checks, cpu)
             _run_commands(ScriptRunner(backend=backend), script, Path(tmp), result)
             return result
         from .wast_remote import TestExecutable
 
         try:
             backend = TestExecutable.build(script, Path(tmp), target, opt_level,
-                                           explicit_bounds_checks)
+                                           explicit_bounds_checks, cpu)
         except WasmError as e:
             result.error = e.message
             return result
