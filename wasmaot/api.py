@@ -197,7 +197,7 @@ def _cache_dir() -> Path:
 
 def compile(source, *, target: str = "host", opt_level: int = 2,
             bounds_checks: str = "guard", interruptible: bool = False,
-            engine: Engine | None = None, cpu: str = "baseline") -> "Module":
+            engine: Engine | None = None, cpu: str = "default") -> "Module":
     """Compile a module (bytes, or a path to .wasm/.wat) to native code for this
     process.  The shared object is cached by content hash, flags and version.
 

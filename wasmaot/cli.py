@@ -89,9 +89,10 @@ def _cpu_option(f):
     from wasmaot.driver.cpu import level_names
 
     return click.option(
-        "--cpu", default="baseline", show_default=True, metavar="LEVEL",
-        help=f"CPU level ({', '.join(level_names())}): baseline runs on any CPU of the "
-             f"architecture, native only on CPUs like this one (README: CPU levels).")(f)
+        "--cpu", default="default", show_default=True, metavar="LEVEL",
+        help=f"CPU level ({', '.join(level_names())}): default is x86-64-v2 or aarch64 "
+             f"baseline, baseline runs on any CPU of the architecture, native only on CPUs "
+             f"like this one (README: CPU levels).")(f)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -80,11 +80,11 @@ def host_flags() -> set[str]:
 
 
 @pytest.mark.parametrize("target, level, message", [
-    ("x86_64-linux", "sse9", "unknown --cpu 'sse9' (levels of x86_64-linux: baseline, "
+    ("x86_64-linux", "sse9", "unknown --cpu 'sse9' (levels of x86_64-linux: default, baseline, "
                              "x86-64-v2, x86-64-v3, x86-64-v4, native)"),
     ("x86_64-linux", "aarch64-v8.2", "--cpu aarch64-v8.2 is not a level of x86_64-linux"),
     ("aarch64-linux", "x86-64-v3", "--cpu x86-64-v3 is not a level of aarch64-linux (its "
-                                   "levels: baseline, aarch64-v8.2, native)"),
+                                   "levels: default, baseline, aarch64-v8.2, native)"),
     ("aarch64-linux" if HOST_IS_X86 else "x86_64-linux", "native",
      "--cpu native is this machine's CPU, which is not"),
 ])
@@ -134,6 +134,9 @@ def test_the_build_config_refuses_a_mask_of_another_architecture(tmp_path):
 
 @pytest.mark.parametrize("target, level, requires", [
     ("x86_64-linux", "baseline", []),
+    ("x86_64-linux", "default", ["SSE3", "SSSE3", "SSE4.1", "SSE4.2", "POPCNT", "CMPXCHG16B",
+                                 "LAHF-SAHF"]),
+    ("aarch64-linux", "default", []),
     ("x86_64-linux", "x86-64-v3", ["SSE3", "SSSE3", "SSE4.1", "SSE4.2", "POPCNT", "CMPXCHG16B",
                                    "LAHF-SAHF", *V3_OVER_V2.split(", ")]),
     ("aarch64-linux", "aarch64-v8.2", ["CRC32", "ATOMICS", "FPHP", "ASIMDHP", "ASIMDRDM",
@@ -146,7 +149,8 @@ def test_inspect_shows_the_level_an_executable_was_built_for(hello, tmp_path, ta
     assert proc.returncode == 0, proc.stderr
     line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("cpu: "))
     shown = json.loads(line.removeprefix("cpu: "))
-    assert shown["level"] == level and shown["requires"] == requires
+    resolved = cpu.DEFAULT_LEVEL[target.split("-")[0]] if level == "default" else level
+    assert shown["level"] == resolved and shown["requires"] == requires
 
 
 @pytest.mark.skipif(not HOST_IS_X86, reason="compares with this x86-64 host's /proc/cpuinfo")

@@ -42,7 +42,7 @@ class BuildOptions:
     bounds_checks: str = "guard"
     locked: bool = False
     strip: bool = True
-    cpu: str = "baseline"
+    cpu: str = "default"
     emit: str = "exe"  # or "obj", "llvm-ir", "asm": stop after code generation
     link: tuple = ()  # --link .c/.o/.a files providing non-WASI imports (driver/link.py)
     # --timeout: code checks for interruption at loop headers, and the program

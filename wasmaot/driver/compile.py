@@ -48,7 +48,7 @@ class CompileRequest:
     opt_level: int = 2
     explicit_bounds_checks: bool = False
     native_imports: tuple = ()  # imports bound to C functions, see CodegenOptions
-    cpu: str = "baseline"  # a --cpu level (driver/cpu.py)
+    cpu: str = "default"  # a --cpu level (driver/cpu.py)
     output: str = "obj"  # "obj", or "asm" / "llvm-ir" (text, for --emit)
     descriptor_symbol: str = "wasmaot_module"
     interruptible: bool = False  # loop-header interrupt checks (--timeout)

@@ -158,12 +158,19 @@ LEVELS: tuple[CpuLevel, ...] = (
              "Neoverse N1 on)"),
 )
 NATIVE = "native"
+# What an unnamed --cpu means, per architecture.  On x86-64 it is x86-64-v2
+# (SSE4.2, every x86-64 CPU since 2009), not baseline: from v2 on, wasm's
+# ceil/floor/trunc/nearest are one instruction (SSE4.1 round*) instead of a
+# call, and i8x16.swizzle one pshufb (SSSE3) instead of ~90 instructions;
+# SSE2-only CPUs are rare enough to ask for `--cpu baseline` by name.
+DEFAULT = "default"
+DEFAULT_LEVEL = {"x86_64": "x86-64-v2", "aarch64": "baseline"}
 
 
 def level_names(arch: str | None = None) -> list[str]:
     """Every name --cpu accepts (for `arch`'s levels only, if given), in order."""
     names = [lv.name for lv in LEVELS if arch is None or lv.arch == arch]
-    return list(dict.fromkeys(names)) + [NATIVE]
+    return [DEFAULT] + list(dict.fromkeys(names)) + [NATIVE]
 
 
 @dataclass(frozen=True)
@@ -207,6 +214,8 @@ def resolve(arch: str, cpu: str, *, target_name: str | None = None,
     if it is unknown, of another architecture, or `native` for a foreign
     target.  `host`: (LLVM's host CPU name, its feature dict), for `native`."""
     where = target_name or f"{arch}-linux"
+    if cpu == DEFAULT:
+        cpu = DEFAULT_LEVEL[arch]
     if cpu == NATIVE:
         if host_arch != arch or host is None:
             raise ToolchainError(f"--cpu native is this machine's CPU, which is not {where}; "

@@ -20,7 +20,7 @@ from .host import host_target_name
 
 
 def cached_executable(file: str, opt_level: int, *, interruptible: bool = False,
-                      cpu: str = "baseline") -> Path:
+                      cpu: str = "default") -> Path:
     """`interruptible`: built with --timeout support (no built-in timeout; the
     run gives one through WASMAOT_TIMEOUT), cached apart from the plain build,
     which has no interruption checks at all.  `cpu`: the --cpu level."""

@@ -151,7 +151,7 @@ class InProcess:
     function_type = api.Function
 
     def __init__(self, opt_level: int, explicit_bounds_checks: bool = False,
-                 cpu: str = "baseline"):
+                 cpu: str = "default"):
         self.opt_level = opt_level
         self.cpu = cpu
         self.bounds_checks = "explicit" if explicit_bounds_checks else "guard"
@@ -463,7 +463,7 @@ def convert(path: Path, out_dir: Path) -> dict:
 
 
 def run_file(path: str | os.PathLike, *, opt_level: int = 2, target: str | None = None,
-             explicit_bounds_checks: bool = False, cpu: str = "baseline") -> FileResult:
+             explicit_bounds_checks: bool = False, cpu: str = "default") -> FileResult:
     """Runs one script: in this process, or (`target`) through a test
     executable built for that target, under qemu-user if it is foreign.
     `cpu`: the --cpu level the modules are compiled for; a level that does not

@@ -84,7 +84,7 @@ class TestExecutable:
 
     @classmethod
     def build(cls, script: dict, base: Path, target: str, opt_level: int,
-              explicit_bounds_checks: bool = False, cpu: str = "baseline") -> TestExecutable:
+              explicit_bounds_checks: bool = False, cpu: str = "default") -> TestExecutable:
         # An unknown name or --cpu level, or no qemu, fails before any work.
         choice = llvm.cpu_choice(code_target(target), cpu)
         prefix = qemu_for(target)
