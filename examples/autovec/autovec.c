@@ -9,7 +9,12 @@
  *           spaces, and sum the absolute differences to the previous round's;
  *   matmul  C = A * B for int32 matrices of side about sqrt(N) / 4 (wrapping),
  *           i-k-j order so the inner loop runs along rows.
- * It prints one checksum line per kernel, over every round. */
+ * It prints one checksum line per kernel, over every round.
+ *
+ * Build and run (as tests/wasi/test_simd_examples.py does):
+ *   python -m ziglang cc -target wasm32-wasi -O2 -msimd128 examples/autovec/autovec.c -o autovec.wasm
+ *   wasmaot build autovec.wasm -o autovec && ./autovec
+ * and compare with `wasmtime autovec.wasm`: the output is the same bytes. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -13,7 +13,12 @@
  *
  * Built without -msimd128 (or natively) the same kernels run as plain C, and
  * must print the same lines: that is the test of the intrinsics path, and the
- * native side of bench/throughput.py (which the host compiler vectorizes). */
+ * native side of bench/throughput.py (vectorized by the host compiler where it can).
+ *
+ * Build and run (as tests/wasi/test_simd_examples.py does):
+ *   python -m ziglang cc -target wasm32-wasi -O2 -msimd128 examples/simdblur/simdblur.c -o simdblur.wasm
+ *   wasmaot build simdblur.wasm -o simdblur && ./simdblur
+ * and compare with `wasmtime simdblur.wasm`: the output is the same bytes. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
