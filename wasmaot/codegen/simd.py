@@ -402,23 +402,29 @@ def _shuffle(sink, args, imms):
 
 
 def _swizzle(sink, args, imms):
-    """result[i] = a[s[i]] if s[i] < 16 else 0: lane by lane (LLVM has no generic
-    byte-table lookup); the optimizer turns it into pshufb/tbl where it can."""
-    a, s = sink.tmp(), sink.tmp()
+    """result[i] = a[s[i]] if s[i] < 16 else 0.  LLVM has no byte-table lookup
+    instruction, so this is the pattern its backends match as a variable
+    permute (x86 `LowerBUILD_VECTORAsVariablePermute`: one pshufb with SSSE3):
+    every lane `extractelement a, (s & 15)[i]` with nothing in between, then one
+    vector select zeroes the out-of-range lanes.  A select per lane (how this
+    was first written) hides the pattern: x86-64-v2 then made ~130 instructions
+    of a swizzle instead of 5.  Without SSSE3 (and on aarch64, where LLVM does
+    not match it to `tbl`) it becomes a spill and 16 byte loads."""
+    a, s, low = sink.tmp(), sink.tmp(), sink.tmp()
     sink.emit(f"{a} = bitcast {V} {args[0]} to <16 x i8>")
     sink.emit(f"{s} = bitcast {V} {args[1]} to <16 x i8>")
-    acc = "zeroinitializer"
+    sink.emit(f"{low} = and <16 x i8> {s}, {_splat('i8', 15)}")
+    acc = "poison"
     for i in range(16):
-        idx, inb, low, pick, val, nxt = (sink.tmp() for _ in range(6))
-        sink.emit(f"{idx} = extractelement <16 x i8> {s}, i32 {i}")
-        sink.emit(f"{inb} = icmp ult i8 {idx}, 16")
-        sink.emit(f"{low} = and i8 {idx}, 15")
-        sink.emit(f"{pick} = extractelement <16 x i8> {a}, i8 {low}")
-        sink.emit(f"{val} = select i1 {inb}, i8 {pick}, i8 0")
-        sink.emit(f"{nxt} = insertelement <16 x i8> {acc}, i8 {val}, i32 {i}")
+        idx, pick, nxt = sink.tmp(), sink.tmp(), sink.tmp()
+        sink.emit(f"{idx} = extractelement <16 x i8> {low}, i32 {i}")
+        sink.emit(f"{pick} = extractelement <16 x i8> {a}, i8 {idx}")
+        sink.emit(f"{nxt} = insertelement <16 x i8> {acc}, i8 {pick}, i32 {i}")
         acc = nxt
-    r = sink.tmp()
-    sink.emit(f"{r} = bitcast <16 x i8> {acc} to {V}")
+    inb, r, v = sink.tmp(), sink.tmp(), sink.tmp()
+    sink.emit(f"{inb} = icmp ult <16 x i8> {s}, {_splat('i8', 16)}")
+    sink.emit(f"{v} = select <16 x i1> {inb}, <16 x i8> {acc}, <16 x i8> zeroinitializer")
+    sink.emit(f"{r} = bitcast <16 x i8> {v} to {V}")
     return [r]
 
 
