@@ -197,21 +197,25 @@ def _cache_dir() -> Path:
 
 def compile(source, *, target: str = "host", opt_level: int = 2,
             bounds_checks: str = "guard", interruptible: bool = False,
-            engine: Engine | None = None) -> "Module":
+            deterministic: bool = False, engine: Engine | None = None) -> "Module":
     """Compile a module (bytes, or a path to .wasm/.wat) to native code for this
     process.  The shared object is cached by content hash, flags and version.
 
     `interruptible=True` adds a check at every loop header so that a timeout
     (`instantiate(timeout=...)`, `Instance.timeout`) stops any running code
     with the trap "interrupt"; without it the code has no such checks and
-    cannot be given a timeout (as wasmtime's `epoch_interruption` config)."""
+    cannot be given a timeout (as wasmtime's `epoch_interruption` config).
+
+    `deterministic=True` makes results the same bytes on every CPU: relaxed
+    SIMD takes one fixed choice and every NaN float arithmetic produces is
+    the positive canonical NaN (CodegenOptions.deterministic)."""
     data = _read_source(source)
     if target not in ("host", host_code_target().name):
         raise WasmError(f"the embedding API runs code in this process: target must be "
                         f"'host', not {target!r}")
     module, ctx = frontend(data)
     req = CompileRequest(host_code_target().name, opt_level, bounds_checks == "explicit",
-                         interruptible=interruptible)
+                         interruptible=interruptible, deterministic=deterministic)
     key = module_key(data, f"{__version__} {req!r}")
     cache = _cache_dir()
     cache.mkdir(parents=True, exist_ok=True)

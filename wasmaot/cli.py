@@ -83,6 +83,10 @@ def _inspect(file: str, as_json: bool) -> str:
     return json.dumps(report, indent=2, ensure_ascii=False) if as_json else format_report(report)
 
 
+_DETERMINISTIC_HELP = ("Same results on every CPU: relaxed SIMD takes one fixed choice and "
+                       "every NaN from float arithmetic is the positive canonical NaN.")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="wasmaot", message="%(prog)s %(version)s")
 @click.option("--debug", is_flag=True, help="Print a Python traceback for internal errors.")
@@ -138,10 +142,11 @@ def inspect(reporter: _Reporter, file: str, as_json: bool) -> None:
                    "(under qemu-user if foreign) instead of in this process.")
 @click.option("--bounds-checks", type=click.Choice(["guard", "explicit"]), default="guard",
               show_default=True, help="How the compiled modules bound memory accesses.")
+@click.option("--deterministic", is_flag=True, help=_DETERMINISTIC_HELP)
 @click.option("-v", "--verbose", is_flag=True, help="List every failure and skip.")
 @click.pass_obj
 def wast(reporter: _Reporter, files: tuple[str, ...], opt_level: int, target: str | None,
-         bounds_checks: str, verbose: bool) -> None:
+         bounds_checks: str, deterministic: bool, verbose: bool) -> None:
     """Run spec scripts (.wast) on native code.
 
     Prints one line per FILE and, last, `N passed, M failed, K skipped`.  A
@@ -161,7 +166,7 @@ def wast(reporter: _Reporter, files: tuple[str, ...], opt_level: int, target: st
     for file in files:
         result = reporter.run(file, lambda f=file: run_file(
             f, opt_level=opt_level, target=target,
-            explicit_bounds_checks=bounds_checks == "explicit"))
+            explicit_bounds_checks=bounds_checks == "explicit", deterministic=deterministic))
         if result is None:
             totals[1] += 1
             continue
@@ -234,10 +239,11 @@ def _timeout_ns(text: str | None) -> int:
 @click.option("--timeout", default=None, metavar="DURATION", callback=_check_timeout,
               help="Stop the program with `wasm trap: interrupt` after DURATION (500ms, 2s, "
                    "1m); WASMAOT_TIMEOUT may change it at run time.")
+@click.option("--deterministic", is_flag=True, help=_DETERMINISTIC_HELP)
 @click.pass_obj
 def build(reporter: _Reporter, file: str, output: str, target, opt_level, dirs, ro_dirs, env,
           tcp_listen, max_memory, max_wasm_stack, bounds_checks, locked, cpu, emit,
-          link_files, timeout) -> None:
+          link_files, timeout, deterministic) -> None:
     """Compile a module into a standalone, statically linked executable.
 
     The executable runs on any Linux of the target architecture with no runtime
@@ -262,7 +268,8 @@ def build(reporter: _Reporter, file: str, output: str, target, opt_level, dirs, 
             dirs=grants.dirs, env=grants.env, tcp_listen=grants.tcp_listen,
             max_memory=memory, max_wasm_stack=stack, bounds_checks=bounds_checks,
             locked=locked, cpu=cpu, emit=emit, link=tuple(link_files),
-            interruptible=timeout is not None, timeout_ns=_timeout_ns(timeout))
+            interruptible=timeout is not None, timeout_ns=_timeout_ns(timeout),
+            deterministic=deterministic)
         return do_build(read_module_bytes(file), output, opts)
     reporter.run(file, step)
     click.get_current_context().exit(1 if reporter.failed else 0)
@@ -278,9 +285,10 @@ def build(reporter: _Reporter, file: str, output: str, target, opt_level, dirs, 
 @click.option("-O", "opt_level", type=click.IntRange(0, 3), default=2, show_default=True)
 @click.option("--timeout", default=None, metavar="DURATION", callback=_check_timeout,
               help="Stop the program with `wasm trap: interrupt` after DURATION (500ms, 2s, 1m).")
+@click.option("--deterministic", is_flag=True, help=_DETERMINISTIC_HELP)
 @click.pass_obj
 def run(reporter: _Reporter, file: str, args, dirs, ro_dirs, env, tcp_listen, opt_level,
-        timeout) -> None:
+        timeout, deterministic) -> None:
     """Build FILE for this machine (cached) and run it with ARGS.
 
     The executable is cached in $XDG_CACHE_HOME/wasmaot (keyed by the module,
@@ -292,7 +300,8 @@ def run(reporter: _Reporter, file: str, args, dirs, ro_dirs, env, tcp_listen, op
 
     grants = reporter.run(file, lambda: RunGrants.parse(dirs, ro_dirs, env, tcp_listen))
     exe = None if grants is None else reporter.run(
-        file, lambda: cached_executable(file, opt_level, interruptible=timeout is not None))
+        file, lambda: cached_executable(file, opt_level, interruptible=timeout is not None,
+                                        deterministic=deterministic))
     if exe is None:
         click.get_current_context().exit(1)
     exec_with_grants(exe, os.path.basename(file), list(args), grants, timeout=timeout)

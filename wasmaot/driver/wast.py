@@ -150,9 +150,11 @@ class InProcess:
 
     function_type = api.Function
 
-    def __init__(self, opt_level: int, explicit_bounds_checks: bool = False):
+    def __init__(self, opt_level: int, explicit_bounds_checks: bool = False,
+                 deterministic: bool = False):
         self.opt_level = opt_level
         self.bounds_checks = "explicit" if explicit_bounds_checks else "guard"
+        self.deterministic = deterministic
         self.engine = api.Engine()
 
     def spectest(self) -> dict:
@@ -160,7 +162,8 @@ class InProcess:
 
     def compile(self, path: Path):
         return api.compile(module_bytes(path), opt_level=self.opt_level,
-                           bounds_checks=self.bounds_checks, engine=self.engine)
+                           bounds_checks=self.bounds_checks, deterministic=self.deterministic,
+                           engine=self.engine)
 
 
 class ScriptRunner:
@@ -461,7 +464,7 @@ def convert(path: Path, out_dir: Path) -> dict:
 
 
 def run_file(path: str | os.PathLike, *, opt_level: int = 2, target: str | None = None,
-             explicit_bounds_checks: bool = False) -> FileResult:
+             explicit_bounds_checks: bool = False, deterministic: bool = False) -> FileResult:
     """Runs one script: in this process, or (`target`) through a test
     executable built for that target, under qemu-user if it is foreign."""
     result = FileResult(str(path))
@@ -472,14 +475,14 @@ def run_file(path: str | os.PathLike, *, opt_level: int = 2, target: str | None 
             result.error = e.message
             return result
         if target is None:
-            backend = InProcess(opt_level, explicit_bounds_checks)
+            backend = InProcess(opt_level, explicit_bounds_checks, deterministic)
             _run_commands(ScriptRunner(backend=backend), script, Path(tmp), result)
             return result
         from .wast_remote import TestExecutable
 
         try:
             backend = TestExecutable.build(script, Path(tmp), target, opt_level,
-                                           explicit_bounds_checks)
+                                           explicit_bounds_checks, deterministic)
         except WasmError as e:
             result.error = e.message
             return result

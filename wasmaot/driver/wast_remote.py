@@ -82,7 +82,8 @@ class TestExecutable:
 
     @classmethod
     def build(cls, script: dict, base: Path, target: str, opt_level: int,
-              explicit_bounds_checks: bool = False) -> TestExecutable:
+              explicit_bounds_checks: bool = False,
+              deterministic: bool = False) -> TestExecutable:
         code_target(target)  # an unknown name, or no qemu, fails before any work
         prefix = qemu_for(target)
         compiled: dict[str, _Compiled] = {}
@@ -92,7 +93,8 @@ class TestExecutable:
             if cmd["type"] not in MODULE_COMMANDS or name is None or name in compiled:
                 continue
             req = CompileRequest(target, opt_level, explicit_bounds_checks,
-                                 descriptor_symbol=f"wasmaot_wast_m{len(objects)}")
+                                 descriptor_symbol=f"wasmaot_wast_m{len(objects)}",
+                                 deterministic=deterministic)
             compiled[name] = _compile_one(base / name, req, len(objects), objects)
         path = _link(objects, base, target)
         return cls([*prefix, str(path)], compiled)
