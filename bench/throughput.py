@@ -49,6 +49,7 @@ Usage:
     python bench/throughput.py --only wc --repeat 9
     python bench/throughput.py --size 8         # smaller inputs (cached separately)
     python bench/throughput.py --timeout        # plus `wasmaot --timeout` and its cost
+    python bench/throughput.py --deterministic  # plus `wasmaot --deterministic` and its cost
 """
 
 from __future__ import annotations
@@ -239,10 +240,14 @@ def build_launcher(work: Path) -> str:
 # The candidate --timeout adds: wasmaot with interruption checks at loop headers,
 # and a deadline (an hour) that the runs never reach.
 TIMEOUT_CANDIDATE = "wasmaot --timeout"
+# The candidate --deterministic adds: canonical NaNs, fixed relaxed SIMD (the examples
+# have no float arithmetic in their loops; bench/deterministic.py times float kernels).
+DETERMINISTIC_CANDIDATE = "wasmaot --deterministic"
 
 
 def build_program(program: str, work: Path, data: Path, wasmtime: str | None,
-                  with_timeout: bool = False) -> list[tuple[str, list[str]]]:
+                  with_timeout: bool = False,
+                  with_deterministic: bool = False) -> list[tuple[str, list[str]]]:
     """Builds examples/<program> every way; returns (candidate, argv prefix) pairs,
     native C first."""
     src = str(EXAMPLES / program / f"{program}.c")
@@ -264,6 +269,11 @@ def build_program(program: str, work: Path, data: Path, wasmtime: str | None,
                                             dirs=grant, interruptible=True,
                                             timeout_ns=3600 * 10**9))
         out.append((TIMEOUT_CANDIDATE, [str(exe)]))
+    if with_deterministic:
+        exe = work / f"{program}-deterministic"
+        build(data_bytes, exe, BuildOptions(target=host_code_target().name, opt_level=2,
+                                            dirs=grant, deterministic=True))
+        out.append((DETERMINISTIC_CANDIDATE, [str(exe)]))
     if wasmtime:
         cwasm = work / f"{program}.cwasm"
         subprocess.run([wasmtime, "compile", str(wasm), "-o", str(cwasm)], check=True)
@@ -395,6 +405,8 @@ def main() -> None:
     ap.add_argument("--rebuild", action="store_true", help="regenerate the cached inputs")
     ap.add_argument("--timeout", action="store_true", help="add the candidate 'wasmaot "
                     "--timeout' (interruption checks) and its cost against plain wasmaot")
+    ap.add_argument("--deterministic", action="store_true", help="add the candidate 'wasmaot "
+                    "--deterministic' (canonical NaNs) and its cost against plain wasmaot")
     args = ap.parse_args()
     if args.repeat < 1 or args.size < 1:
         ap.error("--repeat and --size must be at least 1")
@@ -413,7 +425,7 @@ def main() -> None:
         for w in workloads:
             if w.program not in programs:
                 programs[w.program] = build_program(w.program, Path(tmp), data, wasmtime,
-                                                    args.timeout)
+                                                    args.timeout, args.deterministic)
         print(f"built {len(programs)} programs every way in {time.perf_counter() - t0:.0f} s; "
               f"{args.repeat} timed runs of each candidate, wall seconds exec-to-exit")
         for w in workloads:
@@ -437,19 +449,20 @@ def main() -> None:
     print("cpu s: user+sys CPU time of the process (median). MB/s: input bytes / median. "
           "peak MiB: the largest ru_maxrss of the runs.")
     if args.timeout:
-        print_timeout_cost(results)
+        print_cost(results, TIMEOUT_CANDIDATE)
+    if args.deterministic:
+        print_cost(results, DETERMINISTIC_CANDIDATE)
 
 
-def print_timeout_cost(results: dict[str, dict]) -> None:
-    """What --timeout costs: 'wasmaot --timeout' against plain wasmaot, by the minimum
-    and the median of wall and CPU time (the minimum is the run least disturbed by
-    other load)."""
-    print(f"\ncost of --timeout: {TIMEOUT_CANDIDATE} / wasmaot - 1")
+def print_cost(results: dict[str, dict], candidate: str) -> None:
+    """What a flag costs: its candidate against plain wasmaot, by the minimum and the
+    median of wall and CPU time (the minimum is the run least disturbed by other load)."""
+    print(f"\ncost of {candidate.split()[-1]}: {candidate} / wasmaot - 1")
     print(f"{'':14}{'min wall':>10}{'median wall':>13}{'min cpu':>10}{'median cpu':>12}")
     for name, res in results.items():
         cells = []
         for key in ("wall", "cpu"):
-            with_t, plain = res[TIMEOUT_CANDIDATE][key], res["wasmaot"][key]
+            with_t, plain = res[candidate][key], res["wasmaot"][key]
             cells.append(min(with_t) / min(plain) - 1)
             cells.append(statistics.median(with_t) / statistics.median(plain) - 1)
         print(f"{name:14}{cells[0]:>+10.1%}{cells[1]:>+13.1%}{cells[2]:>+10.1%}"

@@ -11,6 +11,7 @@ has no canonicalization at all.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -156,3 +157,14 @@ def test_c_program_differs_between_targets_without_the_flag(float_program, tmp_p
     arm = _run_c(float_program, tmp_path / "arm", "aarch64-linux", False)
     assert x86 != arm
     assert b"-nan" in x86.split(b"\n")[0] and b"-nan" not in arm.split(b"\n")[0]
+
+
+@pytest.mark.parametrize("extra", [[], ["--timeout", "1m"]], ids=["fast-path", "full-cli"])
+def test_run_flag_reaches_the_build(tmp_path, extra):
+    """`wasmaot run --deterministic` through the fast path (entry.py) and the full CLI:
+    the program exits with the sign bit of 0/0, which the flag makes 0."""
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    cmd = [sys.executable, "-c", "from wasmaot.entry import main; main()", "run",
+           str(HERE / "deterministic_exit_sign.wat"), "--deterministic", *extra]
+    proc = subprocess.run(cmd, env=env, capture_output=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr

@@ -287,8 +287,10 @@ def _conversion_templates() -> dict[str, str]:
 # Each relaxed instruction takes one of the results the spec allows: the one of
 # its non-relaxed counterpart (swizzle, trunc_sat, min/max, bitselect,
 # q15mulr_sat), or, for madd/nmadd, `llvm.fmuladd` (fused where the target has
-# FMA, as the fast native behaviour).  The dot products compute exactly (b's lanes
-# as signed, which the spec allows for every b).
+# FMA, as the fast native behaviour: so x86-64 baseline and aarch64 differ; under
+# --deterministic they are unfused everywhere, see `_deterministic_templates`).
+# The dot products compute exactly (b's lanes as signed, which the spec allows for
+# every b).
 
 def _relaxed_templates(t: dict[str, str]) -> dict[str, str]:
     out = {
