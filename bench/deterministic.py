@@ -15,7 +15,8 @@ It is built with `zig cc -target wasm32-wasi -O2 -msimd128 -mrelaxed-simd`, then
 wasmaot for this machine at -O2 with and without --deterministic.  Both must print the
 same checksums (no NaN arises, and relaxed madd is unfused on x86-64 baseline either
 way).  Each is timed --repeat times, taking turns; the cost is the ratio of the
-minimum (and median) wall times, exec to exit.
+minimum CPU times (user+sys, from wait4: steadier than wall time on a shared machine)
+and of the minimum wall times, exec to exit.
 
 Usage:
     python bench/deterministic.py               # 7 timed runs of each build
@@ -25,18 +26,19 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from a checkout, installed or not
 
-from startup import exec_to_exit, spawn_env, zig_cc  # bench/startup.py
+from startup import spawn_env, zig_cc  # bench/startup.py
 
 from wasmaot.driver.build import BuildOptions, build
 from wasmaot.driver.targets import host_code_target
@@ -64,6 +66,19 @@ def command(exe: Path, target: str) -> list[str]:
     return [qemu, str(exe)]
 
 
+def timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(wall, user+sys CPU) seconds of one exec-to-exit of argv, output to /dev/null.
+    CPU time is the steadier of the two on a loaded machine."""
+    actions = [(os.POSIX_SPAWN_OPEN, fd, os.devnull, os.O_RDWR, 0) for fd in (0, 1, 2)]
+    t0 = time.perf_counter()
+    pid = os.posix_spawn(argv[0], argv, env, file_actions=actions)
+    _, status, usage = os.wait4(pid, 0)
+    wall = time.perf_counter() - t0
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"bench/deterministic.py: {' '.join(argv)} exited with status {status}")
+    return wall, usage.ru_utime + usage.ru_stime
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description="run-time cost of --deterministic")
     ap.add_argument("--repeat", type=int, default=7, help="timed runs of each build (default 7)")
@@ -73,8 +88,8 @@ def main() -> None:
     env = spawn_env()
     with tempfile.TemporaryDirectory(prefix="wasmaot-det-") as tmp:
         exes = build_both(Path(tmp), args.target)
-        print(f"{'':10}{'wasmaot min s':>14}{'--determ. min s':>17}{'cost min':>10}"
-              f"{'cost median':>13}")
+        print(f"{'':10}{'plain cpu s':>12}{'det. cpu s':>12}{'cost cpu':>10}"
+              f"{'plain wall s':>14}{'det. wall s':>13}{'cost wall':>11}   (minimum of each)")
         for kernel in KERNELS:
             argvs = {name: [*command(exe, args.target), kernel, str(args.scale)]
                      for name, exe in exes.items()}
@@ -83,15 +98,18 @@ def main() -> None:
             if len(outputs) != 1:
                 sys.exit(f"bench/deterministic.py: {kernel}: the two builds print different "
                          f"results: {outputs}")
-            times: dict[str, list[float]] = {name: [] for name in argvs}
+            runs: dict[str, list[tuple[float, float]]] = {name: [] for name in argvs}
             order = list(argvs)
             for i in range(args.repeat):  # taking turns, the order swapped every round
                 for name in order[i % 2:] + order[:i % 2]:
-                    times[name].append(exec_to_exit(argvs[name], env))
-            plain, det = times["wasmaot"], times["wasmaot --deterministic"]
-            print(f"{kernel:10}{min(plain):>14.3f}{min(det):>17.3f}"
-                  f"{min(det) / min(plain) - 1:>+10.0%}"
-                  f"{statistics.median(det) / statistics.median(plain) - 1:>+13.0%}")
+                    runs[name].append(timed(argvs[name], env))
+            plain, det = runs["wasmaot"], runs["wasmaot --deterministic"]
+            cells = []
+            for k in (1, 0):  # CPU, then wall
+                p, d = min(r[k] for r in plain), min(r[k] for r in det)
+                cells.append(f"{p:>{12 + 2 * (1 - k)}.3f}{d:>{12 + (1 - k)}.3f}"
+                             f"{d / p - 1:>+{10 + (1 - k)}.0%}")
+            print(f"{kernel:10}{''.join(cells)}")
 
 
 if __name__ == "__main__":

@@ -347,13 +347,14 @@ def print_table(w: Workload, res: dict[str, dict], in_bytes: int) -> dict[str, f
     native = statistics.median(res["native C"]["wall"])
     cmd = f"{w.program} {' '.join(w.args)}".strip() + (f" < {w.stdin}" if w.stdin else "")
     print(f"\n{w.name}: `{cmd}`, {in_bytes / 1e6:.1f} MB in")
-    print(f"{'':18}{'median s':>9}{'min s':>8}{'x native':>10}{'cpu s':>8}{'MB/s':>8}"
+    width = max(18, 1 + max(map(len, res)))
+    print(f"{'':{width}}{'median s':>9}{'min s':>8}{'x native':>10}{'cpu s':>8}{'MB/s':>8}"
           f"{'peak MiB':>10}")
     ratios = {}
     for name, r in res.items():
         med = statistics.median(r["wall"])
         ratios[name] = med / native
-        print(f"{name:18}{med:>9.3f}{min(r['wall']):>8.3f}{med / native:>9.2f}x"
+        print(f"{name:{width}}{med:>9.3f}{min(r['wall']):>8.3f}{med / native:>9.2f}x"
               f"{statistics.median(r['cpu']):>8.3f}{in_bytes / 1e6 / med:>8.0f}"
               f"{max(r['rss']):>10.1f}")
     return ratios
@@ -441,11 +442,12 @@ def main() -> None:
     cols = list(ratios)
     cands = list(next(iter(ratios.values())))
     print("\nmedian wall time / native C's median")
-    print(f"{'':18}" + "".join(f"{c:>12}" for c in cols) + f"{'geomean':>10}")
+    width = max(18, 1 + max(map(len, cands)))
+    print(f"{'':{width}}" + "".join(f"{c:>12}" for c in cols) + f"{'geomean':>10}")
     for c in cands:
         rs = [ratios[col][c] for col in cols]
         geo = math.exp(sum(map(math.log, rs)) / len(rs))
-        print(f"{c:18}" + "".join(f"{r:>11.2f}x" for r in rs) + f"{geo:>9.2f}x")
+        print(f"{c:{width}}" + "".join(f"{r:>11.2f}x" for r in rs) + f"{geo:>9.2f}x")
     print("cpu s: user+sys CPU time of the process (median). MB/s: input bytes / median. "
           "peak MiB: the largest ru_maxrss of the runs.")
     if args.timeout:
