@@ -61,6 +61,7 @@ Usage:
     python bench/throughput.py --size 8         # smaller inputs (cached separately)
     python bench/throughput.py --timeout        # plus `wasmaot --timeout` and its cost
     python bench/throughput.py --simd           # only the SIMD workloads
+    python bench/throughput.py --deterministic  # plus `wasmaot --deterministic` and its cost
 """
 
 from __future__ import annotations
@@ -272,8 +273,14 @@ NATIVE_V2 = "native C v2"
 CPU_LEVELS = {"x86_64": ("x86-64-v2", "native"), "aarch64": ("native",)}
 
 
+# The candidate --deterministic adds: canonical NaNs, fixed relaxed SIMD (the examples
+# have no float arithmetic in their loops; bench/deterministic.py times float kernels).
+DETERMINISTIC_CANDIDATE = "wasmaot --deterministic"
+
+
 def build_program(w: Workload, work: Path, data: Path, wasmtime: str | None,
-                  with_timeout: bool = False) -> list[tuple[str, list[str]]]:
+                  with_timeout: bool = False,
+                  with_deterministic: bool = False) -> list[tuple[str, list[str]]]:
     """Builds examples/<program> every way; returns (candidate, argv prefix) pairs,
     native C first."""
     program = w.program
@@ -308,6 +315,11 @@ def build_program(w: Workload, work: Path, data: Path, wasmtime: str | None,
                                             dirs=grant, interruptible=True,
                                             timeout_ns=3600 * 10**9))
         out.append((TIMEOUT_CANDIDATE, [str(exe)]))
+    if with_deterministic:
+        exe = work / f"{program}-deterministic"
+        build(data_bytes, exe, BuildOptions(target=host_code_target().name, opt_level=2,
+                                            dirs=grant, deterministic=True))
+        out.append((DETERMINISTIC_CANDIDATE, [str(exe)]))
     if wasmtime:
         cwasm = work / f"{program}.cwasm"
         subprocess.run([wasmtime, "compile", str(wasm), "-o", str(cwasm)], check=True)
@@ -382,14 +394,15 @@ def print_table(w: Workload, res: dict[str, dict], in_bytes: int | None) -> dict
     cmd = f"{w.program} {' '.join(w.args)}".strip() + (f" < {w.stdin}" if w.stdin else "")
     size = f"{in_bytes / 1e6:.1f} MB in" if in_bytes is not None else "no input"
     print(f"\n{w.name}: `{cmd}`, {size}")
-    print(f"{'':22}{'median s':>9}{'min s':>8}{'x native':>10}{'cpu s':>8}{'MB/s':>8}"
+    width = max(22, 1 + max(map(len, res)))
+    print(f"{'':{width}}{'median s':>9}{'min s':>8}{'x native':>10}{'cpu s':>8}{'MB/s':>8}"
           f"{'peak MiB':>10}")
     ratios = {}
     for name, r in res.items():
         med = statistics.median(r["wall"])
         ratios[name] = med / native
         rate = f"{in_bytes / 1e6 / med:>8.0f}" if in_bytes is not None else f"{'-':>8}"
-        print(f"{name:22}{med:>9.3f}{min(r['wall']):>8.3f}{med / native:>9.2f}x"
+        print(f"{name:{width}}{med:>9.3f}{min(r['wall']):>8.3f}{med / native:>9.2f}x"
               f"{statistics.median(r['cpu']):>8.3f}{rate}{max(r['rss']):>10.1f}")
     return ratios
 
@@ -446,6 +459,8 @@ def main() -> None:
                     f"({', '.join(w.name for w in WORKLOADS if w.simd)})")
     ap.add_argument("--timeout", action="store_true", help="add the candidate 'wasmaot "
                     "--timeout' (interruption checks) and its cost against plain wasmaot")
+    ap.add_argument("--deterministic", action="store_true", help="add the candidate 'wasmaot "
+                    "--deterministic' (canonical NaNs) and its cost against plain wasmaot")
     args = ap.parse_args()
     if args.repeat < 1 or args.size < 1:
         ap.error("--repeat and --size must be at least 1")
@@ -465,7 +480,7 @@ def main() -> None:
         for w in workloads:
             if w.program not in programs:
                 programs[w.program] = build_program(w, Path(tmp), data, wasmtime,
-                                                    args.timeout)
+                                                    args.timeout, args.deterministic)
         print(f"built {len(programs)} programs every way in {time.perf_counter() - t0:.0f} s; "
               f"{args.repeat} timed runs of each candidate, wall seconds exec-to-exit")
         for w in workloads:
@@ -481,18 +496,21 @@ def main() -> None:
     cols = list(ratios)
     cands = list(dict.fromkeys(c for r in ratios.values() for c in r))  # first seen first
     print("\nmedian wall time / native C's median (geomean over the workloads of the row)")
-    print(f"{'':22}" + "".join(f"{c:>12}" for c in cols) + f"{'geomean':>10}")
+    width = max(22, 1 + max(map(len, cands)))
+    print(f"{'':{width}}" + "".join(f"{c:>12}" for c in cols) + f"{'geomean':>10}")
     for c in cands:
         rs = [ratios[col].get(c) for col in cols]
         have = [r for r in rs if r is not None]
         geo = math.exp(sum(map(math.log, have)) / len(have))
-        print(f"{c:22}" + "".join(f"{r:>11.2f}x" if r is not None else f"{'-':>12}"
+        print(f"{c:{width}}" + "".join(f"{r:>11.2f}x" if r is not None else f"{'-':>12}"
                                   for r in rs) + f"{geo:>9.2f}x")
     print("cpu s: user+sys CPU time of the process (median). MB/s: input bytes / median. "
           "peak MiB: the largest ru_maxrss of the runs.")
     print_engine_ratio(results)
     if args.timeout:
-        print_timeout_cost(results)
+        print_cost(results, TIMEOUT_CANDIDATE)
+    if args.deterministic:
+        print_cost(results, DETERMINISTIC_CANDIDATE)
 
 
 def print_engine_ratio(results: dict[str, dict]) -> None:
@@ -519,16 +537,15 @@ def print_engine_ratio(results: dict[str, dict]) -> None:
         print(f"{name:14}" + "".join(cells))
 
 
-def print_timeout_cost(results: dict[str, dict]) -> None:
-    """What --timeout costs: 'wasmaot --timeout' against plain wasmaot, by the minimum
-    and the median of wall and CPU time (the minimum is the run least disturbed by
-    other load)."""
-    print(f"\ncost of --timeout: {TIMEOUT_CANDIDATE} / wasmaot - 1")
+def print_cost(results: dict[str, dict], candidate: str) -> None:
+    """What a flag costs: its candidate against plain wasmaot, by the minimum and the
+    median of wall and CPU time (the minimum is the run least disturbed by other load)."""
+    print(f"\ncost of {candidate.split()[-1]}: {candidate} / wasmaot - 1")
     print(f"{'':14}{'min wall':>10}{'median wall':>13}{'min cpu':>10}{'median cpu':>12}")
     for name, res in results.items():
         cells = []
         for key in ("wall", "cpu"):
-            with_t, plain = res[TIMEOUT_CANDIDATE][key], res["wasmaot"][key]
+            with_t, plain = res[candidate][key], res["wasmaot"][key]
             cells.append(min(with_t) / min(plain) - 1)
             cells.append(statistics.median(with_t) / statistics.median(plain) - 1)
         print(f"{name:14}{cells[0]:>+10.1%}{cells[1]:>+13.1%}{cells[2]:>+10.1%}"

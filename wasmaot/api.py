@@ -197,7 +197,8 @@ def _cache_dir() -> Path:
 
 def compile(source, *, target: str = "host", opt_level: int = 2,
             bounds_checks: str = "guard", interruptible: bool = False,
-            engine: Engine | None = None, cpu: str = "default") -> "Module":
+            deterministic: bool = False, engine: Engine | None = None,
+            cpu: str = "default") -> "Module":
     """Compile a module (bytes, or a path to .wasm/.wat) to native code for this
     process.  The shared object is cached by content hash, flags and version.
 
@@ -207,7 +208,11 @@ def compile(source, *, target: str = "host", opt_level: int = 2,
     cannot be given a timeout (as wasmtime's `epoch_interruption` config).
 
     `cpu`: a --cpu level (driver/cpu.py) of this machine's architecture; this
-    CPU must have its features (ToolchainError naming those it lacks)."""
+    CPU must have its features (ToolchainError naming those it lacks).
+
+    `deterministic=True` makes results the same bytes on every CPU: relaxed
+    SIMD takes one fixed choice and every NaN float arithmetic produces is
+    the positive canonical NaN (CodegenOptions.deterministic)."""
     data = _read_source(source)
     if target not in ("host", host_code_target().name):
         raise WasmError(f"the embedding API runs code in this process: target must be "
@@ -216,7 +221,7 @@ def compile(source, *, target: str = "host", opt_level: int = 2,
     choice = check_host_has(cpu)
     module, ctx = frontend(data)
     req = CompileRequest(host_code_target().name, opt_level, bounds_checks == "explicit",
-                         cpu=cpu, interruptible=interruptible)
+                         cpu=cpu, interruptible=interruptible, deterministic=deterministic)
     # The CPU itself, not just "native": a cache shared by machines must not hand
     # one machine's native code to another.
     key = module_key(data, f"{__version__} {req!r} {choice.llvm_cpu} {choice.llvm_features}")

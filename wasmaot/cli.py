@@ -93,6 +93,8 @@ def _cpu_option(f):
         help=f"CPU level ({', '.join(level_names())}): default is x86-64-v2 or aarch64 "
              f"baseline, baseline runs on any CPU of the architecture, native only on CPUs "
              f"like this one (README: CPU levels).")(f)
+_DETERMINISTIC_HELP = ("Same results on every CPU: relaxed SIMD takes one fixed choice and "
+                       "every NaN from float arithmetic is the positive canonical NaN.")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -151,10 +153,11 @@ def inspect(reporter: _Reporter, file: str, as_json: bool) -> None:
 @click.option("--bounds-checks", type=click.Choice(["guard", "explicit"]), default="guard",
               show_default=True, help="How the compiled modules bound memory accesses.")
 @_cpu_option
+@click.option("--deterministic", is_flag=True, help=_DETERMINISTIC_HELP)
 @click.option("-v", "--verbose", is_flag=True, help="List every failure and skip.")
 @click.pass_obj
 def wast(reporter: _Reporter, files: tuple[str, ...], opt_level: int, target: str | None,
-         bounds_checks: str, cpu: str, verbose: bool) -> None:
+         bounds_checks: str, cpu: str, deterministic: bool, verbose: bool) -> None:
     """Run spec scripts (.wast) on native code.
 
     Prints one line per FILE and, last, `N passed, M failed, K skipped`.  A
@@ -174,7 +177,8 @@ def wast(reporter: _Reporter, files: tuple[str, ...], opt_level: int, target: st
     for file in files:
         result = reporter.run(file, lambda f=file: run_file(
             f, opt_level=opt_level, target=target,
-            explicit_bounds_checks=bounds_checks == "explicit", cpu=cpu))
+            explicit_bounds_checks=bounds_checks == "explicit", cpu=cpu,
+            deterministic=deterministic))
         if result is None:
             totals[1] += 1
             continue
@@ -246,10 +250,11 @@ def _timeout_ns(text: str | None) -> int:
 @click.option("--timeout", default=None, metavar="DURATION", callback=_check_timeout,
               help="Stop the program with `wasm trap: interrupt` after DURATION (500ms, 2s, "
                    "1m); WASMAOT_TIMEOUT may change it at run time.")
+@click.option("--deterministic", is_flag=True, help=_DETERMINISTIC_HELP)
 @click.pass_obj
 def build(reporter: _Reporter, file: str, output: str, target, opt_level, dirs, ro_dirs, env,
           tcp_listen, max_memory, max_wasm_stack, bounds_checks, locked, cpu, emit,
-          link_files, timeout) -> None:
+          link_files, timeout, deterministic) -> None:
     """Compile a module into a standalone, statically linked executable.
 
     The executable runs on any Linux of the target architecture with no runtime
@@ -274,7 +279,8 @@ def build(reporter: _Reporter, file: str, output: str, target, opt_level, dirs, 
             dirs=grants.dirs, env=grants.env, tcp_listen=grants.tcp_listen,
             max_memory=memory, max_wasm_stack=stack, bounds_checks=bounds_checks,
             locked=locked, cpu=cpu, emit=emit, link=tuple(link_files),
-            interruptible=timeout is not None, timeout_ns=_timeout_ns(timeout))
+            interruptible=timeout is not None, timeout_ns=_timeout_ns(timeout),
+            deterministic=deterministic)
         return do_build(read_module_bytes(file), output, opts)
     reporter.run(file, step)
     click.get_current_context().exit(1 if reporter.failed else 0)
@@ -291,9 +297,10 @@ def build(reporter: _Reporter, file: str, output: str, target, opt_level, dirs, 
 @click.option("--timeout", default=None, metavar="DURATION", callback=_check_timeout,
               help="Stop the program with `wasm trap: interrupt` after DURATION (500ms, 2s, 1m).")
 @_cpu_option
+@click.option("--deterministic", is_flag=True, help=_DETERMINISTIC_HELP)
 @click.pass_obj
 def run(reporter: _Reporter, file: str, args, dirs, ro_dirs, env, tcp_listen, opt_level,
-        timeout, cpu) -> None:
+        timeout, cpu, deterministic) -> None:
     """Build FILE for this machine (cached) and run it with ARGS.
 
     The executable is cached in $XDG_CACHE_HOME/wasmaot (keyed by the module,
@@ -306,7 +313,7 @@ def run(reporter: _Reporter, file: str, args, dirs, ro_dirs, env, tcp_listen, op
     grants = reporter.run(file, lambda: RunGrants.parse(dirs, ro_dirs, env, tcp_listen))
     exe = None if grants is None else reporter.run(
         file, lambda: cached_executable(file, opt_level, interruptible=timeout is not None,
-                                        cpu=cpu))
+                                        cpu=cpu, deterministic=deterministic))
     if exe is None:
         click.get_current_context().exit(1)
     exec_with_grants(exe, os.path.basename(file), list(args), grants, timeout=timeout)

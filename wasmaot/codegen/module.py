@@ -53,23 +53,27 @@ class CodegenOptions:
     # store (aarch64: a misaligned store that straddles the end of memory may
     # write its in-bounds bytes before it faults; see memory.py).
     probe_straddling_stores: bool = False
+    # --deterministic: relaxed SIMD takes one fixed choice and every NaN that float
+    # arithmetic produces is the canonical one (numeric.py, simd.py), so results
+    # are the same bytes on every target.
+    deterministic: bool = False
 
 
-def _numeric_handler(fx, op, imms) -> None:
-    args = [v for _, v in fx.popn(len(op.params))]
-    for ty, v in zip(op.results, numeric.lower(fx, op.name, args, imms)):
-        fx.push(llvm_type(ty), v)
+def _value_handler(table: dict):
+    """The stack handler of the pure value rows (numeric, SIMD) lowered by `table`."""
+    def handler(fx, op, imms) -> None:
+        args = [v for _, v in fx.popn(len(op.params))]
+        for ty, v in zip(op.results, table[op.name](fx, args, imms)):
+            fx.push(llvm_type(ty), v)
+    return handler
 
 
-def _simd_handler(fx, op, imms) -> None:
-    args = [v for _, v in fx.popn(len(op.params))]
-    for ty, v in zip(op.results, simd.HANDLERS[op.name](fx, args, imms)):
-        fx.push(llvm_type(ty), v)
-
-
-def _handlers() -> dict:
-    handlers = {name: _numeric_handler for name in numeric.NUMERIC_OPS}
-    handlers.update({name: _simd_handler for name in simd.SIMD_OPS})
+def _handlers(deterministic: bool = False) -> dict:
+    numeric_table = numeric.DETERMINISTIC_HANDLERS if deterministic else numeric.HANDLERS
+    simd_table = simd.DETERMINISTIC_HANDLERS if deterministic else simd.HANDLERS
+    numeric_handler, simd_handler = _value_handler(numeric_table), _value_handler(simd_table)
+    handlers = {name: numeric_handler for name in numeric.NUMERIC_OPS}
+    handlers.update({name: simd_handler for name in simd.SIMD_OPS})
     handlers.update(CONTROL_HANDLERS)
     handlers.update(MEMORY_HANDLERS)
     handlers.update(TABLE_HANDLERS)
@@ -89,6 +93,7 @@ def _check_memarg_handlers(handlers: dict) -> None:
 
 
 HANDLERS = _handlers()
+DETERMINISTIC_HANDLERS = _handlers(deterministic=True)
 
 
 def _refusals() -> Refusals:
@@ -131,7 +136,7 @@ class ModuleEmitter:
         self.module = module
         self.ctx = ctx
         self.options = options
-        self.handlers = HANDLERS
+        self.handlers = DETERMINISTIC_HANDLERS if options.deterministic else HANDLERS
         self.decls: dict[str, None] = dict.fromkeys(_RUNTIME_DECLS)
         self.decls["declare ptr @llvm.frameaddress.p0(i32)"] = None
         self.globals_text: list[str] = []

@@ -36,6 +36,20 @@ see a float constant or the ingredients of those folds, and quiets min/max:
 A fence is a no-op in the generated machine code (checked for x86-64 and
 aarch64); it only blocks folding.  `tests/codegen/test_numeric.py` runs these
 patterns through the -O2 pipeline with signalling NaNs.
+
+`--deterministic`: one NaN on every CPU
+---------------------------------------
+Where an operation's result is NaN, the spec allows any arithmetic NaN (4.3.3),
+and CPUs differ: x86-64 makes `0/0` the negative "default NaN" 0xffc00000 and
+passes an operand's payload on, aarch64 makes 0x7fc00000.  With
+`CodegenOptions.deterministic`, `DETERMINISTIC_HANDLERS` follows every row of
+`NAN_PRODUCING` with `select(isnan(r), canonical, r)`, the positive quiet
+canonical NaN (0x7fc00000, 0x7ff8000000000000), so a program prints the same
+bytes on every target.  Rows the spec makes bit-exact (`NAN_EXACT`: abs, neg,
+copysign, const, reinterpret) and those that never make a NaN (`NEVER_NAN`:
+int-to-float conversions) are left alone; every row with a float result is
+in exactly one of the three sets (checked at import).  Without the option the
+handlers, and so the IR, are exactly those of `HANDLERS`.
 """
 
 from __future__ import annotations
@@ -433,6 +447,75 @@ def _build_handlers() -> dict[str, Handler]:
 
 
 HANDLERS: dict[str, Handler] = _build_handlers()
+
+
+# --- --deterministic: canonical NaNs ------------------------------------------------------
+
+# The positive quiet canonical NaN, as LLVM writes it for `float` and `double` alike.
+CANONICAL_NAN = "0x7FF8000000000000"
+
+_NAN_OPS = ("add", "sub", "mul", "div", "sqrt", "min", "max", "ceil", "floor", "trunc", "nearest")
+# Float results the spec leaves to the CPU when they are NaN.
+NAN_PRODUCING: frozenset[str] = frozenset(
+    [f"{ft}.{op}" for ft in _FLOAT for op in _NAN_OPS] + ["f32.demote_f64", "f64.promote_f32"])
+# Float results the spec fixes bit for bit (sign operations, constants, reinterpret).
+NAN_EXACT: frozenset[str] = frozenset(
+    [f"{ft}.{op}" for ft in _FLOAT for op in ("abs", "neg", "copysign", "const")]
+    + ["f32.reinterpret_i32", "f64.reinterpret_i64"])
+NEVER_NAN: frozenset[str] = frozenset(
+    f"{ft}.convert_{it}_{s}" for ft in _FLOAT for it in _INT_BITS for s in "su")
+
+
+def emit_canonical_nan(sink: IRSink, ty: str, value: str, lanes: int = 0) -> str:
+    """Emit `select(isnan(value), canonical NaN, value)` for a float (`ty` "float" or
+    "double") or, with `lanes`, a `<lanes x ty>` vector; returns the new value.
+
+    `value` is fenced first: LLVM lets an operation that makes a NaN make any NaN,
+    so without the fence it proves the select redundant and deletes it (x86-64
+    codegen turns `select(x < 0, NaN, sqrt(x))` back into a bare `sqrtsd`)."""
+    vty = f"<{lanes} x {ty}>" if lanes else ty
+    nan = f"splat ({ty} {CANONICAL_NAN})" if lanes else CANONICAL_NAN
+    suffix = f"v{lanes}f{_LANE_BITS_OF[ty]}" if lanes else f"f{_LANE_BITS_OF[ty]}"
+    fence = f"@llvm.arithmetic.fence.{suffix}"
+    fenced, is_nan, out = sink.tmp(), sink.tmp(), sink.tmp()
+    sink.declare(f"declare {vty} {fence}({vty})")
+    sink.emit(f"{fenced} = call {vty} {fence}({vty} {value})")
+    sink.emit(f"{is_nan} = fcmp uno {vty} {fenced}, {fenced}")
+    sink.emit(f"{out} = select {'<%d x i1>' % lanes if lanes else 'i1'} {is_nan}, "
+              f"{vty} {nan}, {vty} {fenced}")
+    return out
+
+
+_LANE_BITS_OF = {"float": 32, "double": 64}
+
+
+def with_canonical_nan(handler: Handler, ty: str) -> Handler:
+    """`handler`, its one float result made the canonical NaN if it is a NaN."""
+    def canonical(sink, args, imms):
+        return [emit_canonical_nan(sink, ty, handler(sink, args, imms)[0])]
+    return canonical
+
+
+def _float_result_rows() -> frozenset[str]:
+    return frozenset(op.name for op in OPCODES if op.name in NUMERIC_OPS
+                     and any(t in _FLOAT for t in op.results))
+
+
+def _build_deterministic() -> dict[str, Handler]:
+    floats = _float_result_rows()
+    sets = (NAN_PRODUCING, NAN_EXACT, NEVER_NAN)
+    unclassified = sorted(n for n in floats if sum(n in s for s in sets) != 1)
+    stray = sorted(frozenset().union(*sets) - floats)
+    if unclassified or stray:
+        raise AssertionError(f"NaN classes: unclassified {unclassified}, not float rows {stray}")
+    out = dict(HANDLERS)
+    for name in NAN_PRODUCING:
+        out[name] = with_canonical_nan(HANDLERS[name], _FLOAT[name[:3]])
+    return out
+
+
+# HANDLERS with every NaN a float operation produces made canonical (--deterministic).
+DETERMINISTIC_HANDLERS: dict[str, Handler] = _build_deterministic()
 
 
 def lower(sink: IRSink, op_name: str, args: list[str], imms: tuple = ()) -> list[str]:

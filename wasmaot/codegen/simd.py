@@ -20,7 +20,12 @@ Exact semantics where LLVM's natural lowering differs from wasm's:
 - Shift counts are taken modulo the lane width; saturating arithmetic, narrowing
   and `trunc_sat` clamp exactly; swizzle indices >= 16 select 0.
 - Relaxed SIMD takes one of the results the spec allows (the note at
-  `_RELAXED` says which).
+  `_relaxed_templates` says which).
+
+`--deterministic` (`DETERMINISTIC_HANDLERS`): every float lane a row of
+`NAN_PRODUCING` computes is made the canonical NaN if it is a NaN (the scalar
+rule, numeric.py's docstring), and relaxed madd/nmadd are unfused (see
+`_deterministic_templates`), so results are the same bytes on every target.
 
 Memory instructions (loads, stores, lane loads and stores) are in memory.py:
 they get their pointer from the one bounds-checked effective address.
@@ -29,7 +34,7 @@ they get their pointer from the one bounds-checked effective address.
 from __future__ import annotations
 
 from ..wasm.opcodes import OPCODES
-from .numeric import Handler, template_handler
+from .numeric import Handler, emit_canonical_nan, template_handler
 
 V = "<2 x i64>"
 
@@ -282,8 +287,10 @@ def _conversion_templates() -> dict[str, str]:
 # Each relaxed instruction takes one of the results the spec allows: the one of
 # its non-relaxed counterpart (swizzle, trunc_sat, min/max, bitselect,
 # q15mulr_sat), or, for madd/nmadd, `llvm.fmuladd` (fused where the target has
-# FMA, as the fast native behaviour).  The dot products compute exactly (b's lanes
-# as signed, which the spec allows for every b).
+# FMA, as the fast native behaviour: so x86-64 baseline and aarch64 differ; under
+# --deterministic they are unfused everywhere, see `_deterministic_templates`).
+# The dot products compute exactly (b's lanes as signed, which the spec allows for
+# every b).
 
 def _relaxed_templates(t: dict[str, str]) -> dict[str, str]:
     out = {
@@ -318,6 +325,54 @@ def _relaxed_templates(t: dict[str, str]) -> dict[str, str]:
         f"{{c2}} = bitcast {V} {{2}} to <4 x i32>\n{{q}} = add <4 x i32> {{z}}, {{c2}}\n"
         + _pack("i32x4", "{q}"))
     return out
+
+
+def _deterministic_templates() -> dict[str, str]:
+    """--deterministic relaxed SIMD: the rows whose default lowering may differ
+    between targets.  madd/nmadd round twice, an `fmul` then an `fadd`: SSE2
+    (baseline x86-64) has no fused multiply-add, so the fused choice would be a
+    libm call per lane there, while the unfused one is two instructions on both
+    targets (LLVM fuses only `llvm.fmuladd`, never a plain fmul/fadd pair without
+    the `contract` flag).  Every other relaxed row already lowers to one
+    target-independent choice (its non-relaxed counterpart; exact signed dot
+    products), which the spec allows on every CPU."""
+    out = {}
+    for s in _FLOAT_SHAPES:
+        T = vec(s)
+        out[f"{s}.relaxed_madd"] = _lanewise(
+            s, f"{{m}} = fmul {T} {{a0}}, {{a1}}\n{{v}} = fadd {T} {{m}}, {{a2}}", 3)
+        out[f"{s}.relaxed_nmadd"] = _lanewise(
+            s, f"{{n}} = fneg {T} {{a0}}\n{{m}} = fmul {T} {{n}}, {{a1}}\n"
+               f"{{v}} = fadd {T} {{m}}, {{a2}}", 3)
+    return out
+
+
+# Float-shape rows whose NaN lanes the spec leaves to the CPU (canonical under
+# --deterministic), and those it fixes bit for bit or that never make a NaN.
+_NAN_OPS = ("add", "sub", "mul", "div", "sqrt", "min", "max", "ceil", "floor", "trunc",
+            "nearest", "relaxed_min", "relaxed_max", "relaxed_madd", "relaxed_nmadd")
+NAN_PRODUCING: frozenset[str] = frozenset(
+    [f"{s}.{op}" for s in _FLOAT_SHAPES for op in _NAN_OPS]
+    + ["f32x4.demote_f64x2_zero", "f64x2.promote_low_f32x4"])
+NAN_EXACT: frozenset[str] = frozenset(
+    f"{s}.{op}" for s in _FLOAT_SHAPES
+    for op in ("abs", "neg", "pmin", "pmax", "splat", "replace_lane", "extract_lane"))
+NEVER_NAN: frozenset[str] = frozenset(
+    [f"{s}.{cmp}" for s in _FLOAT_SHAPES for cmp in ("eq", "ne", "lt", "gt", "le", "ge")]
+    + [f"f32x4.convert_i32x4_{u}" for u in "su"] + [f"f64x2.convert_low_i32x4_{u}" for u in "su"])
+
+
+def _with_canonical_nan(handler: Handler, shape: str) -> Handler:
+    lane, n, _ = SHAPES[shape]
+
+    def canonical(sink, args, imms):
+        r = handler(sink, args, imms)[0]
+        f, out = sink.tmp(), sink.tmp()
+        sink.emit(f"{f} = bitcast {V} {r} to {vec(shape)}")
+        c = emit_canonical_nan(sink, lane, f, n)
+        sink.emit(f"{out} = bitcast {vec(shape)} {c} to {V}")
+        return [out]
+    return canonical
 
 
 # --- lanes: const, splat, extract, replace, shuffle, swizzle --------------------------
@@ -461,3 +516,22 @@ def _build_handlers() -> dict[str, Handler]:
 
 
 HANDLERS: dict[str, Handler] = _build_handlers()
+
+
+def _build_deterministic() -> dict[str, Handler]:
+    """HANDLERS with the deterministic relaxed rows and canonical NaN lanes; every
+    float-shape row must be in exactly one NaN class (checked here)."""
+    floats = {n for n in SIMD_OPS if n.split(".")[0] in _FLOAT_SHAPES}
+    sets = (NAN_PRODUCING, NAN_EXACT, NEVER_NAN)
+    unclassified = sorted(n for n in floats if sum(n in s for s in sets) != 1)
+    stray = sorted(frozenset().union(*sets) - floats)
+    if unclassified or stray:
+        raise AssertionError(f"SIMD NaN classes: unclassified {unclassified}, stray {stray}")
+    out = dict(HANDLERS)
+    out.update({name: template_handler(text) for name, text in _deterministic_templates().items()})
+    for name in NAN_PRODUCING:
+        out[name] = _with_canonical_nan(out[name], name.split(".")[0])
+    return out
+
+
+DETERMINISTIC_HANDLERS: dict[str, Handler] = _build_deterministic()

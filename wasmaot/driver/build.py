@@ -49,6 +49,7 @@ class BuildOptions:
     # is interrupted after timeout_ns (0: only if WASMAOT_TIMEOUT says so).
     interruptible: bool = False
     timeout_ns: int = 0
+    deterministic: bool = False  # --deterministic (CodegenOptions.deterministic)
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -108,6 +109,8 @@ def manifest_for(data: bytes, opts: BuildOptions, cpu: CpuChoice | None = None) 
              "locked": opts.locked}
     if opts.interruptible:
         flags["timeout_ns"] = opts.timeout_ns
+    if opts.deterministic:
+        flags["deterministic"] = True
     return json.dumps({
         "wasmaot": __version__,
         "module_sha256": hashlib.sha256(data).hexdigest(),
@@ -134,7 +137,7 @@ def build(data: bytes, output: str | os.PathLike, opts: BuildOptions) -> Path:
     native, custom = _bind_imports(module, ctx, opts.link)
     req = CompileRequest(opts.target, opts.opt_level, opts.bounds_checks == "explicit", native,
                          opts.cpu, "obj" if opts.emit == "exe" else opts.emit,
-                         interruptible=opts.interruptible)
+                         interruptible=opts.interruptible, deterministic=opts.deterministic)
     # One piece when emitting a single object/IR/assembly file.
     objects, _ = compile_module(data, req, module=module, ctx=ctx, split=opts.emit == "exe")
     if opts.emit != "exe":

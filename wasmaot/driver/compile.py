@@ -52,12 +52,14 @@ class CompileRequest:
     output: str = "obj"  # "obj", or "asm" / "llvm-ir" (text, for --emit)
     descriptor_symbol: str = "wasmaot_module"
     interruptible: bool = False  # loop-header interrupt checks (--timeout)
+    deterministic: bool = False  # --deterministic, see CodegenOptions
 
     @property
     def codegen(self) -> CodegenOptions:
         return CodegenOptions(self.opt_level, self.explicit_bounds_checks, self.native_imports,
                               self.descriptor_symbol, self.interruptible,
-                              probe_straddling_stores=self.target.startswith("aarch64"))
+                              probe_straddling_stores=self.target.startswith("aarch64"),
+                              deterministic=self.deterministic)
 
 
 def frontend(data: bytes) -> tuple[Module, ModuleContext]:

@@ -20,21 +20,24 @@ from .host import host_target_name
 
 
 def cached_executable(file: str, opt_level: int, *, interruptible: bool = False,
-                      cpu: str = "default") -> Path:
+                      cpu: str = "default", deterministic: bool = False) -> Path:
     """`interruptible`: built with --timeout support (no built-in timeout; the
     run gives one through WASMAOT_TIMEOUT), cached apart from the plain build,
-    which has no interruption checks at all.  `cpu`: the --cpu level."""
+    which has no interruption checks at all.  `cpu`: the --cpu level.
+    `deterministic`: --deterministic, cached apart too."""
     # A cache hit must start fast: the compiler (LLVM, zig) is imported on a miss only.
     data = read_module_bytes(file)
     target = host_target_name()
-    flags = f"run {target} -O{opt_level} --cpu {cpu}" + (" interruptible" if interruptible else "")
+    flags = (f"run {target} -O{opt_level} --cpu {cpu}" + (" interruptible" if interruptible else "")
+             + (" deterministic" if deterministic else ""))
     exe = cache_root() / "exe" / module_key(data, flags)
     if not exe.exists():
         from .build import BuildOptions, build
 
         exe.parent.mkdir(parents=True, exist_ok=True)
         build(data, exe, BuildOptions(target=target, opt_level=opt_level,
-                                      interruptible=interruptible, cpu=cpu))
+                                      interruptible=interruptible, cpu=cpu,
+                                      deterministic=deterministic))
     return exe
 
 
@@ -62,11 +65,11 @@ _FAST_OPTIONS = {"--dir": "dirs", "--ro-dir": "ro_dirs", "--env": "env",
 def fast_run(argv: list) -> bool:
     """`wasmaot run` without importing the CLI framework, so that a cached run
     starts in a few tens of milliseconds.  Handles the plain forms only
-    (`run FILE [--dir X] [--env Y] [-O N] [-- ARGS]`); returns False for
+    (`run FILE [--dir X] [--env Y] [-O N] [--deterministic] [-- ARGS]`); returns False for
     anything else (help, errors, unusual spellings), which the full CLI then
     parses and reports.  Returns only if it did not exec."""
     grants = {v: [] for v in _FAST_OPTIONS.values()}
-    opt_level, file, args = 2, None, []
+    opt_level, file, args, deterministic = 2, None, [], False
     i = 0
     while i < len(argv):
         a = argv[i]
@@ -79,6 +82,8 @@ def fast_run(argv: list) -> bool:
             continue
         if a in ("-O0", "-O1", "-O2", "-O3"):
             opt_level = int(a[2])
+        elif a == "--deterministic":
+            deterministic = True
         elif a.startswith("-") or file is not None:
             return False
         else:
@@ -91,7 +96,7 @@ def fast_run(argv: list) -> bool:
     except GrantError:  # the full CLI reports it
         return False
     try:
-        exe = cached_executable(file, opt_level)
+        exe = cached_executable(file, opt_level, deterministic=deterministic)
     except Exception:  # let the full CLI report it in its one-line format
         return False
     exec_with_grants(exe, os.path.basename(file), args, run_grants)

@@ -151,10 +151,11 @@ class InProcess:
     function_type = api.Function
 
     def __init__(self, opt_level: int, explicit_bounds_checks: bool = False,
-                 cpu: str = "default"):
+                 cpu: str = "default", deterministic: bool = False):
         self.opt_level = opt_level
         self.cpu = cpu
         self.bounds_checks = "explicit" if explicit_bounds_checks else "guard"
+        self.deterministic = deterministic
         self.engine = api.Engine()
 
     def spectest(self) -> dict:
@@ -162,7 +163,8 @@ class InProcess:
 
     def compile(self, path: Path):
         return api.compile(module_bytes(path), opt_level=self.opt_level,
-                           bounds_checks=self.bounds_checks, engine=self.engine, cpu=self.cpu)
+                           bounds_checks=self.bounds_checks, engine=self.engine, cpu=self.cpu,
+                           deterministic=self.deterministic)
 
 
 class ScriptRunner:
@@ -463,7 +465,8 @@ def convert(path: Path, out_dir: Path) -> dict:
 
 
 def run_file(path: str | os.PathLike, *, opt_level: int = 2, target: str | None = None,
-             explicit_bounds_checks: bool = False, cpu: str = "default") -> FileResult:
+             explicit_bounds_checks: bool = False, cpu: str = "default",
+             deterministic: bool = False) -> FileResult:
     """Runs one script: in this process, or (`target`) through a test
     executable built for that target, under qemu-user if it is foreign.
     `cpu`: the --cpu level the modules are compiled for; a level that does not
@@ -484,14 +487,14 @@ def run_file(path: str | os.PathLike, *, opt_level: int = 2, target: str | None 
             result.error = e.message
             return result
         if target is None:
-            backend = InProcess(opt_level, explicit_bounds_checks, cpu)
+            backend = InProcess(opt_level, explicit_bounds_checks, cpu, deterministic)
             _run_commands(ScriptRunner(backend=backend), script, Path(tmp), result)
             return result
         from .wast_remote import TestExecutable
 
         try:
             backend = TestExecutable.build(script, Path(tmp), target, opt_level,
-                                           explicit_bounds_checks, cpu)
+                                           explicit_bounds_checks, cpu, deterministic)
         except WasmError as e:
             result.error = e.message
             return result

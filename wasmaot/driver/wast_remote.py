@@ -84,7 +84,8 @@ class TestExecutable:
 
     @classmethod
     def build(cls, script: dict, base: Path, target: str, opt_level: int,
-              explicit_bounds_checks: bool = False, cpu: str = "default") -> TestExecutable:
+              explicit_bounds_checks: bool = False, cpu: str = "default",
+              deterministic: bool = False) -> TestExecutable:
         # An unknown name or --cpu level, or no qemu, fails before any work.
         choice = llvm.cpu_choice(code_target(target), cpu)
         prefix = qemu_for(target)
@@ -95,7 +96,8 @@ class TestExecutable:
             if cmd["type"] not in MODULE_COMMANDS or name is None or name in compiled:
                 continue
             req = CompileRequest(target, opt_level, explicit_bounds_checks, cpu=cpu,
-                                 descriptor_symbol=f"wasmaot_wast_m{len(objects)}")
+                                 descriptor_symbol=f"wasmaot_wast_m{len(objects)}",
+                                 deterministic=deterministic)
             compiled[name] = _compile_one(base / name, req, len(objects), objects)
         path = _link(objects, base, target, choice)
         return cls([*prefix, str(path)], compiled)
