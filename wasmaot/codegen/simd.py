@@ -124,11 +124,12 @@ def _int_templates() -> dict[str, str]:
                                              f"{{v}} = sext <{n} x i1> {{m}} to {T}", 2)
         # Shift counts are taken modulo the lane width (spec: ishl(i1, i2 mod N)).
         for name, instr in (("shl", "shl"), ("shr_s", "ashr"), ("shr_u", "lshr")):
+            # The count as a lane value: truncated, widened, or (i32 lanes) as it is.
+            cast = {8: "trunc", 16: "trunc", 64: "zext"}.get(bits)
+            k1 = "{k1}" if cast else "{k0}"
             count = (f"{{k0}} = and i32 {{1}}, {bits - 1}\n"
-                     + (f"{{k1}} = trunc i32 {{k0}} to {lane}\n" if bits < 32 else
-                        f"{{k1}} = zext i32 {{k0}} to {lane}\n" if bits > 32 else
-                        f"{{k1}} = or i32 {{k0}}, 0\n")
-                     + f"{{k2}} = insertelement {T} poison, {lane} {{k1}}, i32 0\n"
+                     + (f"{{k1}} = {cast} i32 {{k0}} to {lane}\n" if cast else "")
+                     + f"{{k2}} = insertelement {T} poison, {lane} {k1}, i32 0\n"
                      f"{{k3}} = shufflevector {T} {{k2}}, {T} poison, <{n} x i32> zeroinitializer")
             out[f"{s}.{name}"] = _lanewise(s, f"{count}\n{{v}} = {instr} {T} {{a0}}, {{k3}}", 1)
         out[f"{s}.all_true"] = (
@@ -176,13 +177,13 @@ def _widening_templates() -> dict[str, str]:
                                  ("u", 0, (1 << bits) - 1)):
                 body = [_unpack(wide, 0, 1)]
                 for k in (0, 1):
-                    body += [f"{{l{k}}} = call {WT} @llvm.smax.{SHAPES[wide][2]}({WT} {{a{k}}}, "
-                             f"{WT} {_splat(wlane, lo)})",
-                             f"{{h{k}}} = call {WT} @llvm.smin.{SHAPES[wide][2]}({WT} {{l{k}}}, "
-                             f"{WT} {_splat(wlane, hi)})",
+                    body += [(f"{{l{k}}} = call {WT} @llvm.smax.{SHAPES[wide][2]}({WT} {{a{k}}}, "
+                              f"{WT} {_splat(wlane, lo)})"),
+                             (f"{{h{k}}} = call {WT} @llvm.smin.{SHAPES[wide][2]}({WT} {{l{k}}}, "
+                              f"{WT} {_splat(wlane, hi)})"),
                              f"{{n{k}}} = trunc {WT} {{h{k}}} to <{wn} x {lane}>"]
-                body += [f"{{v}} = shufflevector <{wn} x {lane}> {{n0}}, <{wn} x {lane}> {{n1}}, "
-                         f"<{n} x i32> {_mask(range(n))}", _pack(narrow, "{v}")]
+                body += [(f"{{v}} = shufflevector <{wn} x {lane}> {{n0}}, <{wn} x {lane}> {{n1}}, "
+                          f"<{n} x i32> {_mask(range(n))}"), _pack(narrow, "{v}")]
                 out[f"{narrow}.narrow_{wide}_{sign}"] = "\n".join(body)
     out["i32x4.dot_i16x8_s"] = (
         f"{_unpack('i16x8', 0, 1)}\n{{e0}} = sext <8 x i16> {{a0}} to <8 x i32>\n"
@@ -448,7 +449,7 @@ def _v128_const(sink, args, imms):
 
 
 def _shuffle(sink, args, imms):
-    a, b, va, vb, r = sink.tmp(), sink.tmp(), sink.tmp(), sink.tmp(), sink.tmp()
+    a, b, va, r = sink.tmp(), sink.tmp(), sink.tmp(), sink.tmp()
     sink.emit(f"{a} = bitcast {V} {args[0]} to <16 x i8>")
     sink.emit(f"{b} = bitcast {V} {args[1]} to <16 x i8>")
     sink.emit(f"{va} = shufflevector <16 x i8> {a}, <16 x i8> {b}, <16 x i32> {_mask(imms[0])}")
