@@ -130,7 +130,7 @@ def test_every_simd_row_but_v128_const_has_an_export(case):
 @pytest.mark.parametrize("variant", ["x86_64-O0", "x86_64-O2", "x86_64-O2-explicit",
                                      "aarch64-O0", "aarch64-O2"])
 def test_every_simd_instruction_matches_wasmtime(variant, case, tmp_path):
-    wasm, exports, typed, calls, trace, names = case
+    wasm, exports, typed, calls, trace, _ = case
     r = harness.compare(wasm, exports, calls, trace, Variant.parse(variant), typed, tmp_path)
     assert r.status == "ok", r.reason
     assert r.calls == len(calls)
