@@ -92,13 +92,15 @@ def _escape(b: bytes) -> str:
     return "".join(f"\\{x:02x}" for x in b)
 
 
-def plan(exports: list[Export]) -> list[dict]:
-    rng = random.Random("simd-ops")
+def plan(exports: list[Export], seed: str = "simd-ops",
+         per_export: int = CALLS_PER_EXPORT) -> list[dict]:
+    """`per_export` calls of every export, shuffled (a longer sweep: another `seed`)."""
+    rng = random.Random(seed)
     calls = []
     for e in exports:
         if e.kind != "func":
             continue
-        for _ in range(CALLS_PER_EXPORT):
+        for _ in range(per_export):
             args = []
             for t in e.params:
                 if t == "i32" and e.name.startswith("v128.") and not args and rng.random() < 0.6:
