@@ -253,13 +253,13 @@ FUSED, UNFUSED = _lanes32(0x28800000, 0x28800000, 0, 0), 0
 
 
 def test_wasmtime_configurations_give_the_fused_and_the_unfused_relaxed_madd(tmp_path):
-    """The set relaxed results are judged against (harness.RELAXED_ENGINES) holds both
+    """The set relaxed results are judged against (harness.RELAXED_PROFILES) holds both
     of the spec's madd results, whatever the host's FMA."""
     wasm = _wasm(MADD, tmp_path).read_bytes()
     exports, typed = harness.exports_of(wasm)
     plan = [{"export": "madd", "args": []}]
     got = {e: harness.reference_trace(wasm, exports, plan, typed, e).outcomes[0]
-           for e in harness.RELAXED_ENGINES}
+           for e in ("deterministic", "no-fma")}
     assert got == {"deterministic": ("ok", [FUSED]), "no-fma": ("ok", [UNFUSED])}
 
 
@@ -297,3 +297,33 @@ def test_a_relaxed_result_no_wasmtime_configuration_gives_stays_a_mismatch(monke
 def test_only_a_module_with_relaxed_instructions_is_judged_by_the_relaxed_rule(tmp_path):
     assert harness.uses_relaxed_simd(_wasm(MADD, tmp_path).read_bytes())
     assert not harness.uses_relaxed_simd(_wasm(V128_MODULE, tmp_path).read_bytes())
+
+
+# madd (fused and unfused differ) and relaxed_swizzle (index 17: 0 by the deterministic
+# choice, lane 1 by x86's pshufb) in one run: wasmaot x86-64 baseline gives unfused madd
+# with the deterministic swizzle, a mix no engine setting makes.
+MIXED = '''(module (func (export "mixed") (result v128 v128)
+  (f32x4.relaxed_madd (v128.const i32x4 0x3f800001 0x3f800001 0 0)
+                      (v128.const i32x4 0x3f800001 0x3f800001 0 0)
+                      (v128.const i32x4 0xbf800002 0xbf800002 0 0))
+  (i8x16.relaxed_swizzle (v128.const i8x16 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15)
+                         (v128.const i8x16 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0))))'''
+
+
+def test_unfused_madd_rewrites_every_madd_and_keeps_the_rest(tmp_path):
+    wasm = _wasm(MIXED, tmp_path).read_bytes()
+    rewritten = harness.unfused_madd(wasm)
+    text = known.module_text(rewritten)
+    assert "relaxed_madd" not in text and "i8x16.relaxed_swizzle" in text
+    exports, typed = harness.exports_of(rewritten)
+    trace = harness.reference_trace(rewritten, exports, [{"export": "mixed", "args": []}],
+                                    typed, "deterministic")
+    assert trace.outcomes[0] == ("ok", [UNFUSED, 0])  # swizzle index 17: 0
+
+
+@pytest.mark.parametrize("variant", ["x86_64-O2", "aarch64-O2"])
+def test_wasmaots_mix_of_relaxed_choices_is_allowed(variant, tmp_path):
+    wasm = _wasm(MIXED, tmp_path).read_bytes()
+    report = harness.run_case(Case("no-imports", 1), [Variant.parse(variant)], wasm, tmp_path)
+    (r,) = report.results
+    assert r.status in ("ok", "relaxed"), r.reason
