@@ -6,7 +6,8 @@ Each case is a test: it fails on a mismatch, a hang, a crash or an error that is
 a known bug (tools/diff_farm/known.py, counted and printed apart).  The farm runs once
 per session with two workers; conftest.py prints its summary line per config.
 
-Scale: `WASMAOT_DIFF_SCALE` cases (default 200: 25 per preset, about 1.5 minutes);
+Scale: `WASMAOT_DIFF_SCALE` cases (default 200: 20 per preset of
+configs.DEFAULT_CONFIGS, the SIMD presets simd and relaxed-simd included, about 1.5 minutes);
 `WASMAOT_DIFF_FIRST` shifts the seeds; `WASMAOT_DIFF_VARIANTS` (default
 x86_64-O0,x86_64-O2), `WASMAOT_DIFF_AARCH64` (share, default 0.02) and
 `WASMAOT_DIFF_EXPLICIT` (share on x86_64-O2-explicit, default 0.05) say where wasmaot

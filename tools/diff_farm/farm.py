@@ -199,6 +199,8 @@ def case_outcome(report: Report) -> str:
         return "known"
     if "inconclusive" in statuses:
         return "inconclusive"
+    if "relaxed" in statuses:
+        return "relaxed"
     if statuses <= {"skipped"}:
         return "skipped"
     return "agree"
@@ -300,7 +302,7 @@ class Farm:
 
 # --- the summary ------------------------------------------------------------------------------
 
-COLUMNS = ("agree", "mismatch", "known", "inconclusive", "skipped", "hang", "crash", "error",
+COLUMNS = ("agree", "relaxed", "mismatch", "known", "inconclusive", "skipped", "hang", "crash", "error",
            "nomodule", "refused")
 
 
