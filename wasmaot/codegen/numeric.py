@@ -501,13 +501,19 @@ def _float_result_rows() -> frozenset[str]:
                      and any(t in _FLOAT for t in op.results))
 
 
-def _build_deterministic() -> dict[str, Handler]:
-    floats = _float_result_rows()
-    sets = (NAN_PRODUCING, NAN_EXACT, NEVER_NAN)
-    unclassified = sorted(n for n in floats if sum(n in s for s in sets) != 1)
-    stray = sorted(frozenset().union(*sets) - floats)
+def check_nan_classes(what: str, floats, classes: tuple) -> None:
+    """Every row of `floats` (names of rows with a float result) is in exactly one
+    of the NaN `classes`, and the classes hold nothing else: a new float row
+    cannot slip past --deterministic unclassified."""
+    unclassified = sorted(n for n in floats if sum(n in c for c in classes) != 1)
+    stray = sorted(frozenset().union(*classes) - set(floats))
     if unclassified or stray:
-        raise AssertionError(f"NaN classes: unclassified {unclassified}, not float rows {stray}")
+        raise AssertionError(f"{what} NaN classes: unclassified {unclassified}, "
+                             f"not float rows {stray}")
+
+
+def _build_deterministic() -> dict[str, Handler]:
+    check_nan_classes("scalar", _float_result_rows(), (NAN_PRODUCING, NAN_EXACT, NEVER_NAN))
     out = dict(HANDLERS)
     for name in NAN_PRODUCING:
         out[name] = with_canonical_nan(HANDLERS[name], _FLOAT[name[:3]])

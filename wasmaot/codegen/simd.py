@@ -34,7 +34,7 @@ they get their pointer from the one bounds-checked effective address.
 from __future__ import annotations
 
 from ..wasm.opcodes import OPCODES
-from .numeric import Handler, emit_canonical_nan, template_handler
+from .numeric import Handler, check_nan_classes, emit_canonical_nan, template_handler
 
 V = "<2 x i64>"
 
@@ -522,12 +522,8 @@ HANDLERS: dict[str, Handler] = _build_handlers()
 def _build_deterministic() -> dict[str, Handler]:
     """HANDLERS with the deterministic relaxed rows and canonical NaN lanes; every
     float-shape row must be in exactly one NaN class (checked here)."""
-    floats = {n for n in SIMD_OPS if n.split(".")[0] in _FLOAT_SHAPES}
-    sets = (NAN_PRODUCING, NAN_EXACT, NEVER_NAN)
-    unclassified = sorted(n for n in floats if sum(n in s for s in sets) != 1)
-    stray = sorted(frozenset().union(*sets) - floats)
-    if unclassified or stray:
-        raise AssertionError(f"SIMD NaN classes: unclassified {unclassified}, stray {stray}")
+    check_nan_classes("SIMD", {n for n in SIMD_OPS if n.split(".")[0] in _FLOAT_SHAPES},
+                      (NAN_PRODUCING, NAN_EXACT, NEVER_NAN))
     out = dict(HANDLERS)
     out.update({name: template_handler(text) for name, text in _deterministic_templates().items()})
     for name in NAN_PRODUCING:
