@@ -738,6 +738,20 @@ class WasmtimeSide:
         return out
 
 
+def call_bits(side, name: str, args: list, trap_type) -> list:
+    """A call through a wasmaot function's `call_bits` (in this process or in a
+    test executable): arguments made by `side._arg`, results read by
+    `side._result`, a `trap_type` exception turned into Trapped."""
+    e = side.exports[name]
+    values = [side._arg(t, v) for t, v in zip(e.params, args)]
+    try:
+        out = side.items[name].call_bits(*values)
+    except trap_type as t:
+        raise Trapped(t.message) from None
+    out = [] if not e.results else [out] if len(e.results) == 1 else out
+    return [side._result(t, v) for t, v in zip(e.results, out)]
+
+
 class WasmaotSide:
     """wasmaot in this process, through the embedding API (x86_64 here)."""
 
@@ -779,17 +793,7 @@ class WasmaotSide:
         return v
 
     def call(self, name: str, args: list) -> list:
-        e = self.exports[name]
-        values = [self._arg(t, v) for t, v in zip(e.params, args)]
-        try:
-            out = self.items[name].call_bits(*values)
-        except self._trap as t:
-            raise Trapped(t.message) from None
-        if len(e.results) == 0:
-            out = []
-        elif len(e.results) == 1:
-            out = [out]
-        return [self._result(t, v) for t, v in zip(e.results, out)]
+        return call_bits(self, name, args, self._trap)
 
     def _result(self, t: str, v):
         if t == "externref":

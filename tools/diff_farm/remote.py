@@ -20,7 +20,7 @@ from wasmaot.errors import Trap
 
 from tools.diff_farm.harness import (FUEL, FUEL_PER_CALL, HOST_LOG, OTHER,
                                      TABLE_ELEMENTS_COMPARED, Export, NotApplicable, Trapped,
-                                     Variant, _signed, compares_elements,
+                                     Variant, _signed, call_bits, compares_elements,
                                      compares_value)
 
 # Memories are read only after instantiation and at the end (a CRC-32 of up to 1 MiB
@@ -66,17 +66,7 @@ class RemoteSide:
         return v
 
     def call(self, name: str, args: list) -> list:
-        e = self.exports[name]
-        values = [self._arg(t, v) for t, v in zip(e.params, args)]
-        try:
-            out = self.items[name].call_bits(*values)
-        except Trap as t:
-            raise Trapped(t.message) from None
-        if len(e.results) == 0:
-            out = []
-        elif len(e.results) == 1:
-            out = [out]
-        return [self._result(t, v) for t, v in zip(e.results, out)]
+        return call_bits(self, name, args, Trap)
 
     def _result(self, t: str, v):
         """A cell as the reference gives the value: signed integers, float bits."""
