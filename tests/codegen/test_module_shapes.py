@@ -23,7 +23,7 @@ import wasmaot.api as wa
 from wasmaot.codegen.module import CodegenOptions, lower_module
 from wasmaot.driver.compile import CompileRequest, compile_module
 from wasmaot.driver.wat import wat_to_wasm
-from wasmaot.errors import Trap
+from wasmaot.errors import InvalidModule, MalformedModule, Trap
 from wasmaot.wasm import decode_module, validate_module
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
@@ -187,3 +187,52 @@ def test_many_tiny_functions_are_spread_over_partitions():
     assert n >= 4
     sizes = [len(p) for p in partition_functions(module, n)]
     assert max(sizes) - min(sizes) <= 1
+
+
+# --- the bulk fast paths read what the general decoder reads --------------------------
+
+
+def _elem_module(indices: list[int], nfuncs: int) -> bytes:
+    """`nfuncs` functions and a funcref table with an active segment of `indices` as
+    function indices."""
+    p = shapes.Parts([shapes.VOID_FUNC], [0] * nfuncs, [shapes.body(b"\x00", b"")] * nfuncs, 0)
+    p.table = b"\x70\x00" + shapes.uleb(len(indices))
+    p.elems = [b"\x00" + shapes.i32_const(0) + shapes.END + shapes.vec(
+        [shapes.uleb(i) for i in indices])]
+    return p.encode()
+
+
+@pytest.mark.parametrize("indices, message", [
+    ([0, 1, 2, 1, 0] * 40, None),                   # every index one LEB byte: the fast path
+    ([0, 1, 200, 1], None),                          # 200 takes two bytes: the general path
+    ([0, 1, 3, 7, 1], "unknown function 3"),         # the first unknown one is reported
+    ([0, 1, 300, 7], "unknown function 300"),
+])
+def test_function_index_items_are_checked_in_order(indices, message):
+    data = _elem_module(indices, 201 if 200 in indices else 3)
+    m = decode_module(data)
+    items = m.elems[0].init
+    assert list(items.indices) == indices
+    offsets = [items[j][0].offset for j in range(len(indices))]
+    assert offsets[0] > 0 and all(a < b for a, b in zip(offsets, offsets[1:]))
+    if message is None:
+        validate_module(m)
+        return
+    with pytest.raises(InvalidModule, match=message) as e:
+        validate_module(m)
+    bad = next(j for j, x in enumerate(indices) if x >= 3)
+    assert e.value.offset == offsets[bad]
+
+
+@pytest.mark.parametrize("mutability, message", [(0, None), (1, None), (2, "malformed mutability")])
+def test_number_globals_decode_like_the_general_path(mutability, message):
+    p = shapes.Parts([shapes.VOID_FUNC], [0], [shapes.body(b"\x00", b"")], 0,
+                     globals=[bytes([shapes.I32, mutability]) + shapes.i32_const(5) + shapes.END])
+    data = p.encode()
+    if message:
+        with pytest.raises(MalformedModule, match=message):
+            decode_module(data)
+        return
+    g = decode_module(data).globals[0]
+    assert (g.type.valtype, g.type.mutable) == ("i32", bool(mutability))
+    assert g.init[0].imms == (5,)

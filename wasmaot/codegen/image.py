@@ -36,6 +36,7 @@ import struct
 import sys
 from array import array
 from dataclasses import dataclass, field
+from itertools import islice
 
 from ..wasm.module import Module
 from ..wasm.validate_module import ModuleContext
@@ -127,11 +128,11 @@ def build_image(module: Module, ctx: ModuleContext) -> Image:
     img = Image()
     nglob = len(ctx.globals) - len(module.globals)
     globals_rows = bytearray()
-    for i, g in enumerate(module.globals):
-        v = _simple_value(g.init) if ctx.globals[nglob + i].valtype != "v128" else None
+    for i, (g, gt) in enumerate(zip(module.globals, islice(ctx.globals, nglob, None)), nglob):
+        v = _simple_value(g.init) if gt.valtype != "v128" else None
         if v is not None:
-            img.simple_globals.add(nglob + i)
-            globals_rows += GLOBAL_ROW.pack(nglob + i, *v)
+            img.simple_globals.add(i)
+            globals_rows += GLOBAL_ROW.pack(i, *v)
     img.num_globals = len(globals_rows) // GLOBAL_ROW.size
 
     item_rows, items = [], array("I")  # 4 bytes on every target we run on

@@ -11,6 +11,7 @@ partial file and never replaces an existing one.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
@@ -134,6 +135,9 @@ def build(data: bytes, output: str | os.PathLike, opts: BuildOptions) -> Path:
         raise ToolchainError(f"cannot write {output}: {out_dir} is not a directory")
     cpu = llvm.cpu_choice(code_target(opts.target), opts.cpu)  # a bad --cpu fails first
     module, ctx = frontend(data)
+    # The decoded module lives until the process ends (a command builds once): keep the
+    # cyclic collector from traversing its objects (100,000 segments) at every collection.
+    gc.freeze()
     native, custom = _bind_imports(module, ctx, opts.link)
     req = CompileRequest(opts.target, opts.opt_level, opts.bounds_checks == "explicit", native,
                          opts.cpu, "obj" if opts.emit == "exe" else opts.emit,

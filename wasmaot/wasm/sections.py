@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from ..errors import ImplementationLimit, MalformedModule
 from . import limits
 from .binary_types import (
-    read_globaltype, read_memtype, read_rec_group, read_reftype, read_tabletype, read_tagtype,
+    NUMTYPE_CODES, read_globaltype, read_memtype, read_rec_group, read_reftype, read_tabletype, read_tagtype,
     read_valtype,
 )
 from .instructions import read_expr
@@ -37,7 +37,7 @@ from .module import (
 )
 from .opcodes import BY_NAME
 from .reader import Reader
-from .types import FUNCREF, Instr, RefType
+from .types import FUNCREF, GlobalType, Instr, RefType
 
 
 
@@ -121,10 +121,21 @@ def tag_section(r: Reader, m: Module) -> None:
     m.tags = [read_tagtype(r) for _ in range(_count(r, limits.MAX_TAGS, "tags"))]
 
 
+# A number-typed globaltype by its two bytes (valtype, mutability): the common case,
+# read without the general valtype decoder (100,000 globals).
+_NUMBER_GLOBALTYPES = {bytes((code, mut)): GlobalType(t, bool(mut))
+                       for code, t in NUMTYPE_CODES.items() for mut in (0, 1)}
+
+
 def global_section(r: Reader, m: Module) -> None:
+    data = r.data
     for _ in range(_count(r, limits.MAX_GLOBALS, "globals")):
         start = r.pos
-        gt = read_globaltype(r)
+        gt = _NUMBER_GLOBALTYPES.get(data[start:start + 2]) if start + 2 <= r.end else None
+        if gt is None:
+            gt = read_globaltype(r)
+        else:
+            r.pos = start + 2
         m.globals.append(Global(gt, read_expr(r), start))
 
 
@@ -170,6 +181,14 @@ class FuncIndexItems(Sequence):
 
 def _funcidx_exprs(r: Reader) -> FuncIndexItems:
     n = _count(r, limits.MAX_ELEMENT_ITEMS, "element items")
+    start = r.pos
+    one_byte_each = r.data[start:start + n]
+    if len(one_byte_each) == n and one_byte_each.isascii():
+        # Every index below 128 is one LEB byte: the n items are the next n bytes
+        # (a table of a few functions repeated, as in 1,000,000-item segments).
+        r.pos = start + n
+        return FuncIndexItems(array("I", memoryview(one_byte_each)),
+                              array("Q", range(start, start + n + 1)))
     indices, offsets = array("I"), array("Q")
     for _ in range(n):
         offsets.append(r.pos)

@@ -356,7 +356,11 @@ def _elem_funcidxs(ctx: ModuleContext, items, rt: RefType) -> None:
     """Each index names a function whose reference matches `rt`; the type check
     runs once per distinct function type (a segment may have millions of items)."""
     nfuncs, checked = len(ctx.funcs), set()
-    for j, x in enumerate(items.indices):
+    if items.indices and max(items.indices) < nfuncs:
+        distinct = {ctx.funcs[x] for x in set(items.indices)}
+        if all(ctx.types.matches(RefType(False, t), rt) for t in distinct):
+            return  # all valid, known at C speed
+    for j, x in enumerate(items.indices):  # find the first invalid item
         if x >= nfuncs or ctx.funcs[x] not in checked:
             _elem_funcidx(ctx, items[j][0], rt)
             checked.add(ctx.funcs[x])
