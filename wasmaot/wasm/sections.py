@@ -162,21 +162,27 @@ _END = BY_NAME["end"]
 
 class FuncIndexItems(Sequence):
     """The items of a segment given as function indices, kept compact (one may
-    have millions): `indices[j]`, read at `offsets[j]`.  Item j reads back as
-    the expression it stands for, `ref.func x` then `end`."""
+    have millions): `indices[j]`, read at `offsets[j]` (or, when every index took
+    one byte, at `first + j`).  Item j reads back as the expression it stands
+    for, `ref.func x` then `end`."""
 
-    def __init__(self, indices: array, offsets: array) -> None:
+    def __init__(self, indices: array, offsets: array | None, first: int = 0) -> None:
         self.indices = indices
         self.offsets = offsets  # one more than the items: where the last one ends
+        self.first = first
 
     def __len__(self) -> int:
         return len(self.indices)
 
+    def _offset(self, j: int) -> int:
+        return self.offsets[j] if self.offsets is not None else self.first + j
+
     def __getitem__(self, j):
         if isinstance(j, slice):
             return [self[k] for k in range(*j.indices(len(self)))]
-        return [Instr(_REF_FUNC, (self.indices[j],), self.offsets[j]),
-                Instr(_END, (), self.offsets[j + 1 if j >= 0 else j])]
+        j = range(len(self))[j]  # negative from the end; IndexError past it
+        return [Instr(_REF_FUNC, (self.indices[j],), self._offset(j)),
+                Instr(_END, (), self._offset(j + 1))]
 
 
 def _funcidx_exprs(r: Reader) -> FuncIndexItems:
@@ -187,8 +193,7 @@ def _funcidx_exprs(r: Reader) -> FuncIndexItems:
         # Every index below 128 is one LEB byte: the n items are the next n bytes
         # (a table of a few functions repeated, as in 1,000,000-item segments).
         r.pos = start + n
-        return FuncIndexItems(array("I", memoryview(one_byte_each)),
-                              array("Q", range(start, start + n + 1)))
+        return FuncIndexItems(array("I", memoryview(one_byte_each)), None, start)
     indices, offsets = array("I"), array("Q")
     for _ in range(n):
         offsets.append(r.pos)
