@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))  # run as a script from a checkout, installed or n
 
 from startup import spawn_env, zig_cc  # bench/startup.py
 
-from wasmaot.driver.build import BuildOptions, build
+from wasmaot.commands.build import BuildOptions, build
 from wasmaot.driver.targets import host_code_target
 
 SOURCE = ROOT / "bench" / "programs" / "floatkernels.c"

@@ -5,7 +5,7 @@ The inputs are built once per run of the bench, in a temporary directory:
 
   hello.wasm    examples/hello/hello.c with `python -m ziglang cc -target wasm32-wasi -O2`
                 (as `make demo` builds it)
-  hello         `wasmaot build hello.wasm` for this machine (wasmaot.driver.build)
+  hello         `wasmaot build hello.wasm` for this machine (wasmaot.commands.build)
   hello-native  the same C with `zig cc -target <arch>-linux-musl -O2 -static -s`
                 (stripped, as wasmaot's executables are)
   hello.cwasm   `wasmtime compile hello.wasm` (when the wasmtime CLI is there)
@@ -50,7 +50,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from a checkout, installed or not
 
-from wasmaot.driver.build import BuildOptions, build
+from wasmaot.commands.build import BuildOptions, build
 from wasmaot.driver.targets import host_code_target
 
 HELLO = ROOT / "examples" / "hello" / "hello.c"

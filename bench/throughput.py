@@ -32,7 +32,7 @@ measure the compiler of this checkout:
   native C          `zig cc -target <arch>-linux-musl -O2 -static -s` (clang; the baseline
                     CPU of the arch: SSE2 on x86-64)
   native C v2       SIMD workloads on x86-64 only: the same with -mcpu=x86_64_v2 (SSE4.2)
-  wasmaot           `zig cc -target wasm32-wasi -O2`, then wasmaot.driver.build for this
+  wasmaot           `zig cc -target wasm32-wasi -O2`, then wasmaot.commands.build for this
                     machine at -O2, the data directory granted as the preopen "."
   wasmaot explicit  the same with --bounds-checks explicit (a compare and branch per access
                     instead of guard pages)
@@ -89,7 +89,7 @@ sys.path.insert(0, str(ROOT))  # run as a script from a checkout, installed or n
 
 from startup import announce_wasmtime, spawn_env, zig_cc  # bench/startup.py: the same helpers
 
-from wasmaot.driver.build import BuildOptions, Grant, build
+from wasmaot.commands.build import BuildOptions, Grant, build
 from wasmaot.driver.targets import host_code_target
 from wasmaot.errors import WasmError
 

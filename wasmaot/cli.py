@@ -53,7 +53,7 @@ class _Reporter:
 
 def _load(file: str):
     """FILE decoded and validated."""
-    from wasmaot.driver.inputs import read_module_bytes
+    from wasmaot.commands.inputs import read_module_bytes
 
     data = read_module_bytes(file)
     from wasmaot.wasm import load_module
@@ -64,8 +64,8 @@ def _load(file: str):
 def _inspect(file: str, as_json: bool) -> str:
     """The text of `wasmaot inspect FILE` (decoded, not validated), or the
     manifest of an executable made by `wasmaot build`."""
-    from wasmaot.driver.inputs import read_module_bytes
-    from wasmaot.driver.manifest import is_elf, read_manifest
+    from wasmaot.commands.inputs import read_module_bytes
+    from wasmaot.commands.manifest import is_elf, read_manifest
 
     with open(file, "rb") as f:
         head = f.read(4)
@@ -76,7 +76,7 @@ def _inspect(file: str, as_json: bool) -> str:
             return json.dumps(manifest, indent=2, sort_keys=True)
         return "\n".join(f"{k}: {json.dumps(v, sort_keys=True)}" for k, v in sorted(manifest.items()))
     data = read_module_bytes(file)
-    from wasmaot.driver.inspect import format_report, inspect_module
+    from wasmaot.commands.inspect import format_report, inspect_module
     from wasmaot.wasm import decode_module
 
     report = inspect_module(decode_module(data), file=file)
@@ -171,7 +171,7 @@ def wast(reporter: _Reporter, files: tuple[str, ...], opt_level: int, target: st
     driver asks over a pipe; for another architecture, under qemu-user
     (e.g. `--target aarch64-linux` needs qemu-aarch64-static).
     """
-    from wasmaot.driver.wast import run_file
+    from wasmaot.commands.wast import run_file
 
     totals = [0, 0, 0]
     for file in files:
@@ -206,7 +206,7 @@ def _parse_size(text: str) -> int:
 
 def _check_timeout(ctx, param, text: str | None) -> str | None:
     """--timeout DURATION: checked here, so a bad one is a usage error."""
-    from wasmaot.driver.duration import DurationError, parse_duration
+    from wasmaot.commands.duration import DurationError, parse_duration
 
     if text is not None:
         try:
@@ -217,7 +217,7 @@ def _check_timeout(ctx, param, text: str | None) -> str | None:
 
 
 def _timeout_ns(text: str | None) -> int:
-    from wasmaot.driver.duration import parse_duration
+    from wasmaot.commands.duration import parse_duration
 
     return 0 if text is None else parse_duration(text)
 
@@ -264,9 +264,9 @@ def build(reporter: _Reporter, file: str, output: str, target, opt_level, dirs, 
     (comma-separated; a backslash escapes "\\", "," and ":").  A failed build
     leaves OUT untouched.
     """
-    from wasmaot.driver.build import BuildOptions, build as do_build
+    from wasmaot.commands.build import BuildOptions, build as do_build
     from wasmaot.driver.grants import RunGrants
-    from wasmaot.driver.inputs import read_module_bytes
+    from wasmaot.commands.inputs import read_module_bytes
     from wasmaot.driver.targets import host_code_target
 
     memory = _parse_size(max_memory) if max_memory else 0
@@ -308,7 +308,7 @@ def run(reporter: _Reporter, file: str, args, dirs, ro_dirs, env, tcp_listen, op
     cached build serves every grant.  The exit status is the program's.
     """
     from wasmaot.driver.grants import RunGrants
-    from wasmaot.driver.run import cached_executable, exec_with_grants
+    from wasmaot.commands.run import cached_executable, exec_with_grants
 
     grants = reporter.run(file, lambda: RunGrants.parse(dirs, ro_dirs, env, tcp_listen))
     exe = None if grants is None else reporter.run(

@@ -2,7 +2,7 @@
 
 `wasmaot run` of a cached build should start in a few tens of milliseconds,
 less than importing the CLI framework takes, so its plain forms are handled
-before `wasmaot.cli` is imported (wasmaot/driver/run.py: fast_run).  Anything
+before `wasmaot.cli` is imported (wasmaot/commands/run.py: fast_run).  Anything
 else goes to the full CLI.
 """
 
@@ -11,7 +11,7 @@ import sys
 
 def main() -> None:
     if len(sys.argv) > 2 and sys.argv[1] == "run":
-        from wasmaot.driver.run import fast_run
+        from wasmaot.commands.run import fast_run
 
         fast_run(sys.argv[2:])  # execs on success; otherwise the full CLI reports
     from wasmaot.cli import main as cli_main

@@ -1,7 +1,7 @@
 /* main() of an executable made by `wasmaot build`.
  *
  * Links with: the module's objects (they define `wasmaot_module`), a generated
- * build configuration (`wasmaot_build`, see wasmaot/driver/build.py), and the
+ * build configuration (`wasmaot_build`, see wasmaot/commands/build.py), and the
  * runtime archive.  It grants the guest what the build baked in plus, unless
  * the build was --locked, what the person running it grants through the
  * environment:
@@ -209,7 +209,7 @@ static void print_trap(int32_t code, const struct wasmaot_trap_info *trap) {
   exit(134);
 }
 
-/* A duration as wasmaot/driver/duration.py defines it: 1-12 digits, optionally
+/* A duration as wasmaot/commands/duration.py defines it: 1-12 digits, optionally
  * '.' and 1-9 digits, optionally "ms", "s", "m" or "h" (default s); more than 0
  * and at most a year.  Returns 0 and *ns, or -1. */
 static int parse_duration(const char *s, uint64_t *ns) {

@@ -1,6 +1,6 @@
 /* main() of a wast test executable (`wasmaot wast --target ...`).
  *
- * A spec script is run by the Python driver (wasmaot/driver/wast_remote.py),
+ * A spec script is run by the Python driver (wasmaot/commands/wast_remote.py),
  * which cannot load code of another architecture.  So every module of the
  * script is compiled for the target and linked into this one program, which
  * instantiates and calls them as the driver asks over a pipe; under

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from wasmaot.driver.targets import host_code_target
-from wasmaot.driver.wast import run_file
+from wasmaot.commands.wast import run_file
 
 SCRIPT = Path(__file__).with_name("exact_imports.wast")
 

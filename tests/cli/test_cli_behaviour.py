@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import wasmaot.driver.inputs
+import wasmaot.commands.inputs
 from wasmaot.cli import cli
 
 HERE = Path(__file__).resolve().parent
@@ -35,7 +35,7 @@ def _explode(path):
 
 
 def test_internal_error_is_one_line(monkeypatch) -> None:
-    monkeypatch.setattr(wasmaot.driver.inputs, "read_module_bytes", _explode)
+    monkeypatch.setattr(wasmaot.commands.inputs, "read_module_bytes", _explode)
     result = run(["validate", str(HERE / "readme.wat"), str(HERE / "validate-valid.wat")])
     assert result.exit_code == 1
     assert result.stdout == ""
@@ -46,7 +46,7 @@ def test_internal_error_is_one_line(monkeypatch) -> None:
 
 
 def test_internal_error_traceback_with_debug(monkeypatch) -> None:
-    monkeypatch.setattr(wasmaot.driver.inputs, "read_module_bytes", _explode)
+    monkeypatch.setattr(wasmaot.commands.inputs, "read_module_bytes", _explode)
     result = run(["--debug", "inspect", str(HERE / "readme.wat")])
     assert result.exit_code == 1
     assert "Traceback (most recent call last)" in result.stderr

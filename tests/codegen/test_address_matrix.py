@@ -18,7 +18,7 @@ import sys
 import pytest
 
 import address_matrix
-from wasmaot.driver.wast import run_file
+from wasmaot.commands.wast import run_file
 
 
 @pytest.fixture(scope="module")

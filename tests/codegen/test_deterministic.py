@@ -20,11 +20,11 @@ import pytest
 
 from wasmaot import api
 from wasmaot.codegen import numeric, simd
-from wasmaot.driver.build import BuildOptions, build
+from wasmaot.commands.build import BuildOptions, build
 from wasmaot.driver.compile import CompileRequest, compile_module
-from wasmaot.driver.manifest import read_manifest
-from wasmaot.driver.run import cached_executable
-from wasmaot.driver.wast import run_file
+from wasmaot.commands.manifest import read_manifest
+from wasmaot.commands.run import cached_executable
+from wasmaot.commands.wast import run_file
 from wasmaot.driver.wat import wat_bytes_to_wasm
 from wasmaot.wasm.opcodes import OPCODES
 

@@ -153,7 +153,7 @@ CHECKS = r"""(module
 
 @pytest.mark.parametrize("target", ["x86_64-linux", "aarch64-linux"])
 def test_executable_links_the_image_object_and_initializes_from_it(tmp_path, target):
-    from wasmaot.driver.build import BuildOptions, build
+    from wasmaot.commands.build import BuildOptions, build
 
     src = tmp_path / "checks.wat"
     src.write_text(CHECKS)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from wasmaot.driver.compile import CompileRequest, compile_module
-from wasmaot.driver.wast import run_file
+from wasmaot.commands.wast import run_file
 from wasmaot.driver.wat import wat_bytes_to_wasm
 
 SCRIPT = Path(__file__).with_name("trap_leaves_state.wast")

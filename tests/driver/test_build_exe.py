@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from wasmaot.driver.build import BuildOptions, build
+from wasmaot.commands.build import BuildOptions, build
 from wasmaot.driver.wat import wat_to_wasm
 from wasmaot.errors import LinkError
 
@@ -129,8 +129,8 @@ def test_failed_build_keeps_the_existing_output(tmp_path):
 def test_executable_carries_a_manifest_that_inspect_reads(hello_wasm, tmp_path):
     import hashlib
 
-    from wasmaot.driver.build import Grant
-    from wasmaot.driver.manifest import read_manifest
+    from wasmaot.commands.build import Grant
+    from wasmaot.commands.manifest import read_manifest
 
     exe = build(hello_wasm, tmp_path / "hello",
                 BuildOptions(dirs=(Grant("/srv", "/data", True),), env=("LANG",), locked=True))

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 
 from wasmaot.driver import cpu, toolchain
-from wasmaot.driver.build import BuildOptions, build
+from wasmaot.commands.build import BuildOptions, build
 from wasmaot.driver.host import host_target_name
-from wasmaot.driver.wast import run_file
-from wasmaot.driver.wast_remote import ExecutableFailed
+from wasmaot.commands.wast import run_file
+from wasmaot.commands.wast_remote import ExecutableFailed
 from wasmaot.errors import ToolchainError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -158,7 +158,7 @@ def test_native_requires_every_table_feature_this_cpu_has(hello, tmp_path):
     """LLVM's host features, mapped through the table, are the CPU's own flags,
     and the runtime's CPUID reading agrees (the executable starts here)."""
     exe = built(hello, "x86_64-linux", "native")
-    from wasmaot.driver.manifest import read_manifest
+    from wasmaot.commands.manifest import read_manifest
 
     flags = host_flags()
     expected = [f.name for f in cpu.FEATURES["x86_64"] if f.cpuinfo in flags]

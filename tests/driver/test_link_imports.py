@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from wasmaot.driver.build import BuildOptions, build
+from wasmaot.commands.build import BuildOptions, build
 from wasmaot.driver.link import import_symbol
 from wasmaot.errors import LinkError
 

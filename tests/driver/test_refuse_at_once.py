@@ -18,7 +18,7 @@ import pytest
 from wasmaot import api
 from wasmaot.codegen import module as codegen_module
 from wasmaot.codegen.module import HANDLERS, REFUSALS
-from wasmaot.driver import build as build_mod
+from wasmaot.commands import build as build_mod
 from wasmaot.driver import compile as compile_mod
 from wasmaot.driver import link
 from wasmaot.driver.compile import frontend

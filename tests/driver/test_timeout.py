@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from wasmaot.driver.build import BuildOptions, build
-from wasmaot.driver.duration import DurationError, parse_duration
+from wasmaot.commands.build import BuildOptions, build
+from wasmaot.commands.duration import DurationError, parse_duration
 from wasmaot.driver.wat import wat_to_wasm
 
 REPO = Path(__file__).resolve().parents[2]

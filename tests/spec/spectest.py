@@ -264,10 +264,10 @@ def judge(result: FileResult, found: list[Case], known_lines: dict[int, KnownFai
 
 @dataclass
 class ScriptRun:
-    """One script run (`wasmaot.driver.wast.run_file`) judged against the
+    """One script run (`wasmaot.commands.wast.run_file`) judged against the
     known-failures list; `conftest.py` prints these."""
 
-    result: object  # wasmaot.driver.wast.FileResult
+    result: object  # wasmaot.commands.wast.FileResult
     known: list = field(default_factory=list)  # (Outcome, KnownFailure) of listed failures
     problems: list = field(default_factory=list)  # unexpected failures, fixed or stale entries
 

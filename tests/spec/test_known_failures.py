@@ -5,7 +5,7 @@ a listed line that passes or has no command (the list only shrinks)."""
 from __future__ import annotations
 
 import spectest
-from wasmaot.driver.wast import FileResult, Outcome
+from wasmaot.commands.wast import FileResult, Outcome
 
 
 def _result(*outcomes) -> FileResult:

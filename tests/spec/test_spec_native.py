@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 import spectest
-from wasmaot.driver.wast import convert, run_file
+from wasmaot.commands.wast import convert, run_file
 from wasmaot.driver.wat import wasm_tools_executable
 
 TOP_LEVEL = sorted(p.name for p in spectest.TESTSUITE.glob("*.wast"))

@@ -15,7 +15,7 @@ import pytest
 import spectest
 from test_spec_native import NATIVE_RESULTS, SCRIPTS, judge, run_script
 from wasmaot.driver.targets import host_code_target
-from wasmaot.driver.wast import run_file
+from wasmaot.commands.wast import run_file
 
 AARCH64_RESULTS: dict = {}
 

@@ -23,10 +23,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from wasi_run import TARGETS, build_exe, exe_command, zig_wasm
 
-from wasmaot.driver.build import BuildOptions, build
+from wasmaot.commands.build import BuildOptions, build
 from wasmaot.driver.grants import Grant, GrantError, RunGrants, from_manifest_value
-from wasmaot.driver.manifest import read_manifest
-from wasmaot.driver.run import grant_environment
+from wasmaot.commands.manifest import read_manifest
+from wasmaot.commands.run import grant_environment
 
 PROGRAM = Path(__file__).resolve().parent / "programs" / "grants.c"
 
@@ -204,7 +204,7 @@ def test_a_name_alone_passes_the_hosts_value_whatever_its_bytes(bare_exe):
 def test_wasmaot_run_passes_any_bytes(grants_wasm, tmp_path, joined):
     """The command line end to end: argv is bytes (Python decodes it with
     surrogateescape), the grants go through the lists, the guest sees them.
-    `--opt=VALUE` is left to the full CLI by the fast path (driver/run.py)."""
+    `--opt=VALUE` is left to the full CLI by the fast path (commands/run.py)."""
     wasm = tmp_path / "grants.wasm"
     wasm.write_bytes(grants_wasm)
     rw, ro = make_dirs(tmp_path, [(b"r,w\\\xff", b"/w,", False), (b"o\xfe:x", b"/unused", True)])

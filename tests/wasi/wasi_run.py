@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from wasmaot.driver.build import BuildOptions, Grant, build
+from wasmaot.commands.build import BuildOptions, Grant, build
 
 REPO = Path(__file__).resolve().parents[2]
 PROGRAMS = Path(__file__).resolve().parent / "programs"

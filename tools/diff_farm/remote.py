@@ -1,7 +1,7 @@
 """A variant on another target: the module in a test executable, under qemu.
 
 It reuses what `wasmaot wast --target` runs spec scripts with
-(wasmaot/driver/wast_remote.py): the module is compiled for the target and linked
+(wasmaot/commands/wast_remote.py): the module is compiled for the target and linked
 with the runtime and `runtime_c/exe/wast_main.c` into one static executable, which
 instantiates it, calls its exports and reads its globals, memories and tables as
 this side asks over a pipe.  The executable has no Python host, so a module that
@@ -14,8 +14,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from wasmaot.driver.wast import HostRef
-from wasmaot.driver.wast_remote import TestExecutable
+from wasmaot.commands.wast import HostRef
+from wasmaot.commands.wast_remote import TestExecutable
 from wasmaot.errors import Trap
 
 from tools.diff_farm.harness import (FUEL, FUEL_PER_CALL, HOST_LOG, OTHER,

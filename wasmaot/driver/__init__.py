@@ -1,7 +1,9 @@
-"""The driver: everything between the command line and the compiler stages.
+"""The compile pipeline below `wasmaot.api`: module bytes to objects (`compile`,
+`llvm`, `rawobject`), targets and CPU levels (`targets`, `cpu`, `host`), the C
+toolchain and the runtime it builds (`toolchain`, `sources`, `cache`), linking
+(`link`), and the build configuration with its grants (`build_config`, `grants`).
 
-`inputs` reads a module from a file (binary or text), `wat` runs the external
-text-format parser, `inspect` builds the report of `wasmaot inspect`.  Nothing
-here prints: errors are raised as `wasmaot.errors.WasmError` (or `OSError` for a
-file that cannot be read) and the CLI reports them.
+Nothing here imports `wasmaot.api` or `wasmaot.commands` (the commands are built
+on top of both; tests/driver/test_layers.py checks it), and nothing here prints:
+errors are raised as `wasmaot.errors.WasmError` and the CLI reports them.
 """

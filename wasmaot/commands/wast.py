@@ -24,7 +24,7 @@ from pathlib import Path
 from .. import api
 from ..errors import InvalidModule, LinkError, MalformedModule, Trap, UnsupportedFeature, WasmError
 from ..wasm import load_module
-from .wat import wasm_tools_executable, wat_to_wasm
+from ..driver.wat import wasm_tools_executable, wat_to_wasm
 
 # Expected trap texts of the testsuite that wasmtime (and so wasmaot) words
 # differently; each maps to a text our message contains.
@@ -472,8 +472,8 @@ def run_file(path: str | os.PathLike, *, opt_level: int = 2, target: str | None 
     `cpu`: the --cpu level the modules are compiled for; a level that does not
     exist for the target (or that this CPU lacks, in process) raises
     ToolchainError before the script runs."""
-    from .llvm import check_host_has, cpu_choice
-    from .targets import code_target
+    from ..driver.llvm import check_host_has, cpu_choice
+    from ..driver.targets import code_target
 
     if target is None:
         check_host_has(cpu)

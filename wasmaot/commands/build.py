@@ -21,12 +21,12 @@ from pathlib import Path
 
 from .. import __version__
 from ..errors import LinkError, ToolchainError
-from . import build_config, link, llvm, wasi
-from .compile import CompileRequest, compile_module, frontend
-from .cpu import CpuChoice
-from .grants import Grant, check_count, env_grant, listen_grant, manifest_value
-from .targets import code_target
-from .toolchain import _run, compile_object, runtime_build, zig_command
+from ..driver import build_config, link, llvm, wasi
+from ..driver.compile import CompileRequest, compile_module, frontend
+from ..driver.cpu import CpuChoice
+from ..driver.grants import Grant, check_count, env_grant, listen_grant, manifest_value
+from ..driver.targets import code_target
+from ..driver.toolchain import _run, compile_object, runtime_build, zig_command
 
 MANIFEST_SECTION = ".wasmaot.manifest"
 

@@ -26,12 +26,12 @@ from .. import api
 from ..codegen import abi
 from ..errors import LinkError, ToolchainError, Trap, UnsupportedFeature, WasmError
 from ..wasm.types import RefType
-from . import llvm
-from .compile import CompileRequest, compile_module, frontend
-from .cpu import CpuChoice
-from .host import host_arch
-from .targets import code_target
-from .toolchain import _run, compile_object, runtime_build, zig_command
+from ..driver import llvm
+from ..driver.compile import CompileRequest, compile_module, frontend
+from ..driver.cpu import CpuChoice
+from ..driver.host import host_arch
+from ..driver.targets import code_target
+from ..driver.toolchain import _run, compile_object, runtime_build, zig_command
 from .wast import SPECTEST_PRINTS, HostRef, module_bytes
 
 # Commands whose file is a module to compile and instantiate.

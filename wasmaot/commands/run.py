@@ -13,10 +13,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .cache import cache_root, module_key
-from .grants import GrantError, RunGrants
+from ..driver.cache import cache_root, module_key
+from ..driver.grants import GrantError, RunGrants
 from .inputs import read_module_bytes
-from .host import host_target_name
+from ..driver.host import host_target_name
 
 
 def cached_executable(file: str, opt_level: int, *, interruptible: bool = False,
