@@ -458,6 +458,50 @@ def run(exe: Path, name: str, args: list) -> int:
     return p.returncode
 
 
+def python_api_check() -> int:
+    """The Python API's shape: the module and runtime as a shared object for
+    x86_64-linux-gnu, zig's libunwind linked into it (not exported), loaded
+    into this Python with ctypes, the tests run there."""
+    d = OUT / "x86_64-linux"
+    so = d / "libspike.so"
+    sh([*zig(), "cc", "-target", "x86_64-linux-gnu", *CFLAGS, "-fPIC", "-c", str(HERE / "eh_rt.c"),
+        "-o", str(d / "eh_rt_gnu.o")])
+    sh([*zig(), "cc", "-target", "x86_64-linux-gnu", "-shared", "-o", str(so), str(d / "spike.o"),
+        str(d / "eh_rt_gnu.o"), "-lunwind", "-Wl,-z,defs", "-Wl,--build-id=none"])
+    exported = [l for l in sh(["nm", "-D", "--defined-only", str(so)]).stdout.splitlines() if "_Unwind" in l]
+    print(f"=== x86_64-linux-gnu shared object in Python (ctypes); _Unwind_* exported: {len(exported)}")
+    code = "import ctypes, sys; sys.exit(ctypes.CDLL(sys.argv[1]).main(0, None))"
+    p = subprocess.run([sys.executable, "-c", code, str(so)], capture_output=True, text=True)
+    sys.stdout.write(p.stdout + p.stderr)
+    return p.returncode
+
+
+WASMTIME = Path("/work/main/.venv/bin/wasmtime")
+
+
+def wasmtime_bench() -> None:
+    """The same throw+catch in wasmtime (wasmtime_throw.wat), CPU time of
+    `iters` runs minus a run with none (process start, compilation excluded)."""
+    import resource
+
+    cwasm = OUT / "wasmtime_throw.cwasm"
+    sh([str(WASMTIME), "compile", "-W", "exceptions=y", str(HERE / "wasmtime_throw.wat"), "-o", str(cwasm)])
+
+    def cpu(n: int, iters: int) -> float:
+        best = 1e9
+        for _ in range(3):
+            r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            sh([str(WASMTIME), "run", "--allow-precompiled", "-W", "exceptions=y", "--invoke", "run",
+                str(cwasm), str(n), str(iters)])
+            r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            best = min(best, r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime)
+        return best
+
+    for n in (1, 10, 100):
+        iters = 20000 if n >= 100 else 100000
+        print(f"wasmtime throw+catch across {n:3d} frames: {(cpu(n, iters) - cpu(n, 0)) / iters * 1e6:.2f} us")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--no-bench", action="store_true")
@@ -492,6 +536,9 @@ def main() -> int:
         print(f"asm ({name}): the loop function is {len(plain_body)} instructions without a "
               f"try_table, {len(try_body)} with; the difference (see {d / 'spike.s'}):")
         print("\n".join("    " + l for l in diff[2:]))
+    status |= python_api_check()
+    if not opts.no_bench and WASMTIME.exists():
+        wasmtime_bench()
     return status
 
 
