@@ -243,6 +243,8 @@ static int32_t invoke(entry_fn f, struct vmctx *ctx, int32_t *args, double d, in
 /* The entry thunks and benchmark functions of spike.py's IR. */
 void entry_outer(struct vmctx *, int32_t *, double, int32_t *);
 void entry_recurse(struct vmctx *, int32_t *, double, int32_t *);
+void entry_limit(struct vmctx *, int32_t *, double, int32_t *);
+void entry_host(struct vmctx *, int32_t *, double, int32_t *);
 void entry_bench_throw(struct vmctx *, int32_t *, double, int32_t *);
 void entry_bench_throw_mismatch(struct vmctx *, int32_t *, double, int32_t *);
 void entry_bench_loop_try(struct vmctx *, int32_t *, double, int32_t *);
@@ -261,6 +263,15 @@ static int32_t run(entry_fn f, struct vmctx *ctx, int32_t a0, int32_t a1, double
   int32_t args[2] = {a0, a1};
   *result = -1;
   return invoke(f, ctx, args, d, result, escaped);
+}
+
+/* The host import of @host_try: wasm in a nested activation throws tag c,
+ * which escapes to this host frame as a value; rethrowing it from here
+ * unwinds the outer activation's wasm frames. */
+void host_reenter(struct vmctx *ctx) {
+  int32_t args[2] = {2, 46}, r;
+  struct exn *e;
+  if (invoke(entry_outer, ctx, args, 6.5, &r, &e) == RESULT_EXCEPTION) wasmaot_rt_throw_ref(e);
 }
 
 static double now(void) {
@@ -312,6 +323,12 @@ static void tests(struct vmctx *ctx) {
   code = run(entry_recurse, ctx, -1, 0, 0, &r, &e);
   check("stack exhaustion inside a try_table: the prologue check traps, not caught",
         code == TRAP_STACK);
+  code = run(entry_limit, ctx, 0, 0, 0, &r, &e);
+  check("throw 2 KiB above the stack limit: the unwinder runs in the margin, caught",
+        code == 0 && r == 7);
+  code = run(entry_host, ctx, 0, 0, 0, &r, &e);
+  check("uncaught in a nested activation, handed to the host import, rethrown, caught outside",
+        code == 0 && r == 400000 + 46 * 10 + 65);
   /* Deep recursion, then a throw caught at the top: the unwinder near the limit. */
   int32_t depth = 10000;
   paint();

@@ -242,6 +242,53 @@ resume:
   resume {{ ptr, i32 }} %lp.lp
 }}
 """)
+    # Throwing at the stack limit: recurse until the frame is within 2 KiB of
+    # the limit, then throw; the unwinder runs in the margin below the limit.
+    f.append(f"""define internal tailcc i32 @to_limit(ptr %ctx) #1 {{
+{prologue()}  %near = add i64 %lim, 2048
+  %at = icmp ult i64 %fai, %near
+  br i1 %at, label %throw, label %rec
+throw:
+{tag(0, "ta")}  call void @wasmaot_rt_throw(ptr %ctx, ptr %ta, i32 7, double 0.0)
+  unreachable
+rec:
+  %r = notail call tailcc i32 @to_limit(ptr %ctx)
+  %r1 = add i32 %r, 1
+  ret i32 %r1
+}}
+
+define internal tailcc i32 @limit_try(ptr %ctx) #1 {PERS} {{
+{prologue()}  %r = invoke tailcc i32 @to_limit(ptr %ctx) to label %ok unwind label %lp
+ok:
+  ret i32 %r
+{lpad("lp")}{tag(0, "ta")}  %m = icmp eq ptr %lp.tag, %ta
+  br i1 %m, label %caught, label %resume
+caught:
+{payload("pa", "%lp.exn")}  call void @wasmaot_rt_exn_free(ptr %lp.exn)
+  ret i32 %pa.i
+resume:
+  resume {{ ptr, i32 }} %lp.lp
+}}
+
+; A host import that runs wasm in a nested activation, gets its uncaught
+; exception back and rethrows it into this activation: exceptions cross host
+; frames only by being handed over, never by unwinding them.
+declare void @host_reenter(ptr)
+
+define internal tailcc i32 @host_try(ptr %ctx) #1 {PERS} {{
+{prologue()}  invoke void @host_reenter(ptr %ctx) to label %ok unwind label %lp
+ok:
+  ret i32 0
+{lpad("lp")}{tag(2, "tc")}  %m = icmp eq ptr %lp.tag, %tc
+  br i1 %m, label %caught, label %resume
+caught:
+{payload("pc", "%lp.exn")}  call void @wasmaot_rt_exn_free(ptr %lp.exn)
+  %r = add i32 %pc.sum, 400000
+  ret i32 %r
+resume:
+  resume {{ ptr, i32 }} %lp.lp
+}}
+""")
     # Benchmarks: `iters` throws across n frames (callee = @recurse or @mm).
     for name, callee in (("bench_throw", "recurse"), ("bench_throw_mismatch", "mm")):
         f.append(f"""define internal tailcc i32 @{name}(ptr %ctx, i32 %n, i32 %iters) #1 {PERS} {{
@@ -334,6 +381,8 @@ done:
     # boundary catches every wasmaot exception and hands it to the host.
     entries = (("entry_outer", "outer", "i32 %a0, i32 %a1, double %d"),
                ("entry_recurse", "rec_try", "i32 %a0"),
+               ("entry_limit", "limit_try", ""),
+               ("entry_host", "host_try", ""),
                ("entry_bench_throw", "bench_throw", "i32 %a0, i32 %a1"),
                ("entry_bench_throw_mismatch", "bench_throw_mismatch", "i32 %a0, i32 %a1"),
                ("entry_bench_loop_try", "bench_loop_try", "i32 %a0"),
@@ -344,7 +393,7 @@ entry:
   %a0 = load i32, ptr %args, align 4
   %a1p = getelementptr inbounds i32, ptr %args, i64 1
   %a1 = load i32, ptr %a1p, align 4
-  %r = invoke tailcc i32 @{callee}(ptr %ctx, {args}) to label %ok unwind label %lp
+  %r = invoke tailcc i32 @{callee}(ptr %ctx{", " if args else ""}{args}) to label %ok unwind label %lp
 ok:
   store i32 %r, ptr %res, align 4
   ret void
