@@ -1,11 +1,14 @@
-"""Issue 10 spike: what `nounwind` is worth on real programs.
+"""Issue 10 spike: what `nounwind` is worth on real programs, and what (C), a
+pending-exception flag tested after every call, would cost instead.
 
 Under zero-cost EH the lowering must drop `nounwind` from every wasm function
 that may throw (it then gets .eh_frame CFI; no code of its own).  The worst
 case is a module where every function may throw.  This builds two examples/
 programs (compress, sha256sum) with today's attributes and with `nounwind`
 removed from every generated function, and compares .text, .eh_frame and run
-time on the throughput bench's input.
+time on the throughput bench's input.  The (C) variant tests a flag after every
+wasm call (a volatile load, so LLVM keeps every test, as when every callee may
+throw) and branches out of line when it is set.
 
     PYTHONPATH=<worktree> /work/main/.venv/bin/python spike/eh/nounwind_cost.py [--rounds N]
 """
@@ -21,6 +24,7 @@ import tempfile
 from pathlib import Path
 
 import wasmaot.codegen.module as cg_module
+import wasmaot.codegen.table as cg_table
 import wasmaot.driver.build as build_mod
 from wasmaot.driver.build import BuildOptions, Grant, build
 from wasmaot.driver.targets import host_code_target
@@ -55,10 +59,33 @@ def sections(data: bytes, names: tuple) -> dict:
     return sizes
 
 
-def build_variant(wasm: bytes, exe: Path, attrs: str, data: Path, pad: int = 0) -> dict:
+FLAG = "@spike_exn_pending = internal global i32 0"
+
+
+def emit_call_with_flag(fx, functype, callee, callee_ctx, *, tail):
+    """(C): after a call that returns, test the pending-exception flag; the
+    taken branch goes out of line (a trap block stands in for the handler
+    dispatch or the early return: the no-throw path is the same)."""
+    _orig_emit_call(fx, functype, callee, callee_ctx, tail=tail)
+    if tail or fx.dead:
+        return
+    fx.mod.declare(FLAG)
+    flag, pending = fx.tmp(), fx.tmp()
+    fx.emit(f"{flag} = load volatile i32, ptr @spike_exn_pending, align 4")
+    fx.emit(f"{pending} = icmp ne i32 {flag}, 0")
+    fx.trap_if(pending, "UNREACHABLE")
+
+
+_orig_emit_call = cg_table._emit_call
+
+
+def build_variant(wasm: bytes, exe: Path, attrs: str, data: Path, pad: int = 0,
+                  flag: bool = False) -> dict:
     """`pad` bytes of read-only data linked in: moves the code as the
     .eh_frame of the may-throw build does, to tell layout effects from code."""
     cg_module.FUNC_ATTRS = attrs
+    if flag:
+        cg_table._emit_call = emit_call_with_flag
     try:
         opts = dict(target=host_code_target().name, opt_level=2, dirs=(Grant(str(data), "."),))
         if pad:  # an extra object in the link command (build.py's _run)
@@ -88,6 +115,7 @@ def build_variant(wasm: bytes, exe: Path, attrs: str, data: Path, pad: int = 0) 
         return out
     finally:
         cg_module.FUNC_ATTRS = TODAY
+        cg_table._emit_call = _orig_emit_call
 
 
 def text_address(exe: Path) -> int:
@@ -122,6 +150,8 @@ def main() -> int:
             for name, attrs in (("nounwind", TODAY), ("may-throw", MAY_THROW)):
                 exes[name] = work / f"{prog}-{name}"
                 sizes[name] = build_variant(wasm.read_bytes(), exes[name], attrs, data)
+            exes["flag"] = work / f"{prog}-flag"
+            sizes["flag"] = build_variant(wasm.read_bytes(), exes["flag"], TODAY, data, flag=True)
             # Control: today's code at the may-throw build's address.
             exes["nounwind+pad"] = work / f"{prog}-pad"
             pad = text_address(exes["may-throw"]) - text_address(exes["nounwind"])
@@ -145,6 +175,9 @@ def main() -> int:
                   f"{best[b]:.3f} s ({(best[b] / best[a] - 1) * 100:+.1f}%); control: today's "
                   f"code at the same address ({pad} B of rodata padding): {best['nounwind+pad']:.3f} s "
                   f"({(best['nounwind+pad'] / best[a] - 1) * 100:+.1f}%); best of {opts.rounds}")
+            print(f"{prog}: (C) flag after every call: .text {sizes['flag']['.text']} B "
+                  f"({(sizes['flag']['.text'] / sizes[a]['.text'] - 1) * 100:+.1f}%), CPU time "
+                  f"{best['flag']:.3f} s ({(best['flag'] / best[a] - 1) * 100:+.1f}%)")
     return 0
 
 

@@ -586,6 +586,11 @@ def main() -> int:
               f"try_table, {len(try_body)} with; the difference (see {d / 'spike.s'}):")
         print("\n".join("    " + l for l in diff[2:]))
     status |= python_api_check()
+    if not opts.no_bench:  # (B) and (C) as C stand-ins, x86-64
+        alt = OUT / "x86_64-linux" / "alternatives"
+        sh([*zig(), "cc", "-target", "x86_64-linux-musl", "-O2", "-static", "-std=c11", "-Wall", "-Werror",
+            str(HERE / "alternatives.c"), "-o", str(alt)])
+        status |= run(alt, "x86_64-linux", [])
     if not opts.no_bench and WASMTIME.exists():
         wasmtime_bench()
     return status
