@@ -100,9 +100,13 @@ def test_every_handler_table_lowers_the_same_rows():
 def test_each_target_and_cpu_level_has_its_table():
     """Every x86-64 feature subset and aarch64 has a table of its own; an
     unknown architecture, and --deterministic everywhere, get the shared ones."""
-    x86 = {handlers_for(CodegenOptions(arch="x86_64", cpu_features=frozenset(f)))
-           is handlers_for(CodegenOptions(arch="x86_64")) for f in (["ssse3"], ["sse4.1"])}
-    assert x86 == {False}
+    def table(arch, *features):
+        return handlers_for(CodegenOptions(arch=arch, cpu_features=frozenset(features)))
+
+    tables = [table("x86_64"), table("x86_64", "ssse3"), table("x86_64", "sse4.1"),
+              table("x86_64", "ssse3", "sse4.1"), table("aarch64"), HANDLERS]
+    assert len({id(t) for t in tables}) == len(tables)
+    assert table("x86_64", "avx2", "popcnt") is table("x86_64")  # features no choice needs
     assert handlers_for(CodegenOptions()) is HANDLERS
     assert handlers_for(CodegenOptions(arch="riscv64", cpu_features=frozenset({"ssse3"}))) is HANDLERS
     for arch in ("x86_64", "aarch64", ""):

@@ -243,3 +243,18 @@ def test_x86_native_choices_are_wasmtimes_on_this_cpu(cpu, engine, tmp_path):
     differ = [f"{c.instr}: wasmaot {a:032x} wasmtime {b:032x}"
               for c, a, b in zip(CASES, ours, theirs) if a != b]
     assert not differ, differ
+
+
+def test_api_cache_keeps_cpu_levels_apart(tmp_path, monkeypatch):
+    """The same module at two levels is two cached objects with different relaxed
+    results (the cache key has the level, and so the native choices)."""
+    if not X86_HOST:
+        pytest.skip("x86-64 levels can be run on an x86-64 host only")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    wasm = _wasm(tmp_path)
+    v2, baseline = api.compile(wasm), api.compile(wasm, cpu="baseline")
+    assert v2.path != baseline.path
+    swizzle = CASES.index(next(c for c in CASES if c.instr == "i8x16.relaxed_swizzle"))
+    args = [_v128(a) for a in CASES[swizzle].args]
+    results = [m.instantiate().exports[f"c{swizzle}"](*args) for m in (v2, baseline)]
+    assert results == [_v128(CASES[swizzle].x86), _v128(CASES[swizzle].exact)]

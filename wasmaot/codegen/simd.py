@@ -679,7 +679,7 @@ def _check_native_choices() -> dict[str, frozenset[str]]:
     architecture (so a table never depends on their order).  Returns the features
     some choice depends on, per architecture."""
     features: dict[str, set] = {}
-    seen: dict[tuple[str, str], NativeChoice] = {}
+    seen: set[tuple[str, str]] = set()
     for c in NATIVE_CHOICES:
         features.setdefault(c.arch, set()).update([c.feature] if c.feature else [])
         for name in c.templates:
@@ -687,7 +687,7 @@ def _check_native_choices() -> dict[str, frozenset[str]]:
                 raise AssertionError(f"native choice for {c.arch}: no SIMD row {name}")
             if (c.arch, name) in seen:
                 raise AssertionError(f"{name}: two native choices for {c.arch}")
-            seen[c.arch, name] = c
+            seen.add((c.arch, name))
     return {arch: frozenset(f) for arch, f in features.items()}
 
 
