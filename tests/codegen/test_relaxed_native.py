@@ -13,7 +13,8 @@ x86 feature the case names (SSE2 is every x86-64 CPU; SSSE3 and SSE4.1 come with
 x86-64-v2, the default level); madd is fused where the CPU has FMA (x86-64-v3,
 every aarch64), except under --deterministic.  The exact rows that got native
 instructions (swizzle: pshufb / tbl; q15mulr_sat_s: pmulhrsw / sqrdmulh) are cases
-too, with one result everywhere.
+too (and aarch64's trunc_sat_f64x2_*_zero: fcvtz and a saturating narrow), with
+one result everywhere.
 
 The x86 results are wasmtime's on this CPU: the same module runs on wasmtime, whose
 native engine must agree with `--cpu native` and whose engine without FMA with the
@@ -68,6 +69,8 @@ CASES = (
     Case("i32x4.relaxed_trunc_f64x2_s_zero", ("f64x2 nan 1e10",),
          "i32x4 0 0x7fffffff 0 0", "i32x4 0x80000000 0x80000000 0 0"),
     Case("i32x4.relaxed_trunc_f64x2_u_zero", ("f64x2 nan 1e10",), "i32x4 0 0xffffffff 0 0"),
+    Case("i32x4.trunc_sat_f64x2_s_zero", ("f64x2 -1e10 -2.5",), "i32x4 0x80000000 -2 0 0"),
+    Case("i32x4.trunc_sat_f64x2_u_zero", ("f64x2 -1.5 3e9",), "i32x4 0 3000000000 0 0"),
     Case("f32x4.relaxed_min", ("f32x4 0 -0 nan 1", "f32x4 -0 0 1 nan"),
          "f32x4 -0 -0 nan:canonical nan:canonical", "f32x4 0 -0 nan:canonical 1"),
     Case("f32x4.relaxed_max", ("f32x4 0 -0 nan 1", "f32x4 -0 0 1 nan"),

@@ -35,8 +35,9 @@ picks one per module):
   minps/maxps (every CPU); relaxed_swizzle pshufb, relaxed_q15mulr pmulhrsw, the
   relaxed dots pmaddubsw, and the exact swizzle and q15mulr_sat_s pshufb and
   pmulhrsw with a fix-up (SSSE3); i8x16/i32x4/i64x2 laneselect blendv (SSE4.1);
-  aarch64 swizzle (both) tbl and q15mulr (both) sqrdmulh, every other relaxed
-  row already NEON's exact instruction.
+  aarch64 swizzle (both) tbl, q15mulr (both) sqrdmulh, trunc f64x2 zero (all
+  four) fcvtz + saturating narrow, relaxed dot_add sadalp: the exact results, as
+  every other relaxed row there (NEON's natural instructions are exact).
 - `DETERMINISTIC_HANDLERS` (`--deterministic`): the portable choices with
   relaxed madd/nmadd unfused (see `_deterministic_templates`), and every float
   lane a row of `NAN_PRODUCING` computes made the canonical NaN if it is a NaN
@@ -331,24 +332,24 @@ def _relaxed_templates(t: dict[str, str]) -> dict[str, str]:
                f"{{v}} = call {T} @llvm.fmuladd.{sfx}({T} {{n}}, {T} {{a1}}, {T} {{a2}})", 3)
     for s in _INT_SHAPES:
         out[f"{s}.relaxed_laneselect"] = _BITWISE["v128.bitselect"]
-    dot = (f"{_unpack('i8x16', 0, 1)}\n{{e0}} = sext <16 x i8> {{a0}} to <16 x i16>\n"
-           "{e1} = sext <16 x i8> {a1} to <16 x i16>\n{p} = mul <16 x i16> {e0}, {e1}\n"
-           f"{{ev}} = shufflevector <16 x i16> {{p}}, <16 x i16> poison, <8 x i32> {_mask(range(0, 16, 2))}\n"
-           f"{{od}} = shufflevector <16 x i16> {{p}}, <16 x i16> poison, <8 x i32> {_mask(range(1, 16, 2))}\n"
-           "{s} = add <8 x i16> {ev}, {od}")
-    out["i16x8.relaxed_dot_i8x16_i7x16_s"] = f"{dot}\n{_pack('i16x8', '{s}')}"
-    out["i32x4.relaxed_dot_i8x16_i7x16_add_s"] = f"{dot}\n{_dot_add_tail('{s}')}"
+    out["i16x8.relaxed_dot_i8x16_i7x16_s"] = f"{_dot_pairs()}\n{_pack('i16x8', '{s}')}"
+    out["i32x4.relaxed_dot_i8x16_i7x16_add_s"] = (
+        f"{_dot_pairs()}\n{{w}} = sext <8 x i16> {{s}} to <8 x i32>\n"
+        f"{{x}} = shufflevector <8 x i32> {{w}}, <8 x i32> poison, <4 x i32> {_mask(range(0, 8, 2))}\n"
+        f"{{y}} = shufflevector <8 x i32> {{w}}, <8 x i32> poison, <4 x i32> {_mask(range(1, 8, 2))}\n"
+        "{z} = add <4 x i32> {x}, {y}\n"
+        f"{{c2}} = bitcast {V} {{2}} to <4 x i32>\n{{q}} = add <4 x i32> {{z}}, {{c2}}\n"
+        + _pack("i32x4", "{q}"))
     return out
 
 
-def _dot_add_tail(pairs: str) -> str:
-    """dot_add after the i16x8 pair sums `pairs`: adjacent sums widened and added, plus c."""
-    return (f"{{w}} = sext <8 x i16> {pairs} to <8 x i32>\n"
-            f"{{x}} = shufflevector <8 x i32> {{w}}, <8 x i32> poison, <4 x i32> {_mask(range(0, 8, 2))}\n"
-            f"{{y}} = shufflevector <8 x i32> {{w}}, <8 x i32> poison, <4 x i32> {_mask(range(1, 8, 2))}\n"
-            "{z} = add <4 x i32> {x}, {y}\n"
-            f"{{c2}} = bitcast {V} {{2}} to <4 x i32>\n{{q}} = add <4 x i32> {{z}}, {{c2}}\n"
-            + _pack("i32x4", "{q}"))
+def _dot_pairs() -> str:
+    """The exact signed dot product's pair sums `{s}` (<8 x i16>, wrapping) of a, b."""
+    return (f"{_unpack('i8x16', 0, 1)}\n{{e0}} = sext <16 x i8> {{a0}} to <16 x i16>\n"
+            "{e1} = sext <16 x i8> {a1} to <16 x i16>\n{p} = mul <16 x i16> {e0}, {e1}\n"
+            f"{{ev}} = shufflevector <16 x i16> {{p}}, <16 x i16> poison, <8 x i32> {_mask(range(0, 16, 2))}\n"
+            f"{{od}} = shufflevector <16 x i16> {{p}}, <16 x i16> poison, <8 x i32> {_mask(range(1, 16, 2))}\n"
+            "{s} = add <8 x i16> {ev}, {od}")
 
 
 def _deterministic_templates() -> dict[str, str]:
@@ -401,8 +402,12 @@ def _deterministic_templates() -> dict[str, str]:
 #   aarch64, every CPU (NEON):
 #     swizzle and relaxed_swizzle           tbl: an index >= 16 gives 0 (exact)
 #     q15mulr_sat_s and relaxed_q15mulr_s   sqrdmulh (exact: it saturates)
-#     every other relaxed row is already NEON's natural instruction (fcvtzs
-#     saturates, fmin/fmax propagate NaN, bsl is bitselect, fmla fuses madd).
+#     trunc_sat_f64x2_{s,u}_zero and the    fcvtzs/fcvtzu to i64, then sqxtn/uqxtn
+#       relaxed ones                        (exact: both saturate)
+#     relaxed_dot_i8x16_i7x16_add_s         the exact dot, then sadalp (exact)
+#     every other relaxed row is already NEON's natural instruction with the exact
+#     result (fcvtzs saturates, fmin/fmax propagate NaN, bsl is bitselect, smull
+#     and addp make the exact dot), and fmla fuses madd.
 #
 # Unsigned relaxed_trunc stays trunc_sat_u on x86-64 (wasmtime's choice there:
 # SSE has no unsigned conversion).  madd/nmadd stay `llvm.fmuladd` (fused with
@@ -487,8 +492,23 @@ def _aarch64_neon() -> dict[str, str]:
                              "<16 x i8> {a0}, <16 x i8> {a1})", 2)
     sqrdmulh = _lanewise("i16x8", "{v} = call <8 x i16> @llvm.aarch64.neon.sqrdmulh.v8i16("
                                   "<8 x i16> {a0}, <8 x i16> {a1})", 2)
-    return {"i8x16.swizzle": tbl, "i8x16.relaxed_swizzle": tbl,
-            "i16x8.q15mulr_sat_s": sqrdmulh, "i16x8.relaxed_q15mulr_s": sqrdmulh}
+    out = {"i8x16.swizzle": tbl, "i8x16.relaxed_swizzle": tbl,
+           "i16x8.q15mulr_sat_s": sqrdmulh, "i16x8.relaxed_q15mulr_s": sqrdmulh}
+    # f64 -> i32 saturating: to i64 (fcvtzs/fcvtzu saturate, NaN is 0), then a
+    # saturating narrow, which also zeroes the upper lanes.
+    for sign, narrow in (("s", "sqxtn"), ("u", "uqxtn")):
+        out[f"i32x4.trunc_sat_f64x2_{sign}_zero"] = out[f"i32x4.relaxed_trunc_f64x2_{sign}_zero"] = (
+            f"{_unpack('f64x2', 0)}\n"
+            f"{{w}} = call <2 x i64> @llvm.aarch64.neon.fcvtz{sign}.v2i64.v2f64(<2 x double> {{a0}})\n"
+            f"{{n}} = call <2 x i32> @llvm.aarch64.neon.{narrow}.v2i32(<2 x i64> {{w}})\n"
+            "{v} = shufflevector <2 x i32> {n}, <2 x i32> zeroinitializer, "
+            "<4 x i32> <i32 0, i32 1, i32 2, i32 3>\n" + _pack("i32x4", "{v}"))
+    # The exact signed dot's pair sums (as the portable row), widened pairwise by saddlp.
+    out["i32x4.relaxed_dot_i8x16_i7x16_add_s"] = (
+        f"{_dot_pairs()}\n{{w}} = call <4 x i32> @llvm.aarch64.neon.saddlp.v4i32.v8i16(<8 x i16> {{s}})\n"
+        f"{{c2}} = bitcast {V} {{2}} to <4 x i32>\n{{q}} = add <4 x i32> {{w}}, {{c2}}\n"
+        + _pack("i32x4", "{q}"))
+    return out
 
 
 def _native_choices(t: dict[str, str]) -> tuple[NativeChoice, ...]:
