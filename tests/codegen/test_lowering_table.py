@@ -14,10 +14,15 @@ import subprocess
 
 import pytest
 
-from wasmaot.codegen.function import UNSUPPORTED_PROPOSALS
 from wasmaot.codegen import simd
+from wasmaot.codegen.function import UNSUPPORTED_PROPOSALS
 from wasmaot.codegen.module import (
-    DETERMINISTIC_HANDLERS, HANDLERS, NATIVE_HANDLERS, REFUSALS, CodegenOptions, handlers_for,
+    DETERMINISTIC_HANDLERS,
+    HANDLERS,
+    NATIVE_HANDLERS,
+    REFUSALS,
+    CodegenOptions,
+    handlers_for,
 )
 from wasmaot.driver.compile import CompileRequest, compile_module, frontend
 from wasmaot.driver.wat import wasm_tools_executable

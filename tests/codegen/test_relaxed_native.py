@@ -24,9 +24,9 @@ default level.
 from __future__ import annotations
 
 import platform
+import struct
 import subprocess
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
@@ -197,14 +197,13 @@ def test_deterministic_results_are_the_same_on_both_targets():
 
 # --- wasmtime, the reference ------------------------------------------------------------
 
-def _wasm(tmp_path: Path) -> bytes:
+def _wasm() -> bytes:
     return subprocess.run([wasm_tools_executable(), "parse", "-"], input=module_text().encode(),
                           capture_output=True, check=True).stdout
 
 
 def _v128(text: str) -> int:
     """A v128.const body (no NaN patterns) as an unsigned 128-bit int."""
-    import struct
     shape, *lanes = text.split()
     fmt = {"i8x16": "B", "i16x8": "H", "i32x4": "I", "i64x2": "Q", "f32x4": "f", "f64x2": "d"}[shape]
     if fmt in "fd":
@@ -241,7 +240,7 @@ WASMTIME_PAIRS = [("native", "native"), ("default", "no-fma")]
 def test_x86_native_choices_are_wasmtimes_on_this_cpu(cpu, engine, tmp_path):
     if not X86_HOST:
         pytest.skip("wasmtime's x86-64 choices can be compared on an x86-64 host only")
-    wasm = _wasm(tmp_path)
+    wasm = _wasm()
     ours, theirs = _wasmaot_results(wasm, cpu), _wasmtime_results(wasm, engine)
     differ = [f"{c.instr}: wasmaot {a:032x} wasmtime {b:032x}"
               for c, a, b in zip(CASES, ours, theirs) if a != b]
@@ -254,7 +253,7 @@ def test_api_cache_keeps_cpu_levels_apart(tmp_path, monkeypatch):
     if not X86_HOST:
         pytest.skip("x86-64 levels can be run on an x86-64 host only")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    wasm = _wasm(tmp_path)
+    wasm = _wasm()
     v2, baseline = api.compile(wasm), api.compile(wasm, cpu="baseline")
     assert v2.path != baseline.path
     swizzle = CASES.index(next(c for c in CASES if c.instr == "i8x16.relaxed_swizzle"))
