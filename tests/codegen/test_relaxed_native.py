@@ -32,7 +32,7 @@ import pytest
 
 from wasmaot import api
 from wasmaot.driver.llvm import check_host_has
-from wasmaot.driver.wast import run_file
+from wasmaot.commands.wast import run_file
 from wasmaot.driver.wat import wasm_tools_executable
 from wasmaot.errors import ToolchainError
 
