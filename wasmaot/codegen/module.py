@@ -610,7 +610,7 @@ class ModuleEmitter:
             [("ptr", self._string(e.name)), ("i64", abi.EXTERN_KINDS[e.kind]), ("i64", e.index)]
             for e in m.exports])
         n_imported = {k: sum(1 for imp in m.imports if imp.kind == k)
-                      for k in ("memory", "table", "global")}
+                      for k in ("memory", "table", "global", "tag")}
         fields = {
             "abi_version": abi.ABI_VERSION, "num_types": ntypes, "type_canon": type_canon,
             "type_super": type_super, "num_funcs": nfuncs,
@@ -625,6 +625,8 @@ class ModuleEmitter:
             "start": -1 if m.start is None else m.start, "entry_thunks": entry_thunks,
             "num_imports": len(m.imports), "imports": imports_arr,
             "num_exports": len(m.exports), "exports": exports_arr,
+            "num_tags": len(ctx.tags), "num_imported_tags": n_imported["tag"],
+            "tag_types": self._i64_array("tag_types", ctx.tags),
         }
         body = []
         for f in abi.MODULE_DESC.fields:
