@@ -196,6 +196,11 @@ GLOBAL_DESC = Struct("wasmaot_global_desc", (
     _f("mutable", "uint64_t", "1 if mutable"),
 ), "A global type (imported or defined).")
 
+TAG_DESC = Struct("wasmaot_tag_desc", (
+    _f("type_index", "uint64_t", "the tag's function type (a type index of the module)"),
+    _f("num_values", "uint64_t", "its parameters: the payload values"),
+), "A tag type (imported or defined).")
+
 IMPORT_DESC = Struct("wasmaot_import_desc", (
     _f("module", "const char *", "module name (UTF-8, NUL-terminated)"),
     _f("name", "const char *", "field name"),
@@ -247,12 +252,12 @@ MODULE_DESC = Struct("wasmaot_module_desc", (
     _f("exports", "const struct wasmaot_export_desc *", ""),
     _f("num_tags", "uint64_t", "tags, imports included"),
     _f("num_imported_tags", "uint64_t", ""),
-    _f("tag_types", "const uint64_t *", "per tag: type index (a function type)"),
+    _f("tags", "const struct wasmaot_tag_desc *", "per tag"),
 ), "Everything the runtime needs to instantiate a compiled module.  Generated code "
    "defines one, named `wasmaot_module`.")
 
 STRUCTS = (MEMORY, TAG, EXCEPTION, TABLE, FUNCREF, SEGMENT, VMCTX, HOST_FUNC, MEMORY_DESC, TABLE_DESC,
-           GLOBAL_DESC, IMPORT_DESC, EXPORT_DESC, MODULE_DESC)
+           GLOBAL_DESC, TAG_DESC, IMPORT_DESC, EXPORT_DESC, MODULE_DESC)
 
 # Codes used in descriptors.
 EXTERN_KINDS = {"func": 0, "table": 1, "memory": 2, "global": 3, "tag": 4}

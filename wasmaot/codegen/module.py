@@ -626,7 +626,8 @@ class ModuleEmitter:
             "num_imports": len(m.imports), "imports": imports_arr,
             "num_exports": len(m.exports), "exports": exports_arr,
             "num_tags": len(ctx.tags), "num_imported_tags": n_imported["tag"],
-            "tag_types": self._i64_array("tag_types", ctx.tags),
+            "tags": self._i64_array("tags", [  # rows {type_index, num_values}
+                field for t in ctx.tags for field in (t, len(ctx.types.comp(t).params))]),
         }
         body = []
         for f in abi.MODULE_DESC.fields:
