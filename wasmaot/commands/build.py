@@ -141,7 +141,8 @@ def build(data: bytes, output: str | os.PathLike, opts: BuildOptions) -> Path:
     native, custom = _bind_imports(module, ctx, opts.link)
     req = CompileRequest(opts.target, opts.opt_level, opts.bounds_checks == "explicit", native,
                          opts.cpu, "obj" if opts.emit == "exe" else opts.emit,
-                         interruptible=opts.interruptible, deterministic=opts.deterministic)
+                         interruptible=opts.interruptible, deterministic=opts.deterministic,
+                         standalone=True)
     # One piece when emitting a single object/IR/assembly file.
     objects, _ = compile_module(data, req, module=module, ctx=ctx, split=opts.emit == "exe")
     if opts.emit != "exe":

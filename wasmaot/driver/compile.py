@@ -55,13 +55,14 @@ class CompileRequest:
     descriptor_symbol: str = "wasmaot_module"
     interruptible: bool = False  # loop-header interrupt checks (--timeout)
     deterministic: bool = False  # --deterministic, see CodegenOptions
+    standalone: bool = False  # an executable's only module, see CodegenOptions
 
     @property
     def codegen(self) -> CodegenOptions:
         return CodegenOptions(self.opt_level, self.explicit_bounds_checks, self.native_imports,
                               self.descriptor_symbol, self.interruptible,
                               probe_straddling_stores=self.target.startswith("aarch64"),
-                              deterministic=self.deterministic)
+                              deterministic=self.deterministic, standalone=self.standalone)
 
 
 @contextmanager
