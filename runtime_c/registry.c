@@ -86,6 +86,8 @@ static void *const runtime_entries[] = {
     (void *)wasmaot_rt_table_grow,  (void *)wasmaot_rt_table_fill,  (void *)wasmaot_rt_table_copy,
     (void *)wasmaot_rt_table_init,  (void *)wasmaot_rt_elem_drop,
     (void *)wasmaot_rt_func_type_matches, (void *)wasmaot_rt_host_call, (void *)wasmaot_invoke,
+    (void *)wasmaot_rt_exception_new, (void *)wasmaot_rt_throw, (void *)wasmaot_rt_exception_free,
+    (void *)wasmaot_rt_exception_escaped,
 };
 
 struct segment_query {
