@@ -171,13 +171,19 @@ static _Unwind_Reason_Code stop_at_activation(int version, _Unwind_Action action
   (void)version, (void)exception_class, (void)uw, (void)param;
   struct wasmaot_rt_thread *t = &wasmaot_rt_thread_state;
   struct wasmaot_rt_activation *act = t->activation;
-  if ((actions & _UA_END_OF_STACK) || act == NULL || _Unwind_GetCFA(ctx) > act->entry_fp) {
+  if ((actions & _UA_END_OF_STACK) || act == NULL || _Unwind_GetCFA(ctx) >= act->entry_fp) {
     fprintf(stderr, "wasmaot runtime: a wasm exception left its activation without being "
                     "caught by an entry thunk\n");
     abort();
   }
-  if (act->throw_npcs < WASMAOT_RT_THROW_PCS) act->throw_pcs[act->throw_npcs] = _Unwind_GetIP(ctx);
-  act->throw_npcs++;
+  /* A `resume` starts a new walk at the resuming frame: record each frame once
+   * (frames only get older: their CFAs grow). */
+  uintptr_t cfa = _Unwind_GetCFA(ctx);
+  if (cfa > act->throw_cfa) {
+    if (act->throw_npcs < WASMAOT_RT_THROW_PCS) act->throw_pcs[act->throw_npcs] = _Unwind_GetIP(ctx);
+    act->throw_npcs++;
+    act->throw_cfa = cfa;
+  }
   return _URC_NO_REASON;
 }
 
@@ -191,6 +197,7 @@ void wasmaot_rt_throw(struct wasmaot_vmctx *vmctx, struct wasmaot_exception *exn
     abort();
   }
   t->activation->throw_npcs = 0;
+  t->activation->throw_cfa = 0;
   _Unwind_Reason_Code rc = _Unwind_ForcedUnwind((struct _Unwind_Exception *)exn,
                                                 stop_at_activation, NULL);
   fprintf(stderr, "wasmaot runtime: unwinding a wasm exception failed (%d)\n", (int)rc);

@@ -97,6 +97,7 @@ struct wasmaot_rt_activation {
   struct wasmaot_exception *host_exception; /* wasmaot_host_throw's, until the
                                                callback returns */
   uint64_t throw_npcs;                /* frames the last throw passed (exception.c) */
+  uintptr_t throw_cfa;                /* the CFA of the last one recorded */
   uintptr_t throw_pcs[WASMAOT_RT_THROW_PCS]; /* their return addresses, innermost first */
 };
 

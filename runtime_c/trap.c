@@ -176,6 +176,7 @@ int32_t wasmaot_rt_activate(void (*fn)(void *), void *arg, struct wasmaot_trap_i
   act.in_host = 0;
   act.host_exception = NULL;
   act.throw_npcs = 0;
+  act.throw_cfa = 0;
 
   int32_t result = WASMAOT_TRAP_NONE;
   if (sigsetjmp(act.jmp, 0) == 0) {
