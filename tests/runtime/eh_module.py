@@ -29,6 +29,8 @@ descriptor and names are C (eh_module.c), linked into the same object.
                   outer(9, 4) (a wrong result is `unreachable`), then outer(2, 8),
                   which nobody catches
     global 0: an exnref cell
+    entry_thunks[2] (type 2 is a tag's type, no function has it): a thunk for type 1
+           WITHOUT the catch pad, to test that the runtime refuses to unwind past it
 """
 
 from __future__ import annotations
@@ -289,6 +291,17 @@ entry:
 ok:
   store i32 %r, ptr %res, align 16
   ret void"""))
+    # A broken entry thunk, without the catch pad: as if wasm were entered without one.
+    f.append("""define hidden void @eh_thunk1_nocatch(ptr %code, ptr %ctx, ptr %args, ptr %res) {
+entry:
+  %a0 = load i32, ptr %args, align 16
+  %a1p = getelementptr inbounds i8, ptr %args, i64 16
+  %a1 = load i32, ptr %a1p, align 16
+  %r = call tailcc i32 %code(ptr %ctx, i32 %a0, i32 %a1)
+  store i32 %r, ptr %res, align 16
+  ret void
+}
+""")
     f.append(_thunk("eh_thunk4", """  invoke tailcc void %code(ptr %ctx) to label %ok unwind label %lp
 ok:
   ret void"""))
