@@ -21,6 +21,11 @@
  */
 #include "internal.h" /* first: it defines _GNU_SOURCE */
 
+/* Weak: an executable whose module has no exceptions links without exception.c
+ * and the unwinder.  Whenever an exception can exist (a module that throws, or
+ * an embedder that made one with wasmaot_exception_new) exception.c is linked. */
+#pragma weak wasmaot_rt_throw
+
 void wasmaot_rt_host_call(struct wasmaot_host_func *host, union wasmaot_value *args,
                           union wasmaot_value *results) {
   struct wasmaot_rt_activation *act = wasmaot_rt_thread_state.activation;

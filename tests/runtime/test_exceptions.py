@@ -332,3 +332,24 @@ def test_executable_reports_an_exception_escaping_start(tmp_path, target):
     assert proc.stderr == ("wasm exception: thrown Wasm exception\n"
                            "wasm backtrace:\n"
                            "  0: thrower\n  1: mid\n  2: catch0\n  3: outer\n  4: start\n")
+
+
+@pytest.mark.parametrize("target", EXE_TARGETS)
+def test_a_module_without_exceptions_links_no_unwinder(tmp_path, target):
+    """The runtime refers to exception.c only weakly (registry.c, host.c), so a module
+    that throws nothing gets neither it nor libunwind; the exception module gets both."""
+    from wasmaot.commands.build import BuildOptions, build
+    from wasmaot.driver.wat import wat_to_wasm
+
+    hello = HERE.parent.parent / "examples" / "hello.wat"
+    exe = build(wat_to_wasm(hello), tmp_path / "hello", BuildOptions(target=EXE_TARGETS[target], strip=False))
+    proc = _run_executable(exe, target)
+    assert (proc.returncode, proc.stdout) == (0, "Hello, world!\n")
+    assert not {"_Unwind_ForcedUnwind", "wasmaot_rt_throw"} & _defined_symbols(exe)
+    assert {"_Unwind_ForcedUnwind", "wasmaot_rt_throw"} <= _defined_symbols(
+        _link_executable(tmp_path / "eh", target))
+
+
+def _defined_symbols(path) -> set[str]:
+    nm = subprocess.run(["nm", "--defined-only", str(path)], capture_output=True, text=True, check=True)
+    return {line.split()[-1] for line in nm.stdout.splitlines() if line.strip()}
