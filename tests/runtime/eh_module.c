@@ -13,6 +13,7 @@ CODE(eh_catch0);
 CODE(eh_outer);
 CODE(eh_deep);
 CODE(eh_start);
+CODE(eh_to_limit);
 CODE(eh_adapter0);
 void eh_thunk1(void *, struct wasmaot_vmctx *, union wasmaot_value *, union wasmaot_value *)
     __attribute__((visibility("hidden")));
@@ -23,12 +24,13 @@ void eh_thunk4(void *, struct wasmaot_vmctx *, union wasmaot_value *, union wasm
 
 static const uint64_t type_canon[] = {0, 1, 2, 3, 4};
 static const int64_t type_super[] = {-1, -1, -1, -1, -1};
-static void *const func_code[] = {0, eh_thrower, eh_mid, eh_catch0, eh_outer, eh_deep, eh_start};
+static void *const func_code[] = {0,        eh_thrower, eh_mid,  eh_catch0,
+                                  eh_outer, eh_deep,    eh_start, eh_to_limit};
 #define NUM_FUNCS (sizeof func_code / sizeof func_code[0])
-static const uint64_t func_type[NUM_FUNCS] = {0, 1, 1, 1, 1, 1, 4};
+static const uint64_t func_type[NUM_FUNCS] = {0, 1, 1, 1, 1, 1, 4, 1};
 static void *const host_adapters[] = {eh_adapter0};
 static const char *const func_names[NUM_FUNCS] = {
-    "host", "thrower", "mid", "catch0", "outer", "deep", "start",
+    "host", "thrower", "mid", "catch0", "outer", "deep", "start", "to_limit",
 };
 static const struct wasmaot_global_desc globals[] = {{WASMAOT_VAL_EXNREF, 1}};
 /* [2]: not a function type; a broken thunk for type 1 (eh_module.py). */

@@ -16,7 +16,7 @@ descriptor and names are C (eh_module.c), linked into the same object.
     funcs  0 host (import "env" "host", type 0)
            1 thrower(which, v): 0/1/2 throw tag 0/1/2 with payload (v, v * 1000) (tag 1: v);
              3 unreachable; 4 return host(v); 5 throw_ref null; 6 throw_ref global 0;
-             7 call deep; else return v
+             7 call deep; 8 call to_limit; else return v
            2 mid(which, v) = thrower(which, v) + 1          (no handler)
            3 catch0(which, v): try_table (catch tag 0) mid(which, v)
                   -> 100000 + payload0 + payload1
@@ -25,9 +25,11 @@ descriptor and names are C (eh_module.c), linked into the same object.
                   in global 0)
            5 deep(which, v): try_table (catch_all) deep(which, v): recursion to the
                   stack limit with a landing pad in every frame
-           6 start(): the executable's _start: checks outer(1, 5), outer(0, 3) and
-                  outer(9, 4) (a wrong result is `unreachable`), then outer(2, 8),
-                  which nobody catches
+           6 start(): the executable's _start: checks outer(1, 5), outer(0, 3),
+                  outer(9, 4) and outer(8, 6) (a wrong result is `unreachable`), then
+                  outer(2, 8), which nobody catches
+           7 to_limit(which, v): recursion to within 2 KiB of the stack limit, then
+                  throws tag 1 with payload v
     global 0: an exnref cell
     entry_thunks[2] (type 2 is a tag's type, no function has it): a thunk for type 1
            WITHOUT the catch pad, to test that the runtime refuses to unwind past it
@@ -45,8 +47,8 @@ from wasmaot.driver.targets import CODE_TARGETS
 HERE = Path(__file__).parent
 DESCRIPTOR_SOURCE = HERE / "eh_module.c"
 
-HOST, THROWER, MID, CATCH0, OUTER, DEEP, START = range(7)
-NAMES = ("host", "thrower", "mid", "catch0", "outer", "deep", "start")
+HOST, THROWER, MID, CATCH0, OUTER, DEEP, START, TO_LIMIT = range(8)
+NAMES = ("host", "thrower", "mid", "catch0", "outer", "deep", "start", "to_limit")
 TYPE_OF_TAG = (2, 3, 2)
 NUM_TYPES = 5
 
@@ -163,7 +165,8 @@ def module_ir() -> str:
                                  i32 4, label %host
                                  i32 5, label %tnull
                                  i32 6, label %tref
-                                 i32 7, label %deep]
+                                 i32 7, label %deep
+                                 i32 8, label %limit]
 {_throw("t0", 0, True)}{_throw("t1", 1, False)}{_throw("t2", 2, True)}unr:
   call void @wasmaot_rt_trap(ptr %ctx, i32 {TRAP["UNREACHABLE"]})
   unreachable
@@ -185,6 +188,9 @@ tref:
 deep:
   %dr = notail call tailcc i32 @eh_deep(ptr %ctx, i32 %which, i32 %v)
   ret i32 %dr
+limit:
+  %lr = notail call tailcc i32 @eh_to_limit(ptr %ctx, i32 %which, i32 %v)
+  ret i32 %lr
 ret:
   ret i32 %v
 }}
@@ -250,6 +256,18 @@ lp:
   ret i32 -1
 }}
 
+; Recursion until the frame is within 2 KiB of the stack limit, then throw tag 1:
+; the unwinder runs in the margin below the limit.
+define hidden tailcc i32 @eh_to_limit(ptr %ctx, i32 %which, i32 %v) #0 {{
+{_prologue()}  %near = add i64 %lim, 2048
+  %at = icmp ult i64 %fai, %near
+  br i1 %at, label %t1, label %rec
+{_throw("t1", 1, False)}rec:
+  %r = notail call tailcc i32 @eh_to_limit(ptr %ctx, i32 %which, i32 %v)
+  %r1 = add i32 %r, 1
+  ret i32 %r1
+}}
+
 define hidden tailcc void @eh_start(ptr %ctx) #0 {{
 {_prologue()}  %a = notail call tailcc i32 @eh_outer(ptr %ctx, i32 1, i32 5)
   %a.ok = icmp eq i32 %a, 200005
@@ -261,7 +279,11 @@ b:
 c:
   %c.r = notail call tailcc i32 @eh_outer(ptr %ctx, i32 9, i32 4)
   %c.ok = icmp eq i32 %c.r, 5
-  br i1 %c.ok, label %escape, label %bad
+  br i1 %c.ok, label %d, label %bad
+d:
+  %d.r = notail call tailcc i32 @eh_outer(ptr %ctx, i32 8, i32 6)
+  %d.ok = icmp eq i32 %d.r, 200006
+  br i1 %d.ok, label %escape, label %bad
 escape:
   %e.r = notail call tailcc i32 @eh_outer(ptr %ctx, i32 2, i32 8)
   ret void

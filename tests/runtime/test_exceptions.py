@@ -23,7 +23,7 @@ from wasmaot.driver import build_config, cpu, toolchain
 from wasmaot.errors import Trap
 
 # thrower's `which`
-THROW0, THROW1, THROW2, UNREACHABLE, CALL_HOST, THROW_NULL, THROW_GLOBAL, DEEP, RETURN = 0, 1, 2, 3, 4, 5, 6, 7, 9
+THROW0, THROW1, THROW2, UNREACHABLE, CALL_HOST, THROW_NULL, THROW_GLOBAL, DEEP, AT_LIMIT, RETURN = range(10)
 EXCEPTION = abi.TRAP_CODES["EXCEPTION"]
 VARIANTS = {"plain": (), "import_tag": ("-DEH_IMPORT_TAG",)}
 
@@ -114,6 +114,14 @@ def test_throw_is_caught_by_the_matching_pad_with_its_payload(make, rt):
     # tag 1: catch0's pad does not match and resumes; outer's, three frames up, catches
     assert inst.call(OUTER, THROW1, 5) == 200000 + 5
     # `catch` freed both
+    assert rt.wasmaot_exceptions_live() == live
+
+
+def test_throw_at_the_stack_limit_is_caught(make, rt):
+    """The unwinder runs in the margin below the stack limit (a few KiB of 256)."""
+    inst = make()
+    live = rt.wasmaot_exceptions_live()
+    assert inst.call(OUTER, AT_LIMIT, 42) == 200042
     assert rt.wasmaot_exceptions_live() == live
 
 
@@ -325,8 +333,9 @@ def _run_executable(exe, target):
 
 @pytest.mark.parametrize("target", EXE_TARGETS)
 def test_executable_reports_an_exception_escaping_start(tmp_path, target):
-    """_start catches tag 1 three frames up and tag 0 two frames up (a wrong result would
-    trap: exit 134), then lets tag 2 escape: wasmtime's status 1, not a trap's 134."""
+    """_start catches tag 1 three frames up, tag 0 two frames up and tag 1 thrown 2 KiB
+    above the stack limit (a wrong result would trap: exit 134), then lets tag 2 escape:
+    wasmtime's status 1, not a trap's 134."""
     proc = _run_executable(_link_executable(tmp_path, target), target)
     assert proc.returncode == 1, proc.stderr
     assert proc.stderr == ("wasm exception: thrown Wasm exception\n"
