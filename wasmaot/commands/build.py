@@ -26,7 +26,7 @@ from ..driver.compile import CompileRequest, compile_module, frontend
 from ..driver.cpu import CpuChoice
 from ..driver.grants import Grant, check_count, env_grant, listen_grant, manifest_value
 from ..driver.targets import code_target
-from ..driver.toolchain import _run, compile_object, runtime_build, zig_command
+from ..driver.toolchain import UNWIND_LIBS, _run, compile_object, runtime_build, zig_command
 
 MANIFEST_SECTION = ".wasmaot.manifest"
 
@@ -173,7 +173,7 @@ def build(data: bytes, output: str | os.PathLike, opts: BuildOptions) -> Path:
         inputs += ["build_config.o", str(runtime.main_object("main"))]
         linked = tmpdir / "a.out"
         cmd = [*zig_command(), "cc", "-target", target.zig_target, "-static", "-o", linked.name,
-               *inputs, str(runtime.archive), "-Wl,--build-id=none", "-Wl,--gc-sections", "-lm"]
+               *inputs, str(runtime.archive), "-Wl,--build-id=none", "-Wl,--gc-sections", "-lm", *UNWIND_LIBS]
         if opts.strip:
             cmd.append("-s")
         _run(cmd, f"linking {output.name} for {opts.target}", cwd=tmpdir)
