@@ -24,7 +24,7 @@ from pathlib import Path
 
 from .. import api
 from ..codegen import abi
-from ..errors import LinkError, ToolchainError, Trap, UnsupportedFeature, WasmError
+from ..errors import LinkError, ToolchainError, Trap, WasmError, WasmException
 from ..wasm.types import RefType
 from ..driver import llvm
 from ..driver.compile import CompileRequest, compile_module, frontend
@@ -157,6 +157,8 @@ class TestExecutable:
             raise LinkError(rest)
         if status == "trap":
             code, _, message = rest.partition(" ")
+            if int(code) == abi.TRAP_CODES["EXCEPTION"]:  # not a trap: an uncaught exception
+                raise WasmException(None)
             trap = Trap(message)
             trap.trap_code = int(code)
             raise trap
@@ -352,8 +354,6 @@ class RemoteExports:
         if name not in self._cache:
             e = self._items[name]
             kind = "func" if e.kind == "func_exact" else e.kind
-            if kind == "tag":
-                raise UnsupportedFeature("exception handling is not supported yet (a tag export)")
             h = self.exe.request("export", self.handle, abi.EXTERN_KINDS[kind], e.index)[0]
             ctx = self.c.ctx
             if kind == "func":
