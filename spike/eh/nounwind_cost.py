@@ -25,8 +25,8 @@ from pathlib import Path
 
 import wasmaot.codegen.module as cg_module
 import wasmaot.codegen.table as cg_table
-import wasmaot.driver.build as build_mod
-from wasmaot.driver.build import BuildOptions, Grant, build
+import wasmaot.commands.build as build_mod
+from wasmaot.commands.build import BuildOptions, Grant, build
 from wasmaot.driver.targets import host_code_target
 from wasmaot.driver.toolchain import zig_command
 

@@ -1,16 +1,29 @@
 """The lowering is derived from the opcode table (wasm/opcodes.py) and agrees
 with it: every row of a proposal we compile has exactly one handler (or is
-refused at validation), and every fixed-signature row, applied to its
-parameters in a function of its own signature, is accepted by our validator
-and by wasm-tools, and compiles.  A row whose handler pops or pushes other
-types than the row says fails LLVM's verifier here."""
+refused at validation) in every handler table (the portable one, each
+target's native relaxed-SIMD choices, --deterministic's), and every
+fixed-signature row, applied to its parameters in a function of its own
+signature, is accepted by our validator and by wasm-tools, and compiles for
+each target and CPU level (so a native choice's intrinsic is one that target
+has).  A row whose handler pops or pushes other types than the row says fails
+LLVM's verifier here."""
 
 from __future__ import annotations
 
 import subprocess
 
+import pytest
+
+from wasmaot.codegen import simd
 from wasmaot.codegen.function import UNSUPPORTED_PROPOSALS
-from wasmaot.codegen.module import HANDLERS, REFUSALS
+from wasmaot.codegen.module import (
+    DETERMINISTIC_HANDLERS,
+    HANDLERS,
+    NATIVE_HANDLERS,
+    REFUSALS,
+    CodegenOptions,
+    handlers_for,
+)
 from wasmaot.driver.compile import CompileRequest, compile_module, frontend
 from wasmaot.driver.wat import wasm_tools_executable
 from wasmaot.wasm.leb128 import uleb
@@ -78,7 +91,41 @@ def test_every_row_of_a_compiled_proposal_has_one_handler_or_is_refused():
         assert (op.proposal in UNSUPPORTED_PROPOSALS) == (op in refused), op.name
 
 
-def test_each_fixed_signature_row_validates_and_compiles_with_its_signature(tmp_path):
+def test_every_handler_table_lowers_the_same_rows():
+    """A native choice or a --deterministic row replaces a lowering, never adds or
+    drops one; the SIMD tables are exactly the SIMD rows."""
+    tables = {**{f"native {key}": t for key, t in NATIVE_HANDLERS.items()},
+              "deterministic": DETERMINISTIC_HANDLERS}
+    for name, table in tables.items():
+        assert table.keys() == HANDLERS.keys(), name
+    for key, table in {**simd.NATIVE_HANDLERS, "deterministic": simd.DETERMINISTIC_HANDLERS}.items():
+        assert table.keys() == simd.SIMD_OPS, key
+
+
+def test_each_target_and_cpu_level_has_its_table():
+    """Every x86-64 feature subset and aarch64 has a table of its own; an
+    unknown architecture, and --deterministic everywhere, get the shared ones."""
+    def table(arch, *features):
+        return handlers_for(CodegenOptions(arch=arch, cpu_features=frozenset(features)))
+
+    tables = [table("x86_64"), table("x86_64", "ssse3"), table("x86_64", "sse4.1"),
+              table("x86_64", "ssse3", "sse4.1"), table("aarch64"), HANDLERS]
+    assert len({id(t) for t in tables}) == len(tables)
+    assert table("x86_64", "avx2", "popcnt") is table("x86_64")  # features no choice needs
+    assert handlers_for(CodegenOptions()) is HANDLERS
+    assert handlers_for(CodegenOptions(arch="riscv64", cpu_features=frozenset({"ssse3"}))) is HANDLERS
+    for arch in ("x86_64", "aarch64", ""):
+        options = CodegenOptions(arch=arch, cpu_features=frozenset({"ssse3", "sse4.1"}),
+                                 deterministic=True)
+        assert handlers_for(options) is DETERMINISTIC_HANDLERS
+
+
+BUILDS = [("x86_64-linux", "baseline"), ("x86_64-linux", "default"), ("x86_64-linux", "x86-64-v3"),
+          ("aarch64-linux", "default")]
+
+
+@pytest.mark.parametrize("target,cpu", BUILDS, ids=[f"{t}-{c}" for t, c in BUILDS])
+def test_each_fixed_signature_row_validates_and_compiles_with_its_signature(target, cpu, tmp_path):
     rows = _fixed_signature_rows()
     assert len(rows) > 400  # the MVP, SIMD, bulk memory, ... not a handful
     data = _module(rows)
@@ -88,5 +135,5 @@ def test_each_fixed_signature_row_validates_and_compiles_with_its_signature(tmp_
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     frontend(data)  # our validator: the row's pops and pushes are the handler's
-    objs, _ = compile_module(data, CompileRequest(opt_level=0), split=False)
+    objs, _ = compile_module(data, CompileRequest(target, opt_level=0, cpu=cpu), split=False)
     assert objs and objs[0][:4] == b"\x7fELF"

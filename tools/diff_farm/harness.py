@@ -533,7 +533,7 @@ STACK = "call stack exhausted"
 #   * "deterministic": `relaxed_simd_deterministic` (wasmtime's one fixed choice per
 #     instruction: the non-relaxed counterpart, fused madd, signed dot products);
 #   * "no-fma": native lowering with Cranelift's `has_fma` off (madd/nmadd unfused, as on
-#     an x86-64 baseline CPU, which is what wasmaot builds for by default).
+#     an x86-64 CPU without FMA: wasmaot's default x86-64-v2 makes exactly these choices).
 RELAXED_ENGINES = ("deterministic", "no-fma")
 _ENGINES: dict = {}
 
@@ -553,7 +553,8 @@ class RelaxedProfile:
 
 
 # The profiles a relaxed mismatch is judged against, after the native reference.  The
-# last is wasmaot's own x86-64 baseline choice (README "Relaxed SIMD").
+# first is wasmaot's aarch64 choice, the second its x86-64 default level's, the last its
+# --deterministic choice (README "Relaxed SIMD and `--deterministic`").
 RELAXED_PROFILES = (RelaxedProfile("deterministic"), RelaxedProfile("no-fma"),
                     RelaxedProfile("deterministic", unfused=True))
 
@@ -1092,9 +1093,9 @@ def _compare_calls(r: Result, side, caps: frozenset, inst, exports, plan,
 # variant's results are all allowed ones ("relaxed"); if none does, it stays a
 # mismatch.  The limit: a run that mixes choices no profile makes is reported as a
 # mismatch although the spec allows it; such a report is checked by hand.  The
-# profiles include wasmaot's own choices on both targets (deterministic ones with
-# unfused madd on x86-64 baseline, fused on aarch64), so that happens only if
-# wasmaot's choices change.
+# profiles include wasmaot's own default choices on both targets (x86-64-v2: wasmtime's
+# x86 ones without FMA; aarch64: the deterministic ones with fused madd), so that
+# happens only if wasmaot's choices change.
 
 UNFUSED_MADD = {  # instruction -> (helper, body of the helper on its params 0, 1, 2)
     f"{s}.relaxed_{op}": (f"$wasmaot_diff_{s}_{op}",

@@ -64,6 +64,12 @@ class CodegenOptions:
     # functions), so no other module's code can be on the stack when it runs: a module
     # with no tag then never sees an exception, and keeps `nounwind` (exceptions.py).
     standalone: bool = False
+    # The target's architecture ("x86_64", "aarch64") and the features (LLVM's
+    # names) of its --cpu level, from driver/cpu.py CpuChoice: the default
+    # lowering of relaxed SIMD takes the native choices they allow
+    # (simd.NATIVE_CHOICES).  "": no target known, the portable choices.
+    arch: str = ""
+    cpu_features: frozenset = frozenset()
 
 
 def _value_handler(table: dict):
@@ -75,9 +81,7 @@ def _value_handler(table: dict):
     return handler
 
 
-def _handlers(deterministic: bool = False) -> dict:
-    numeric_table = numeric.DETERMINISTIC_HANDLERS if deterministic else numeric.HANDLERS
-    simd_table = simd.DETERMINISTIC_HANDLERS if deterministic else simd.HANDLERS
+def _handlers(numeric_table: dict, simd_table: dict) -> dict:
     numeric_handler, simd_handler = _value_handler(numeric_table), _value_handler(simd_table)
     handlers = {name: numeric_handler for name in numeric.NUMERIC_OPS}
     handlers.update({name: simd_handler for name in simd.SIMD_OPS})
@@ -100,8 +104,20 @@ def _check_memarg_handlers(handlers: dict) -> None:
             raise AssertionError(f"{op.name}: memarg handler not made by memarg_access")
 
 
-HANDLERS = _handlers()
-DETERMINISTIC_HANDLERS = _handlers(deterministic=True)
+# The portable lowering (every relaxed SIMD row its target-independent choice).
+HANDLERS = _handlers(numeric.HANDLERS, simd.HANDLERS)
+DETERMINISTIC_HANDLERS = _handlers(numeric.DETERMINISTIC_HANDLERS, simd.DETERMINISTIC_HANDLERS)
+# The default lowering per target, by simd.native_key.
+NATIVE_HANDLERS = {key: HANDLERS if table is simd.HANDLERS else _handlers(numeric.HANDLERS, table)
+                   for key, table in simd.NATIVE_HANDLERS.items()}
+
+
+def handlers_for(options: CodegenOptions) -> dict:
+    """The one place a module's handler table is chosen: --deterministic's, or
+    the target's native choices for relaxed SIMD (simd.py)."""
+    if options.deterministic:
+        return DETERMINISTIC_HANDLERS
+    return NATIVE_HANDLERS[simd.native_key(options.arch, options.cpu_features)]
 
 
 def _refusals() -> Refusals:
@@ -144,7 +160,7 @@ class ModuleEmitter:
         self.module = module
         self.ctx = ctx
         self.options = options
-        self.handlers = DETERMINISTIC_HANDLERS if options.deterministic else HANDLERS
+        self.handlers = handlers_for(options)
         self.decls: dict[str, None] = dict.fromkeys(_RUNTIME_DECLS)
         self.decls["declare ptr @llvm.frameaddress.p0(i32)"] = None
         self.decls[f"declare i32 @{abi.PERSONALITY}(...)"] = None

@@ -19,19 +19,38 @@ Exact semantics where LLVM's natural lowering differs from wasm's:
   `llvm.minimum/maximum` made canonical, pmin/pmax are the spec's selects.
 - Shift counts are taken modulo the lane width; saturating arithmetic, narrowing
   and `trunc_sat` clamp exactly; swizzle indices >= 16 select 0.
-- Relaxed SIMD takes one of the results the spec allows (the note at
-  `_relaxed_templates` says which).
 
-`--deterministic` (`DETERMINISTIC_HANDLERS`): every float lane a row of
-`NAN_PRODUCING` computes is made the canonical NaN if it is a NaN (the scalar
-rule, numeric.py's docstring), and relaxed madd/nmadd are unfused (see
-`_deterministic_templates`), so results are the same bytes on every target.
+Three tables of handlers, all derived from the same rows (module.handlers_for
+picks one per module):
+- `HANDLERS`, portable: correct on every target.  Each relaxed instruction takes
+  its non-relaxed counterpart's result (exact signed dot products; madd/nmadd
+  `llvm.fmuladd`, fused where the CPU has FMA); see `_relaxed_templates`.
+- `NATIVE_HANDLERS`, the default: per target architecture and the CPU features
+  of its --cpu level (CodegenOptions.arch / cpu_features), `HANDLERS` with the
+  target's own instruction for the relaxed rows where that is cheaper, as
+  wasmtime does on the same CPU, always a result the spec allows, and for a few
+  exact rows with the same semantics (`NATIVE_CHOICES`; the table above
+  `NativeChoice` says which row takes which choice per target and level).  In
+  short: x86-64 relaxed trunc_s is cvttps2dq/cvttpd2dq and relaxed min/max
+  minps/maxps (every CPU); relaxed_swizzle pshufb, relaxed_q15mulr pmulhrsw, the
+  relaxed dots pmaddubsw, and the exact swizzle and q15mulr_sat_s pshufb and
+  pmulhrsw with a fix-up (SSSE3); i8x16/i32x4/i64x2 laneselect blendv (SSE4.1);
+  aarch64 swizzle (both) tbl, q15mulr (both) sqrdmulh, trunc f64x2 zero (all
+  four) fcvtz + saturating narrow, relaxed dot_add sadalp: the exact results, as
+  every other relaxed row there (NEON's natural instructions are exact).
+- `DETERMINISTIC_HANDLERS` (`--deterministic`): the portable choices with
+  relaxed madd/nmadd unfused (see `_deterministic_templates`), and every float
+  lane a row of `NAN_PRODUCING` computes made the canonical NaN if it is a NaN
+  (the scalar rule, numeric.py's docstring), so results are the same bytes on
+  every target and CPU level.
 
 Memory instructions (loads, stores, lane loads and stores) are in memory.py:
 they get their pointer from the one bounds-checked effective address.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from ..wasm.opcodes import OPCODES
 from .numeric import Handler, check_nan_classes, emit_canonical_nan, template_handler
@@ -285,13 +304,14 @@ def _conversion_templates() -> dict[str, str]:
 
 
 # --- relaxed SIMD ---------------------------------------------------------------------
-# Each relaxed instruction takes one of the results the spec allows: the one of
-# its non-relaxed counterpart (swizzle, trunc_sat, min/max, bitselect,
-# q15mulr_sat), or, for madd/nmadd, `llvm.fmuladd` (fused where the target has
-# FMA, as the fast native behaviour: so x86-64 baseline and aarch64 differ; under
-# --deterministic they are unfused everywhere, see `_deterministic_templates`).
-# The dot products compute exactly (b's lanes as signed, which the spec allows for
-# every b).
+# The portable choices (HANDLERS, and so --deterministic, on every target): each
+# relaxed instruction takes the result of its non-relaxed counterpart (swizzle,
+# trunc_sat, min/max, bitselect, q15mulr_sat), the dot products compute exactly
+# (b's lanes as signed, which the spec allows for every b), and madd/nmadd are
+# `llvm.fmuladd`: fused where the CPU has FMA (x86-64-v3 and up, every aarch64),
+# unfused elsewhere (under --deterministic unfused everywhere, see
+# `_deterministic_templates`).  `NATIVE_CHOICES` below replaces some of them with
+# the target's own instruction where that is cheaper.
 
 def _relaxed_templates(t: dict[str, str]) -> dict[str, str]:
     out = {
@@ -312,14 +332,9 @@ def _relaxed_templates(t: dict[str, str]) -> dict[str, str]:
                f"{{v}} = call {T} @llvm.fmuladd.{sfx}({T} {{n}}, {T} {{a1}}, {T} {{a2}})", 3)
     for s in _INT_SHAPES:
         out[f"{s}.relaxed_laneselect"] = _BITWISE["v128.bitselect"]
-    dot = (f"{_unpack('i8x16', 0, 1)}\n{{e0}} = sext <16 x i8> {{a0}} to <16 x i16>\n"
-           "{e1} = sext <16 x i8> {a1} to <16 x i16>\n{p} = mul <16 x i16> {e0}, {e1}\n"
-           f"{{ev}} = shufflevector <16 x i16> {{p}}, <16 x i16> poison, <8 x i32> {_mask(range(0, 16, 2))}\n"
-           f"{{od}} = shufflevector <16 x i16> {{p}}, <16 x i16> poison, <8 x i32> {_mask(range(1, 16, 2))}\n"
-           "{s} = add <8 x i16> {ev}, {od}")
-    out["i16x8.relaxed_dot_i8x16_i7x16_s"] = f"{dot}\n{_pack('i16x8', '{s}')}"
+    out["i16x8.relaxed_dot_i8x16_i7x16_s"] = f"{_dot_pairs()}\n{_pack('i16x8', '{s}')}"
     out["i32x4.relaxed_dot_i8x16_i7x16_add_s"] = (
-        f"{dot}\n{{w}} = sext <8 x i16> {{s}} to <8 x i32>\n"
+        f"{_dot_pairs()}\n{{w}} = sext <8 x i16> {{s}} to <8 x i32>\n"
         f"{{x}} = shufflevector <8 x i32> {{w}}, <8 x i32> poison, <4 x i32> {_mask(range(0, 8, 2))}\n"
         f"{{y}} = shufflevector <8 x i32> {{w}}, <8 x i32> poison, <4 x i32> {_mask(range(1, 8, 2))}\n"
         "{z} = add <4 x i32> {x}, {y}\n"
@@ -328,15 +343,25 @@ def _relaxed_templates(t: dict[str, str]) -> dict[str, str]:
     return out
 
 
+def _dot_pairs() -> str:
+    """The exact signed dot product's pair sums `{s}` (<8 x i16>, wrapping) of a, b."""
+    return (f"{_unpack('i8x16', 0, 1)}\n{{e0}} = sext <16 x i8> {{a0}} to <16 x i16>\n"
+            "{e1} = sext <16 x i8> {a1} to <16 x i16>\n{p} = mul <16 x i16> {e0}, {e1}\n"
+            f"{{ev}} = shufflevector <16 x i16> {{p}}, <16 x i16> poison, <8 x i32> {_mask(range(0, 16, 2))}\n"
+            f"{{od}} = shufflevector <16 x i16> {{p}}, <16 x i16> poison, <8 x i32> {_mask(range(1, 16, 2))}\n"
+            "{s} = add <8 x i16> {ev}, {od}")
+
+
 def _deterministic_templates() -> dict[str, str]:
-    """--deterministic relaxed SIMD: the rows whose default lowering may differ
+    """--deterministic relaxed SIMD: the rows whose portable lowering may differ
     between targets.  madd/nmadd round twice, an `fmul` then an `fadd`: SSE2
     (baseline x86-64) has no fused multiply-add, so the fused choice would be a
     libm call per lane there, while the unfused one is two instructions on both
     targets (LLVM fuses only `llvm.fmuladd`, never a plain fmul/fadd pair without
-    the `contract` flag).  Every other relaxed row already lowers to one
-    target-independent choice (its non-relaxed counterpart; exact signed dot
-    products), which the spec allows on every CPU."""
+    the `contract` flag).  Every other relaxed row's portable lowering is already
+    one target-independent choice (its non-relaxed counterpart; exact signed dot
+    products), which the spec allows on every CPU; the native choices
+    (`NATIVE_CHOICES`) are never used with the flag."""
     out = {}
     for s in _FLOAT_SHAPES:
         T = vec(s)
@@ -346,6 +371,151 @@ def _deterministic_templates() -> dict[str, str]:
             s, f"{{n}} = fneg {T} {{a0}}\n{{m}} = fmul {T} {{n}}, {{a1}}\n"
                f"{{v}} = fadd {T} {{m}}, {{a2}}", 3)
     return out
+
+
+# --- the target's native choices ------------------------------------------------------
+# By default (not --deterministic) a relaxed instruction takes the result of the
+# target's own instruction where that is cheaper than the exact semantics, as
+# wasmtime does on the same CPU, always one of the results the spec allows; a few
+# exact rows get a native instruction with exactly their semantics too.
+#
+#   x86-64, every CPU (SSE2):
+#     relaxed_trunc_f32x4_s, _f64x2_s_zero  cvttps2dq / cvttpd2dq: NaN and out of
+#                                           range give 0x80000000 (INT32_MIN)
+#     relaxed_min / relaxed_max             minps/maxps/minpd/maxpd as pmin/pmax:
+#                                           b < a ? b : a (max: a < b ? b : a), so
+#                                           a NaN or a zero pair gives the first operand
+#   x86-64 with SSSE3 (x86-64-v2 and up):
+#     relaxed_swizzle                       pshufb: an index 16..127 picks a[i & 15]
+#     swizzle (exact)                       pshufb of (index +saturating 0x70): in-range
+#                                           indices keep their low bits, others get
+#                                           the top bit, which pshufb zeroes
+#     relaxed_q15mulr_s                     pmulhrsw: -32768 * -32768 gives -32768
+#     q15mulr_sat_s (exact)                 pmulhrsw, and 32767 where it gave -32768
+#     relaxed_dot_i8x16_i7x16_s (_add_s)    pmaddubsw (b's lanes unsigned, a's signed,
+#                                           pair sums saturated to i16), then for
+#                                           _add_s pmaddwd by 1 and paddd
+#   x86-64 with SSE4.1 (x86-64-v2 and up):
+#     relaxed_laneselect i8x16/i32x4/i64x2  pblendvb/blendvps/blendvpd: each lane by
+#                                           its mask's top bit (i16x8 has no blendv:
+#                                           it stays bitselect)
+#   aarch64, every CPU (NEON):
+#     swizzle and relaxed_swizzle           tbl: an index >= 16 gives 0 (exact)
+#     q15mulr_sat_s and relaxed_q15mulr_s   sqrdmulh (exact: it saturates)
+#     trunc_sat_f64x2_{s,u}_zero and the    fcvtzs/fcvtzu to i64, then sqxtn/uqxtn
+#       relaxed ones                        (exact: both saturate)
+#     relaxed_dot_i8x16_i7x16_add_s         the exact dot, then sadalp (exact)
+#     every other relaxed row is already NEON's natural instruction with the exact
+#     result (fcvtzs saturates, fmin/fmax propagate NaN, bsl is bitselect, smull
+#     and addp make the exact dot), and fmla fuses madd.
+#
+# Unsigned relaxed_trunc stays trunc_sat_u on x86-64 (wasmtime's choice there:
+# SSE has no unsigned conversion).  madd/nmadd stay `llvm.fmuladd` (fused with
+# FMA: x86-64-v3 and up, every aarch64).  The dot products stay exact on aarch64.
+
+
+@dataclass(frozen=True)
+class NativeChoice:
+    """Lowerings of some rows on the CPUs of `arch` that have `feature` (LLVM's
+    name, as driver/cpu.py FEATURES gives it; None: every CPU of `arch`)."""
+
+    arch: str
+    feature: str | None
+    templates: dict[str, str]
+
+
+def _x86_sse2(t: dict[str, str]) -> dict[str, str]:
+    out = {
+        "i32x4.relaxed_trunc_f32x4_s": (
+            f"{_unpack('f32x4', 0)}\n"
+            "{v} = call <4 x i32> @llvm.x86.sse2.cvttps2dq(<4 x float> {a0})\n"
+            + _pack("i32x4", "{v}")),
+        # cvttpd2dq zeroes the two upper lanes, as the _zero form wants.
+        "i32x4.relaxed_trunc_f64x2_s_zero": (
+            f"{_unpack('f64x2', 0)}\n"
+            "{v} = call <4 x i32> @llvm.x86.sse2.cvttpd2dq(<2 x double> {a0})\n"
+            + _pack("i32x4", "{v}")),
+    }
+    for s in _FLOAT_SHAPES:
+        # The pmin/pmax selects, which x86 lowers to one min/max instruction.
+        out[f"{s}.relaxed_min"] = t[f"{s}.pmin"]
+        out[f"{s}.relaxed_max"] = t[f"{s}.pmax"]
+    return out
+
+
+def _pshufb(index: str) -> str:
+    return f"{{v}} = call <16 x i8> @llvm.x86.ssse3.pshuf.b.128(<16 x i8> {{a0}}, <16 x i8> {index})"
+
+
+def _pmulhrsw(out: str) -> str:
+    return f"{out} = call <8 x i16> @llvm.x86.ssse3.pmul.hr.sw.128(<8 x i16> {{a0}}, <8 x i16> {{a1}})"
+
+
+def _x86_ssse3() -> dict[str, str]:
+    # pmaddubsw takes its first operand's bytes as unsigned: b's, so that a's
+    # stay signed as the spec requires.
+    pairs = (f"{_unpack('i8x16', 0, 1)}\n"
+             "{d} = call <8 x i16> @llvm.x86.ssse3.pmadd.ub.sw.128(<16 x i8> {a1}, <16 x i8> {a0})")
+    return {
+        "i8x16.relaxed_swizzle": "\n".join((_unpack("i8x16", 0, 1), _pshufb("{a1}"),
+                                            _pack("i8x16", "{v}"))),
+        "i8x16.swizzle": "\n".join((
+            _unpack("i8x16", 0, 1),
+            f"{{s}} = call <16 x i8> @llvm.uadd.sat.v16i8(<16 x i8> {{a1}}, <16 x i8> {_splat('i8', 0x70)})",
+            _pshufb("{s}"), _pack("i8x16", "{v}"))),
+        "i16x8.relaxed_q15mulr_s": _lanewise("i16x8", _pmulhrsw("{v}"), 2),
+        # pmulhrsw gives -32768 only for the one overflow (-32768 * -32768, whose
+        # result is 32768): flipping its bits there saturates it to 32767.
+        "i16x8.q15mulr_sat_s": _lanewise("i16x8", "\n".join((
+            _pmulhrsw("{p}"),
+            f"{{o}} = icmp eq <8 x i16> {{p}}, {_splat('i16', -32768)}",
+            "{m} = sext <8 x i1> {o} to <8 x i16>", "{v} = xor <8 x i16> {p}, {m}")), 2),
+        "i16x8.relaxed_dot_i8x16_i7x16_s": f"{pairs}\n{_pack('i16x8', '{d}')}",
+        "i32x4.relaxed_dot_i8x16_i7x16_add_s": (
+            f"{pairs}\n"
+            f"{{z}} = call <4 x i32> @llvm.x86.sse2.pmadd.wd(<8 x i16> {{d}}, <8 x i16> {_splat('i16', 1)})\n"
+            f"{{c2}} = bitcast {V} {{2}} to <4 x i32>\n{{q}} = add <4 x i32> {{z}}, {{c2}}\n"
+            + _pack("i32x4", "{q}")),
+    }
+
+
+def _x86_sse41() -> dict[str, str]:
+    # A select on the mask's sign, which x86 lowers to blendv (SSE4.1).
+    return {f"{s}.relaxed_laneselect": _lanewise(
+        s, f"{{m}} = icmp slt {vec(s)} {{a2}}, zeroinitializer\n"
+           f"{{v}} = select <{SHAPES[s][1]} x i1> {{m}}, {vec(s)} {{a0}}, {vec(s)} {{a1}}", 3)
+        for s in ("i8x16", "i32x4", "i64x2")}
+
+
+def _aarch64_neon() -> dict[str, str]:
+    tbl = _lanewise("i8x16", "{v} = call <16 x i8> @llvm.aarch64.neon.tbl1.v16i8("
+                             "<16 x i8> {a0}, <16 x i8> {a1})", 2)
+    sqrdmulh = _lanewise("i16x8", "{v} = call <8 x i16> @llvm.aarch64.neon.sqrdmulh.v8i16("
+                                  "<8 x i16> {a0}, <8 x i16> {a1})", 2)
+    out = {"i8x16.swizzle": tbl, "i8x16.relaxed_swizzle": tbl,
+           "i16x8.q15mulr_sat_s": sqrdmulh, "i16x8.relaxed_q15mulr_s": sqrdmulh}
+    # f64 -> i32 saturating: to i64 (fcvtzs/fcvtzu saturate, NaN is 0), then a
+    # saturating narrow, which also zeroes the upper lanes.
+    for sign, narrow in (("s", "sqxtn"), ("u", "uqxtn")):
+        out[f"i32x4.trunc_sat_f64x2_{sign}_zero"] = out[f"i32x4.relaxed_trunc_f64x2_{sign}_zero"] = (
+            f"{_unpack('f64x2', 0)}\n"
+            f"{{w}} = call <2 x i64> @llvm.aarch64.neon.fcvtz{sign}.v2i64.v2f64(<2 x double> {{a0}})\n"
+            f"{{n}} = call <2 x i32> @llvm.aarch64.neon.{narrow}.v2i32(<2 x i64> {{w}})\n"
+            "{v} = shufflevector <2 x i32> {n}, <2 x i32> zeroinitializer, "
+            "<4 x i32> <i32 0, i32 1, i32 2, i32 3>\n" + _pack("i32x4", "{v}"))
+    # The exact signed dot's pair sums (as the portable row), widened pairwise by saddlp.
+    out["i32x4.relaxed_dot_i8x16_i7x16_add_s"] = (
+        f"{_dot_pairs()}\n{{w}} = call <4 x i32> @llvm.aarch64.neon.saddlp.v4i32.v8i16(<8 x i16> {{s}})\n"
+        f"{{c2}} = bitcast {V} {{2}} to <4 x i32>\n{{q}} = add <4 x i32> {{w}}, {{c2}}\n"
+        + _pack("i32x4", "{q}"))
+    return out
+
+
+def _native_choices(t: dict[str, str]) -> tuple[NativeChoice, ...]:
+    return (NativeChoice("x86_64", None, _x86_sse2(t)),
+            NativeChoice("x86_64", "ssse3", _x86_ssse3()),
+            NativeChoice("x86_64", "sse4.1", _x86_sse41()),
+            NativeChoice("aarch64", None, _aarch64_neon()))
 
 
 # Float-shape rows whose NaN lanes the spec leaves to the CPU (canonical under
@@ -486,13 +656,12 @@ def _swizzle(sink, args, imms):
 
 # --- the dispatch table ---------------------------------------------------------------
 
-def _templates() -> dict[str, str]:
-    """The families generate every shape; the opcode table says which rows exist
-    (no i8x16.mul, no i64x2.lt_u ...)."""
+def _all_templates() -> dict[str, str]:
+    """The families generate every shape (the pmin/pmax of relaxed min/max too)."""
     t = {**_int_templates(), **_widening_templates(), **_BITWISE, **_float_templates(),
          **_conversion_templates(), **_lane_templates()}
     t.update(_relaxed_templates(t))
-    return {name: text for name, text in t.items() if name in SIMD_OPS}
+    return t
 
 
 def is_simd_value_op(op) -> bool:
@@ -504,8 +673,11 @@ def is_simd_value_op(op) -> bool:
 SIMD_OPS: frozenset[str] = frozenset(op.name for op in OPCODES if is_simd_value_op(op))
 
 
-def _build_handlers() -> dict[str, Handler]:
-    handlers = {name: template_handler(text) for name, text in _templates().items()}
+def _build_handlers(templates: dict[str, str]) -> dict[str, Handler]:
+    """The portable table; the opcode table says which rows exist (no i8x16.mul,
+    no i64x2.lt_u ...)."""
+    handlers = {name: template_handler(text) for name, text in templates.items()
+                if name in SIMD_OPS}
     handlers.update(_lane_handlers())
     handlers["v128.const"] = _v128_const
     handlers["i8x16.shuffle"] = _shuffle
@@ -516,7 +688,65 @@ def _build_handlers() -> dict[str, Handler]:
     return handlers
 
 
-HANDLERS: dict[str, Handler] = _build_handlers()
+_TEMPLATES = _all_templates()
+# The portable lowering: correct on every target, and the base of the others.
+HANDLERS: dict[str, Handler] = _build_handlers(_TEMPLATES)
+NATIVE_CHOICES: tuple[NativeChoice, ...] = _native_choices(_TEMPLATES)
+
+
+def _check_native_choices() -> dict[str, frozenset[str]]:
+    """Each choice lowers existing rows, and a row has at most one choice per
+    architecture (so a table never depends on their order).  Returns the features
+    some choice depends on, per architecture."""
+    features: dict[str, set] = {}
+    seen: set[tuple[str, str]] = set()
+    for c in NATIVE_CHOICES:
+        features.setdefault(c.arch, set()).update([c.feature] if c.feature else [])
+        for name in c.templates:
+            if name not in SIMD_OPS:
+                raise AssertionError(f"native choice for {c.arch}: no SIMD row {name}")
+            if (c.arch, name) in seen:
+                raise AssertionError(f"{name}: two native choices for {c.arch}")
+            seen.add((c.arch, name))
+    return {arch: frozenset(f) for arch, f in features.items()}
+
+
+# The CPU features that change the lowering, per architecture with native choices.
+NATIVE_FEATURES: dict[str, frozenset[str]] = _check_native_choices()
+# The key of the portable table in NATIVE_HANDLERS: no target known.
+PORTABLE = ("", frozenset())
+
+
+def native_key(arch: str, features) -> tuple[str, frozenset[str]]:
+    """The key of NATIVE_HANDLERS for a target: its architecture and those of its
+    CPU's features (LLVM names) that some native choice depends on; PORTABLE
+    for an architecture without native choices (or "")."""
+    if arch not in NATIVE_FEATURES:
+        return PORTABLE
+    return arch, frozenset(features) & NATIVE_FEATURES[arch]
+
+
+def _build_native(arch: str, features: frozenset[str]) -> dict[str, Handler]:
+    out = dict(HANDLERS)
+    for c in NATIVE_CHOICES:
+        if c.arch == arch and (c.feature is None or c.feature in features):
+            out.update({name: template_handler(text) for name, text in c.templates.items()})
+    return out
+
+
+def _subsets(items: frozenset[str]) -> list[frozenset[str]]:
+    out = [frozenset()]
+    for item in sorted(items):
+        out += [s | {item} for s in out]
+    return out
+
+
+# Every table the default (not --deterministic) lowering may use, by `native_key`.
+NATIVE_HANDLERS: dict[tuple[str, frozenset[str]], dict[str, Handler]] = {
+    PORTABLE: HANDLERS,
+    **{(arch, subset): _build_native(arch, subset)
+       for arch, features in NATIVE_FEATURES.items() for subset in _subsets(features)},
+}
 
 
 def _build_deterministic() -> dict[str, Handler]:

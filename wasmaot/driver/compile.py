@@ -59,10 +59,13 @@ class CompileRequest:
 
     @property
     def codegen(self) -> CodegenOptions:
+        target = code_target(self.target)
+        cpu = llvm.cpu_choice(target, self.cpu)  # relaxed SIMD's native choices follow it
         return CodegenOptions(self.opt_level, self.explicit_bounds_checks, self.native_imports,
                               self.descriptor_symbol, self.interruptible,
-                              probe_straddling_stores=self.target.startswith("aarch64"),
-                              deterministic=self.deterministic, standalone=self.standalone)
+                              probe_straddling_stores=target.arch == "aarch64",
+                              deterministic=self.deterministic, arch=cpu.arch,
+                              cpu_features=cpu.features, standalone=self.standalone)
 
 
 @contextmanager

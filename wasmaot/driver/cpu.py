@@ -185,6 +185,12 @@ class CpuChoice:
     requires: tuple[str, ...]  # Feature names, in FEATURES order
 
     @property
+    def features(self) -> frozenset[str]:
+        """LLVM's names of the required features (FEATURES rows): what the code
+        generator may use beyond the architecture's baseline (CodegenOptions)."""
+        return frozenset(f.llvm for f in FEATURES[self.arch] if f.name in self.requires)
+
+    @property
     def mask(self) -> int:
         """Bit i set: row i of FEATURES[arch] is required."""
         rows = [f.name for f in FEATURES[self.arch]]
