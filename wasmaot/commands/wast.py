@@ -6,7 +6,7 @@ commands run in order against modules compiled by `wasmaot.api`.  The
 `spectest` module the scripts import is provided by host objects here.
 
 A command is *skipped* only when it needs a feature this version cannot
-compile (SIMD, GC, exception handling, threads); the skip records which.
+compile (GC, threads); the skip records which.
 Everything else passes or fails; a failure records what was expected and what
 happened.
 """
