@@ -13,8 +13,13 @@ from click.testing import CliRunner
 from wasmaot.cli import cli
 from wasmaot.commands import legacy_wat
 from wasmaot.commands.legacy_wat import (
-    LegacyTextUnavailable, Wabt, has_legacy_syntax, rewrite_script, scan_modules,
-    string_bytes, tokens,
+    LegacyTextUnavailable,
+    Wabt,
+    has_legacy_syntax,
+    rewrite_script,
+    scan_modules,
+    string_bytes,
+    tokens,
 )
 from wasmaot.commands.wast import convert_script
 from wasmaot.driver.wat import wasm_tools_executable

@@ -35,15 +35,14 @@ verdict tests ignore it.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import signal
 import subprocess
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from wasmaot.commands import legacy_wat
 from wasmaot.commands.wast import ConvertedScript, convert_script

@@ -95,7 +95,7 @@ def tokens(text: str) -> list[Token]:
             i = end
         else:
             start = i
-            while i < n and text[i] not in ' \t\r\n()";' :
+            while i < n and text[i] not in ' \t\r\n()";':
                 i += 1
             if i == start:  # a lone `;` that starts no comment
                 i += 1
@@ -350,7 +350,7 @@ def _package_version(package: Path) -> str | None:
         return None
 
 
-_WABT_DIAGNOSTIC = re.compile(r"^[^:\n]*:(?P<line>\d+):(?P<col>\d+): error: (?P<msg>.*)$", re.M)
+_WABT_DIAGNOSTIC = re.compile(r"^[^:\n]*:(?P<line>\d+):(?P<col>\d+): error: (?P<msg>.*)$", re.MULTILINE)
 
 
 def wabt_error_line(message: str) -> str:

@@ -18,9 +18,9 @@ import os
 import struct
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from .. import api
 from ..errors import InvalidModule, LinkError, MalformedModule, Trap, UnsupportedFeature, WasmError
@@ -471,7 +471,7 @@ class ConvertedScript:
 def _json_from_wast(path: Path, out_dir: Path) -> dict:
     proc = subprocess.run(
         [wasm_tools_executable(), "json-from-wast", str(path), "-o", str(out_dir / "script.json"),
-         "--wasm-dir", str(out_dir)], capture_output=True, text=True)
+         "--wasm-dir", str(out_dir)], capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         err = diagnostic_to_error(proc.stderr, proc.returncode)
         raise WasmError(f"json-from-wast cannot convert it: {err.message}")
