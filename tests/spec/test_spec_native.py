@@ -1,6 +1,6 @@
 """The spec testsuite's scripts run on native code (`wasmaot wast`): every
-file, the top level and the proposals/ and custom/ directories (legacy/ cannot
-be converted: spectest.UNCONVERTIBLE_DIRS).
+file, the top level and the proposals/, custom/ and legacy/ directories (legacy/
+through wabt.js: wasmaot/commands/legacy_wat.py).
 
 Every command passes, fails as listed in known_failures.txt (with its reason),
 or is skipped because it needs a feature of a later issue (GC, threads; SIMD is
@@ -63,13 +63,12 @@ def judge(name: str, result, results: dict) -> spectest.ScriptRun:
 
 
 def run_script(name: str, results: dict, **kw):
-    """run_file on testsuite file `name`; a file of spectest.UNCONVERTIBLE_DIRS
-    that json-from-wast cannot convert is recorded and skipped with its reason
-    (one that it can convert runs as any other)."""
+    """run_file on testsuite file `name`; a legacy exception-handling file that
+    cannot be converted because node or wabt.js is missing is recorded and
+    skipped with that reason (any other conversion failure fails)."""
     result = run_file(spectest.TESTSUITE / name, **kw)
-    why = spectest.unconvertible_reason(name)
-    if why and result.error and result.error.startswith("json-from-wast cannot convert"):
-        results[name] = f"{result.error} ({why})"
+    if result.tool_missing:
+        results[name] = f"cannot convert it here: {result.error}"
         pytest.skip(results[name])
     return result
 
