@@ -21,8 +21,13 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SOURCE = HERE / "cxx-exceptions.cpp"
-# Standard wasm exceptions (try_table, exnref), not the legacy try/catch.
-EH_FLAGS = ("-mexception-handling", "-fwasm-exceptions", "-mllvm", "-wasm-use-legacy-eh=false")
+# Standard wasm exceptions (try_table, exnref); `legacy=True` gives the legacy encoding
+# (try/catch/delegate/rethrow) that older toolchains emit.
+EH_FLAGS = ("-mexception-handling", "-fwasm-exceptions")
+
+
+def eh_flags(legacy: bool) -> tuple[str, ...]:
+    return (*EH_FLAGS, "-mllvm", f"-wasm-use-legacy-eh={'true' if legacy else 'false'}")
 # The tag `throw` uses for C++ exceptions: its payload is the address of the
 # _Unwind_Exception.  Upstream libunwind (Unwind-wasm.c) names it but zig's
 # copy does not define it.
@@ -37,14 +42,14 @@ def zig_lib() -> Path:
     return Path(ziglang.__file__).resolve().parent / "lib"
 
 
-def _zig(driver: str, *args: str) -> None:
-    subprocess.run([sys.executable, "-m", "ziglang", driver, "-target", "wasm32-wasi", "-O2",
-                    *EH_FLAGS, *args], check=True)
-
-
-def build_wasm(out: Path, source: Path = SOURCE) -> bytes:
+def build_wasm(out: Path, source: Path = SOURCE, legacy: bool = False) -> bytes:
     """Compiles `source` and the exception runtime; writes and returns the module."""
     lib = zig_lib()
+
+    def _zig(driver: str, *args: str) -> None:
+        subprocess.run([sys.executable, "-m", "ziglang", driver, "-target", "wasm32-wasi",
+                        "-O2", *eh_flags(legacy), *args], check=True)
+
     with tempfile.TemporaryDirectory(prefix="cxx-eh-") as tmp:
         work = Path(tmp)
         objs = []

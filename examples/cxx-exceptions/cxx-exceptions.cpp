@@ -14,6 +14,7 @@
 //   parse     ROUNDS numbers parsed from generated text, every seventh one
 //             malformed (a ParseError thrown from three frames down and
 //             caught per number), summed: many throws in a loop.
+// `cxx-exceptions uncaught` throws out of main instead.
 //
 // Built for WASI with -fwasm-exceptions, throw is the wasm instruction
 // `throw` of the tag __cpp_exception and every catch or cleanup a try_table;
@@ -268,6 +269,13 @@ void run_parse(uint32_t rounds) {
 }  // namespace
 
 int main(int argc, char **argv) {
+  if (argc == 2 && std::strcmp(argv[1], "uncaught") == 0) {
+    // No handler anywhere: under wasm the exception leaves _start, which the
+    // engine reports (exit status 1); natively std::terminate aborts.
+    std::printf("throwing an IoError that nothing catches\n");
+    std::fflush(stdout);
+    throw IoError(9);
+  }
   char *end = nullptr;
   long rounds = argc > 1 ? std::strtol(argv[1], &end, 10) : 20000;
   if (argc > 2 || (argc > 1 && (*end != '\0' || rounds < 0 || rounds > 100000000))) {
