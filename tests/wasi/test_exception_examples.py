@@ -35,6 +35,11 @@ CASES = {
     "setjmp": [[], ["0"], ["3"], ["100000"], ["x"]],
     "cxx-exceptions": [[], ["0"], ["3"], ["100000"], ["x"], ["uncaught"]],
 }
+# Instructions as `wasm-tools print` puts them, one a line.
+TAG = re.compile(r"^\s*\(tag ", re.MULTILINE)
+THROW = re.compile(r"^\s*throw\s", re.MULTILINE)
+TRY_TABLE_CATCH = re.compile(r"^\s*try_table .*\(catch", re.MULTILINE)
+LEGACY = re.compile(r"^\s*(try|catch|catch_all|delegate|rethrow)\b(?!_)", re.MULTILINE)
 PARAMS = [pytest.param(name, args, target, id=f"{name}-{i}-{target}")
           for name, cases in CASES.items() for i, args in enumerate(cases) for target in TARGETS]
 
@@ -123,10 +128,10 @@ def test_exception_examples_use_standard_wasm_exceptions(wasms, tmp_path, name):
     comparisons below would not test the exception lowering), and use none of
     the legacy instructions."""
     text = instructions(wasms[name], tmp_path)
-    assert re.search(r"^\s*\(tag ", text, re.M), "no tag defined"
-    assert re.search(r"^\s*throw\s", text, re.M), "no throw"
-    assert re.search(r"^\s*try_table .*\(catch", text, re.M), "no try_table with a catch"
-    legacy = re.findall(r"^\s*(try|catch|catch_all|delegate|rethrow)\b(?!_)", text, re.M)
+    assert TAG.search(text), "no tag defined"
+    assert THROW.search(text), "no throw"
+    assert TRY_TABLE_CATCH.search(text), "no try_table with a catch"
+    legacy = LEGACY.findall(text)
     assert not legacy, sorted(set(legacy))
 
 
@@ -162,7 +167,7 @@ def test_legacy_encoded_example_matches_native(legacy_wasms, natives, tmp_path, 
     the native build is the reference): legacy try/catch, delegate and rethrow
     on real code."""
     text = instructions(legacy_wasms[name], tmp_path)
-    legacy = set(re.findall(r"^\s*(try|catch|catch_all|delegate|rethrow)\b(?!_)", text, re.M))
+    legacy = set(LEGACY.findall(text))
     assert {"try", "catch"} <= legacy and "try_table" not in text, sorted(legacy)
     exe = build_exe(legacy_wasms[name], tmp_path / name, target)
     got = run_exe(exe, target, ["1000"])
