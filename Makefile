@@ -6,10 +6,14 @@ PYTHON ?= python3
 VENV   := .venv
 VPY    := $(VENV)/bin/python
 STAMP  := $(VENV)/.wasmaot-installed
+# wabt.js, where wasmaot/commands/legacy_wat.py looks for it (sys.prefix/share/...).
+WABT_VERSION := 1.0.39
+WABT_DIR     := $(VENV)/share/wasmaot/wabt-$(WABT_VERSION)
+WABT_STAMP   := $(WABT_DIR)/node_modules/wabt/package.json
 
-.PHONY: test demo venv clean qemu
+.PHONY: test demo venv clean qemu node wabt
 
-test: $(STAMP) qemu
+test: $(STAMP) qemu wabt
 	$(VPY) -m pytest
 
 # aarch64 executables are tested under qemu-user (Debian's qemu-user-static).
@@ -20,6 +24,26 @@ qemu:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-user-static >/dev/null; \
 	  else \
 	    echo "error: qemu-aarch64-static missing; run: apt-get install -y qemu-user-static" >&2; exit 1; \
+	  fi; \
+	fi
+
+# The testsuite's legacy exception-handling scripts (legacy/*.wast) are in a text
+# syntax wasm-tools no longer reads; wasmaot reads them with wabt.js (the npm
+# package `wabt`, run by node): Debian's nodejs and npm, then the package into
+# the virtual environment.
+wabt: $(WABT_STAMP)
+
+$(WABT_STAMP): | $(VPY) node
+	npm install --prefix $(WABT_DIR) --no-audit --no-fund --no-save --no-package-lock \
+	  --loglevel=error wabt@$(WABT_VERSION)
+
+node:
+	@if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing nodejs and npm for the legacy exception-handling spec tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
+	  else \
+	    echo "error: node or npm missing; run: apt-get install -y nodejs npm" >&2; exit 1; \
 	  fi; \
 	fi
 

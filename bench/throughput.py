@@ -15,9 +15,17 @@ Workloads (each one C program of examples/, run with the data directory as its c
                                            lookups, dot products over a generated image
   autovec       autovec 4000000 16         SIMD (plain C vectorized by the compiler): saxpy,
                                            saturating adds, byte loops, int32 matmul
+  setjmp        setjmp 200000              setjmp/longjmp as wasm exceptions: a calculator's
+                                           error recovery, handler stacks, 160,000 longjmps
+  cxx-exceptions  cxx-exceptions 200000    C++ throw/catch: 28,600 throws of a ParseError
+                                           three frames deep, RAII, rethrow
 The SIMD workloads (--simd selects just them) read no input: the wasm is built with
 -msimd128, native C from the same source (simdblur's plain-C path, which the compiler
-vectorizes for the host's baseline vectors, SSE2 on x86-64).
+vectorizes for the host's baseline vectors, SSE2 on x86-64).  The exception workloads
+(--exceptions selects just them) read no input either: the wasm uses wasm exceptions (setjmp:
+zig cc -mllvm -wasm-enable-sjlj; cxx-exceptions: examples/cxx-exceptions/build.py), wasmtime
+runs them with -W exceptions=y, native C/C++ is the same source's setjmp/longjmp and C++
+exceptions.  They time the throws: see bench/README.md for the per-throw cost.
 
 The inputs are deterministic and cached under bench/.cache/throughput-<MB>mb-<key>/ (the key
 hashes the generator's source, the size and the seed; --rebuild regenerates them):
@@ -61,6 +69,7 @@ Usage:
     python bench/throughput.py --size 8         # smaller inputs (cached separately)
     python bench/throughput.py --timeout        # plus `wasmaot --timeout` and its cost
     python bench/throughput.py --simd           # only the SIMD workloads
+    python bench/throughput.py --exceptions     # only the setjmp and C++ exception workloads
     python bench/throughput.py --deterministic  # plus `wasmaot --deterministic` and its cost
 """
 
@@ -68,6 +77,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib.util
 import inspect
 import math
 import os
@@ -105,13 +115,30 @@ class Workload:
     args: tuple[str, ...]  # relative to the data directory, the cwd of every run
     stdin: str | None  # a file of the data directory, or None for /dev/null
     wasm_flags: tuple[str, ...] = ()  # extra `zig cc` flags for the wasm build
+    # Shorter native runs are skipped (see MIN_NATIVE_SECONDS).
+    min_native_seconds: float = MIN_NATIVE_SECONDS
 
     @property
     def simd(self) -> bool:
         return "-msimd128" in self.wasm_flags
 
+    @property
+    def exceptions(self) -> bool:
+        return "-mexception-handling" in self.wasm_flags
+
+    @property
+    def cxx(self) -> bool:
+        return (EXAMPLES / self.program / f"{self.program}.cpp").is_file()
+
+    @property
+    def source(self) -> Path:
+        return EXAMPLES / self.program / f"{self.program}{'.cpp' if self.cxx else '.c'}"
+
 
 SIMD = ("-msimd128",)
+# Standard wasm exceptions; setjmp/longjmp lowered to them (examples/setjmp/README.md).
+SJLJ = ("-mexception-handling", "-mllvm", "-wasm-enable-sjlj", "-mllvm",
+        "-wasm-use-legacy-eh=false")
 WORKLOADS = (
     Workload("sha256sum", "sha256sum", ("input.txt",), None),
     Workload("compress", "compress", (), "input.txt"),
@@ -120,6 +147,12 @@ WORKLOADS = (
     Workload("cat", "cat", ("input.txt",), None),
     Workload("simdblur", "simdblur", ("2048", "2048", "60"), None, SIMD),
     Workload("autovec", "autovec", ("4000000", "16"), None, SIMD),
+    # Native setjmp/longjmp is a few register moves, so the native run is mostly exec
+    # (a few ms) at any size that wasm can run in seconds: timed anyway, because what it
+    # measures is the wasm engines' cost per longjmp (the ratio is not a speed ratio).
+    Workload("setjmp", "setjmp", ("200000",), None, SJLJ, min_native_seconds=0.0),
+    # The flags are build.py's (zig c++ -fwasm-exceptions plus the runtime pieces).
+    Workload("cxx-exceptions", "cxx-exceptions", ("200000",), None, ("-mexception-handling",)),
 )
 
 
@@ -278,17 +311,34 @@ CPU_LEVELS = {"x86_64": ("x86-64-v2", "native"), "aarch64": ("native",)}
 DETERMINISTIC_CANDIDATE = "wasmaot --deterministic"
 
 
+def zig_cxx(*args: str) -> None:
+    subprocess.run([sys.executable, "-m", "ziglang", "c++", *args], check=True)
+
+
+def cxx_build_wasm(out: Path) -> bytes:
+    """examples/cxx-exceptions/build.py's build_wasm (a script there, not a module)."""
+    path = EXAMPLES / "cxx-exceptions" / "build.py"
+    spec = importlib.util.spec_from_file_location("cxx_exceptions_build", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.build_wasm(out)
+
+
 def build_program(w: Workload, work: Path, data: Path, wasmtime: str | None,
                   with_timeout: bool = False,
                   with_deterministic: bool = False) -> list[tuple[str, list[str]]]:
     """Builds examples/<program> every way; returns (candidate, argv prefix) pairs,
     native C first."""
     program = w.program
-    src = str(EXAMPLES / program / f"{program}.c")
+    src = str(w.source)
     wasm, native = work / f"{program}.wasm", work / f"{program}-native"
     native_cc = ("-target", f"{platform.machine()}-linux-musl", "-O2", "-static", "-s", src)
-    zig_cc(*native_cc, "-o", str(native))
-    zig_cc("-target", "wasm32-wasi", "-O2", *w.wasm_flags, src, "-o", str(wasm))
+    if w.cxx:
+        zig_cxx(*native_cc, "-o", str(native))
+        cxx_build_wasm(wasm)
+    else:
+        zig_cc(*native_cc, "-o", str(native))
+        zig_cc("-target", "wasm32-wasi", "-O2", *w.wasm_flags, src, "-o", str(wasm))
     data_bytes = wasm.read_bytes()
     grant = (Grant(str(data), "."),)
     out = [("native C", [str(native)])]
@@ -322,8 +372,10 @@ def build_program(w: Workload, work: Path, data: Path, wasmtime: str | None,
         out.append((DETERMINISTIC_CANDIDATE, [str(exe)]))
     if wasmtime:
         cwasm = work / f"{program}.cwasm"
-        subprocess.run([wasmtime, "compile", str(wasm), "-o", str(cwasm)], check=True)
-        out.append(("wasmtime .cwasm", [wasmtime, "run", "--allow-precompiled",
+        features = ("-W", "exceptions=y") if w.exceptions else ()
+        subprocess.run([wasmtime, "compile", *features, str(wasm), "-o", str(cwasm)],
+                       check=True)
+        out.append(("wasmtime .cwasm", [wasmtime, "run", *features, "--allow-precompiled",
                                         "--dir", f"{data}::.", str(cwasm)]))
     return out
 
@@ -372,9 +424,9 @@ def bench_workload(w: Workload, cands: list[tuple[str, list[str]]], data: Path,
                      f"({len(got)} bytes against {len(want)}, first difference at byte "
                      f"{first_difference(got, want)})")
     probe = min(timed_run(launcher, argvs[0][1], stdin, data, env)[0] for _ in range(3))
-    if probe < MIN_NATIVE_SECONDS:
+    if probe < w.min_native_seconds:
         print(f"\n{w.name}: skipped: native C takes {probe * 1e3:.1f} ms at this --size, "
-              f"under {MIN_NATIVE_SECONDS * 1e3:.0f} ms, so exec, start-up and noise would "
+              f"under {w.min_native_seconds * 1e3:.0f} ms, so exec, start-up and noise would "
               "be most of what is timed (a larger --size would time it)")
         return None
     res = {name: {"wall": [], "cpu": [], "rss": []} for name, _ in argvs}
@@ -419,7 +471,7 @@ def make_packed(native: list[str], data: Path, env: dict[str, str]) -> None:
 def input_bytes(w: Workload, data: Path) -> int | None:
     """The bytes the workload reads, or None if it reads no file (it generates
     its data)."""
-    if w.simd:
+    if w.simd or w.exceptions:
         return None
     if w.stdin:
         return (data / w.stdin).stat().st_size
@@ -457,6 +509,8 @@ def main() -> None:
     ap.add_argument("--rebuild", action="store_true", help="regenerate the cached inputs")
     ap.add_argument("--simd", action="store_true", help="only the SIMD workloads "
                     f"({', '.join(w.name for w in WORKLOADS if w.simd)})")
+    ap.add_argument("--exceptions", action="store_true", help="only the exception workloads "
+                    f"({', '.join(w.name for w in WORKLOADS if w.exceptions)})")
     ap.add_argument("--timeout", action="store_true", help="add the candidate 'wasmaot "
                     "--timeout' (interruption checks) and its cost against plain wasmaot")
     ap.add_argument("--deterministic", action="store_true", help="add the candidate 'wasmaot "
@@ -465,7 +519,7 @@ def main() -> None:
     if args.repeat < 1 or args.size < 1:
         ap.error("--repeat and --size must be at least 1")
     workloads = [w for w in WORKLOADS if (not args.only or w.name in args.only)
-                 and (not args.simd or w.simd)]
+                 and (not args.simd or w.simd) and (not args.exceptions or w.exceptions)]
 
     print(f"machine: {machine_info()}")
     wasmtime = announce_wasmtime()
@@ -497,13 +551,15 @@ def main() -> None:
     cands = list(dict.fromkeys(c for r in ratios.values() for c in r))  # first seen first
     print("\nmedian wall time / native C's median (geomean over the workloads of the row)")
     width = max(22, 1 + max(map(len, cands)))
-    print(f"{'':{width}}" + "".join(f"{c:>12}" for c in cols) + f"{'geomean':>10}")
+    widths = [max(12, len(col) + 2) for col in cols]
+    print(f"{'':{width}}" + "".join(f"{c:>{cw}}" for c, cw in zip(cols, widths))
+          + f"{'geomean':>10}")
     for c in cands:
         rs = [ratios[col].get(c) for col in cols]
         have = [r for r in rs if r is not None]
         geo = math.exp(sum(map(math.log, have)) / len(have))
-        print(f"{c:{width}}" + "".join(f"{r:>11.2f}x" if r is not None else f"{'-':>12}"
-                                  for r in rs) + f"{geo:>9.2f}x")
+        print(f"{c:{width}}" + "".join(f"{r:>{cw - 1}.2f}x" if r is not None else f"{'-':>{cw}}"
+                                  for r, cw in zip(rs, widths)) + f"{geo:>9.2f}x")
     print("cpu s: user+sys CPU time of the process (median). MB/s: input bytes / median. "
           "peak MiB: the largest ru_maxrss of the runs.")
     print_engine_ratio(results)

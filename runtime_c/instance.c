@@ -9,10 +9,12 @@
  *   tables[]    imported ones (retained) then new ones, all elements null;
  *   globals[]   pointers to cells: imported (retained) then new, zeroed;
  *   type_ids[]  the embedder's canonical ids, or the descriptor's own;
+ *   tags[]      imported ones (the exporter's tag instance: a tag's identity is
+ *               its address) then this instance's own, {type id, payload count};
  *   datas[]     the module image's segments (dropping one zeroes only our copy);
  *   elems[]     one array of desc->elem_lengths[i] null items per segment.
- * It links imports with the spec's import-matching rules for memories, tables
- * and globals, and the type registry for functions; the errors name the import.
+ * It links imports with the spec's import-matching rules for memories, tables,
+ * globals and tags, and the type registry for functions; the errors name the import.
  * wasmaot_instance_init then runs the module's own `init` (global values, table
  * initializers, element items, active segments, in spec order; it may trap)
  * and the start function, under an activation.
@@ -179,6 +181,20 @@ static int link_import(struct wasmaot_instance *inst, const struct wasmaot_impor
       inst->globals[i] = ex->of.global;
       vm->globals[i] = &ex->of.global->value;
       return 0;
+    case WASMAOT_EXTERN_TAG: {
+      if (i >= desc->num_imported_tags) goto bad_index;
+      if (ex->of.tag == NULL) goto null_extern;
+      /* SANDBOX: catch clauses read the payload with the import's types, so
+       * the tag must have exactly that type (tag types match by equality:
+       * canonical ids are equal exactly when the types are). */
+      if (ex->of.tag->type_id != vm->type_ids[desc->tags[i].type_index] ||
+          ex->of.tag->num_values != desc->tags[i].num_values) {
+        wasmaot_rt_error(why, whylen, "tag type mismatch");
+        return -1;
+      }
+      vm->tags[i] = ex->of.tag;
+      return 0;
+    }
     default:
       wasmaot_rt_error(why, whylen, "%s imports are not supported", kind_name(im->kind));
       return -1;
@@ -213,6 +229,8 @@ static void instance_destroy(struct wasmaot_instance *inst) {
   free(vm->type_ids);
   free(vm->datas);
   free(vm->elems);
+  free(vm->tags);
+  free(inst->own_tags);
   free(inst);
 }
 
@@ -254,8 +272,14 @@ struct wasmaot_instance *wasmaot_instance_new(const struct wasmaot_module_desc *
   vm->type_ids = alloc_array(desc->num_types, sizeof *vm->type_ids);
   vm->datas = alloc_array(desc->num_datas, sizeof *vm->datas);
   vm->elems = alloc_array(desc->num_elems, sizeof *vm->elems);
+  vm->tags = alloc_array(desc->num_tags, sizeof *vm->tags);
+  if (desc->num_imported_tags > desc->num_tags) {
+    wasmaot_rt_error(errbuf, errlen, "descriptor has more imported tags than tags");
+    goto fail;
+  }
+  inst->own_tags = alloc_array(desc->num_tags - desc->num_imported_tags, sizeof *inst->own_tags);
   if (!vm->memories || !vm->tables || !vm->globals || !inst->globals || !vm->funcs ||
-      !vm->type_ids || !vm->datas || !vm->elems)
+      !vm->type_ids || !vm->datas || !vm->elems || !vm->tags || !inst->own_tags)
     goto oom;
 
   /* Without embedder ids, the module's own canonical indices are offset into a
@@ -317,6 +341,11 @@ struct wasmaot_instance *wasmaot_instance_new(const struct wasmaot_module_desc *
   for (uint64_t i = desc->num_imported_funcs; i < desc->num_funcs; i++)
     vm->funcs[i] =
         (struct wasmaot_funcref){desc->func_code[i], vm, vm->type_ids[desc->func_type[i]]};
+  for (uint64_t i = desc->num_imported_tags; i < desc->num_tags; i++) {
+    struct wasmaot_tag *tag = &inst->own_tags[i - desc->num_imported_tags];
+    *tag = (struct wasmaot_tag){vm->type_ids[desc->tags[i].type_index], desc->tags[i].num_values};
+    vm->tags[i] = tag;
+  }
   for (uint64_t i = 0; i < desc->num_datas; i++) vm->datas[i] = desc->datas[i];
   for (uint64_t i = 0; i < desc->num_elems; i++) {
     void **items = alloc_array(desc->elem_lengths[i], sizeof(void *));
@@ -386,4 +415,8 @@ struct wasmaot_global *wasmaot_instance_global(struct wasmaot_instance *inst, ui
 
 const struct wasmaot_funcref *wasmaot_instance_func(struct wasmaot_instance *inst, uint64_t index) {
   return index < inst->desc->num_funcs ? &inst->vmctx.funcs[index] : NULL;
+}
+
+struct wasmaot_tag *wasmaot_instance_tag(struct wasmaot_instance *inst, uint64_t index) {
+  return index < inst->desc->num_tags ? inst->vmctx.tags[index] : NULL;
 }

@@ -57,6 +57,7 @@ struct wasmaot_instance {
   const struct wasmaot_module_desc *desc;
   struct wasmaot_global **globals;     /* per global (imported ones retained) */
   int code_registered;                 /* desc's code is in the registry */
+  struct wasmaot_tag *own_tags;        /* the defined tags (vmctx.tags points here) */
 };
 
 /* memory.c / table.c / global.c constructors used by instance.c; NULL + errbuf on failure. */
@@ -82,6 +83,9 @@ WASMAOT_RT_HIDDEN void wasmaot_rt_unlock(void);
 
 /* --- activations (trap.c) -------------------------------------------------------- */
 
+/* Return addresses an unwinding exception records for a backtrace. */
+#define WASMAOT_RT_THROW_PCS WASMAOT_TRAP_MAX_FRAMES
+
 struct wasmaot_rt_activation {
   struct wasmaot_rt_activation *prev; /* next outer activation on this thread */
   sigjmp_buf jmp;                     /* where a trap resumes */
@@ -90,6 +94,11 @@ struct wasmaot_rt_activation {
                                          backtraces stop here */
   int in_host;                        /* >0 while a host callback runs above us:
                                          faults then are the host's, not wasm's */
+  struct wasmaot_exception *host_exception; /* wasmaot_host_throw's, until the
+                                               callback returns */
+  uint64_t throw_npcs;                /* frames the last throw passed (exception.c) */
+  uintptr_t throw_cfa;                /* the CFA of the last one recorded */
+  uintptr_t throw_pcs[WASMAOT_RT_THROW_PCS]; /* their return addresses, innermost first */
 };
 
 /* Per-thread state.  Initial-exec TLS: the fault handler reads it, and a
@@ -102,6 +111,7 @@ struct wasmaot_rt_thread {
   size_t altstack_size;                     /* its size, guard page included */
   int stack_known;                          /* stack_lo/hi computed */
   int altstack_ready;                       /* a usable sigaltstack is installed */
+  struct wasmaot_exception *exceptions;     /* live exceptions made here (exception.c) */
 };
 extern __thread struct wasmaot_rt_thread wasmaot_rt_thread_state
     __attribute__((tls_model("initial-exec"))) WASMAOT_RT_HIDDEN;

@@ -78,6 +78,13 @@ struct code_module {
 static struct code_module *modules;
 static size_t num_modules, cap_modules;
 
+/* Weak references: an executable whose module has no exceptions links without
+ * exception.c, and so without the unwinder; these are then NULL (skipped). */
+#pragma weak wasmaot_rt_exception_new
+#pragma weak wasmaot_rt_throw
+#pragma weak wasmaot_rt_exception_free
+#pragma weak wasmaot_rt_exception_escaped
+
 /* The runtime's entry points that wasm code calls: "not wasm" markers for a
  * static executable, where the runtime may sit in the module's segment. */
 static void *const runtime_entries[] = {
@@ -86,6 +93,8 @@ static void *const runtime_entries[] = {
     (void *)wasmaot_rt_table_grow,  (void *)wasmaot_rt_table_fill,  (void *)wasmaot_rt_table_copy,
     (void *)wasmaot_rt_table_init,  (void *)wasmaot_rt_elem_drop,
     (void *)wasmaot_rt_func_type_matches, (void *)wasmaot_rt_host_call, (void *)wasmaot_invoke,
+    (void *)wasmaot_rt_exception_new, (void *)wasmaot_rt_throw, (void *)wasmaot_rt_exception_free,
+    (void *)wasmaot_rt_exception_escaped,
 };
 
 struct segment_query {
@@ -137,7 +146,7 @@ int wasmaot_rt_registry_add_module(const struct wasmaot_module_desc *desc) {
     if (desc->host_adapters[i]) m[n++] = (struct marker){(uintptr_t)desc->host_adapters[i], -1};
   if (desc->init) m[n++] = (struct marker){(uintptr_t)desc->init, -1};
   for (size_t i = 0; i < n_runtime; i++)
-    m[n++] = (struct marker){(uintptr_t)runtime_entries[i], -1};
+    if (runtime_entries[i]) m[n++] = (struct marker){(uintptr_t)runtime_entries[i], -1};
   qsort(m, n, sizeof *m, by_start);
 
   /* The module's range: the executable segment holding its first wasm function. */

@@ -162,6 +162,7 @@ int32_t wasmaot_rt_activate(void (*fn)(void *), void *arg, struct wasmaot_trap_i
   trap->message = NULL;
   trap->nframes = 0;
   trap->total_frames = 0;
+  trap->exception = NULL;
 
   if (t->activation == NULL) {
     /* Outermost on this thread: signal stack, process lock, stack limit. */
@@ -173,6 +174,9 @@ int32_t wasmaot_rt_activate(void (*fn)(void *), void *arg, struct wasmaot_trap_i
   act.trap = trap;
   act.entry_fp = entry_fp;
   act.in_host = 0;
+  act.host_exception = NULL;
+  act.throw_npcs = 0;
+  act.throw_cfa = 0;
 
   int32_t result = WASMAOT_TRAP_NONE;
   if (sigsetjmp(act.jmp, 0) == 0) {
@@ -182,7 +186,9 @@ int32_t wasmaot_rt_activate(void (*fn)(void *), void *arg, struct wasmaot_trap_i
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     fn(arg);
   } else {
-    result = act.trap->code; /* a trap unwound to here */
+    /* A trap unwound to here, or an exception that left the activation
+     * (exception.c: WASMAOT_TRAP_EXCEPTION, trap->exception set). */
+    result = act.trap->code;
   }
   /* sigsetjmp(..., 0) saves no signal mask: signals.c installs its handler
    * with SA_NODEFER, so leaving it by siglongjmp leaves no signal blocked. */

@@ -30,6 +30,7 @@ from wasmaot.errors import Trap
 # Must equal WASMAOT_TRAP_MAX_FRAMES in wasmaot_rt.h (checked by a test that compiles both).
 TRAP_MAX_FRAMES = 64
 EXTERN_HOST_FUNC = 16  # WASMAOT_EXTERN_HOST_FUNC
+HOST_THROW = 2  # WASMAOT_HOST_THROW: a host callback's "throw the exception I gave"
 ERRBUF_SIZE = 512
 
 
@@ -61,6 +62,7 @@ def abi_cdef() -> str:
 RUNTIME_CDEF = f"""
 #define WASMAOT_TRAP_MAX_FRAMES {TRAP_MAX_FRAMES}
 #define WASMAOT_EXTERN_HOST_FUNC {EXTERN_HOST_FUNC}
+#define WASMAOT_HOST_THROW {HOST_THROW}
 
 struct wasmaot_config {{
   uint64_t max_memory_bytes;
@@ -77,6 +79,7 @@ struct wasmaot_trap_info {{
   uint32_t nframes;
   uint64_t total_frames;
   const char *message;
+  struct wasmaot_exception *exception;
   struct wasmaot_frame frames[{TRAP_MAX_FRAMES}];
 }};
 struct wasmaot_global {{
@@ -93,6 +96,7 @@ struct wasmaot_extern {{
     struct wasmaot_memory *memory;
     struct wasmaot_table *table;
     struct wasmaot_global *global;
+    struct wasmaot_tag *tag;
   }} of;
 }};
 
@@ -128,6 +132,13 @@ void wasmaot_table_release(struct wasmaot_table *table);
 struct wasmaot_global *wasmaot_global_new(uint64_t valtype, uint64_t mutable_, const union wasmaot_value *init);
 void wasmaot_global_retain(struct wasmaot_global *global);
 void wasmaot_global_release(struct wasmaot_global *global);
+struct wasmaot_tag *wasmaot_instance_tag(struct wasmaot_instance *inst, uint64_t index);
+struct wasmaot_tag *wasmaot_tag_new(uint64_t type_id, uint64_t num_values);
+void wasmaot_tag_free(struct wasmaot_tag *tag);
+struct wasmaot_exception *wasmaot_exception_new(struct wasmaot_tag *tag, const union wasmaot_value *values);
+union wasmaot_value *wasmaot_exception_values(struct wasmaot_exception *exn);
+int wasmaot_host_throw(struct wasmaot_exception *exn);
+uint64_t wasmaot_exceptions_live(void);
 
 void wasmaot_rt_trap(struct wasmaot_vmctx *vmctx, int32_t code);
 int64_t wasmaot_rt_memory_grow(struct wasmaot_vmctx *vmctx, int32_t mem, int64_t delta_pages);
@@ -144,6 +155,10 @@ void wasmaot_rt_elem_drop(struct wasmaot_vmctx *vmctx, int32_t elem);
 int32_t wasmaot_rt_func_type_matches(struct wasmaot_vmctx *vmctx, int64_t actual, int64_t expected);
 void wasmaot_rt_host_call(struct wasmaot_host_func *host, union wasmaot_value *args,
     union wasmaot_value *results);
+struct wasmaot_exception *wasmaot_rt_exception_new(struct wasmaot_vmctx *vmctx, int32_t tagidx);
+void wasmaot_rt_throw(struct wasmaot_vmctx *vmctx, struct wasmaot_exception *exn);
+void wasmaot_rt_exception_free(struct wasmaot_vmctx *vmctx, struct wasmaot_exception *exn);
+void wasmaot_rt_exception_escaped(struct wasmaot_vmctx *vmctx, struct wasmaot_exception *exn);
 
 /* Defined by every compiled module's shared object. */
 extern struct wasmaot_module_desc wasmaot_module;

@@ -31,11 +31,13 @@ from .driver import toolchain
 from .driver.cache import cache_root, module_key
 from .driver.compile import CompileRequest, compile_module, frontend
 from .driver.targets import host_code_target
-from .errors import LinkError, Trap, UnsupportedFeature, WasmError  # noqa: F401 (Trap)
+from .errors import (  # noqa: F401 (Trap)
+    LinkError, Trap, UnsupportedFeature, WasmError, WasmException,
+)
 from .wasm.types import FuncType, RefType
 
 __all__ = ["Engine", "Module", "Instance", "Function", "Memory", "Table", "Global", "Func",
-           "compile", "Trap", "LinkError"]
+           "Tag", "Exn", "compile", "Trap", "WasmException", "LinkError"]
 
 
 # --- engine: type ids and externref handles ------------------------------------------
@@ -60,6 +62,7 @@ class Engine:
         self._externs: dict[int, object] = {}
         self._extern_ids: dict[int, int] = {}  # id(obj) -> handle
         self._pending = threading.local()
+        self._tags = weakref.WeakValueDictionary()  # tag instance address -> Tag
 
     def type_ids(self, module, ctx) -> list[int]:
         """Process-wide canonical id of each of the module's type indices."""
@@ -338,6 +341,7 @@ class Instance:
         arrays[:] = [a for a in arrays if a[2]() is not None]
         arrays.append((int(ffi.cast("uintptr_t", funcs)), len(module.ctx.funcs),
                        weakref.ref(self)))
+        self._tags = [Tag._of_instance(self, i) for i in range(len(module.ctx.tags))]
         trap = ffi.new("struct wasmaot_trap_info *")
         with _deadline(self):
             code = lib.wasmaot_instance_init(self._ptr, trap)
@@ -413,6 +417,14 @@ class Instance:
                 e.kind = abi.EXTERN_KINDS["global"]
                 setattr(e.of, "global", value._ptr)
                 self._keepalive.append(value)
+            elif imp.kind == "tag":
+                if not isinstance(value, Tag):
+                    raise LinkError(f"incompatible import type for {what}: expected a tag")
+                want = self.module.ctx.types.comp(self.module.ctx.types.canon[imp.desc.typeidx])
+                e.kind = abi.EXTERN_KINDS["tag"]
+                e.of.tag = value._link(self.engine, self.module.type_ids[imp.desc.typeidx],
+                                       want, what)
+                self._keepalive.append(value)
             else:
                 raise LinkError(f"unsupported import kind {imp.kind} for {what}")
         return externs
@@ -468,6 +480,8 @@ def _functype_key(ft: FuncType) -> tuple:
 
 def _simple_type(t) -> str:
     if type(t) is RefType:
+        if t.heap in ("exn", "noexn"):
+            return "exnref"
         return "externref" if t.heap in ("extern", "noextern") else "funcref"
     return t
 
@@ -522,8 +536,9 @@ def _instance_extern(self: Instance, kind: str, index: int):
     if kind == "global":
         g = ctx.globals[index]
         return Global._wrap(lib.wasmaot_instance_global(self._ptr, index), self, g.valtype)
-    feature = "exception handling" if kind == "tag" else kind
-    raise UnsupportedFeature(f"{feature} is not supported yet (a {kind} export)")
+    if kind == "tag":
+        return self._tags[index]
+    raise UnsupportedFeature(f"{kind} is not supported yet (a {kind} export)")
 
 
 Instance._extern = _instance_extern
@@ -534,6 +549,8 @@ def _raise_trap(self: Engine, code: int, trap, instance) -> None:
     if code == abi.TRAP_CODES["HOST"] and pending is not None:
         self._pending.exc = None
         raise pending
+    if code == abi.TRAP_CODES["EXCEPTION"]:
+        raise Exn._wrap(self, trap.exception).exception()
     raise make_trap(code, trap)
 
 
@@ -607,9 +624,17 @@ def _is_func_ref(t: RefType) -> bool:
     return t.heap in ("func", "nofunc") or type(t.heap) is int
 
 
+def _is_exn_ref(t: RefType) -> bool:
+    return t.heap in ("exn", "noexn")
+
+
 def _ref_to_ptr(engine: Engine, t: RefType, value):
     if value is None:
         return ffi.NULL
+    if _is_exn_ref(t):
+        if not isinstance(value, Exn):
+            raise TypeError("an exnref must be a wasmaot.Exn or None")
+        return value._ptr
     if _is_func_ref(t):
         if not isinstance(value, Function):
             raise TypeError("a funcref must be a wasmaot.Function or None")
@@ -620,6 +645,8 @@ def _ref_to_ptr(engine: Engine, t: RefType, value):
 def _ptr_to_ref(engine: Engine, t: RefType, ptr):
     if ptr == ffi.NULL:
         return None
+    if _is_exn_ref(t):
+        return Exn._wrap(engine, ptr)
     if _is_func_ref(t):
         return Function._from_record(engine, ptr)
     return engine.extern_object(ptr)
@@ -709,6 +736,9 @@ class Func:
                 for i, (t, v) in enumerate(zip(result_types, out)):
                     _store_value(engine, results[i], t, v, bits=self.bits)
                 return 0
+            except WasmException as exc:  # thrown into the calling wasm code
+                load_runtime().wasmaot_host_throw(Exn._of_exception(engine, exc))
+                return lib_host_throw
             except BaseException as exc:  # propagated to the wasm caller's caller
                 engine._pending.exc = exc
                 return 1
@@ -725,6 +755,8 @@ def _named_type(name):
         return RefType(True, "func")
     if name == "externref":
         return RefType(True, "extern")
+    if name == "exnref":
+        return RefType(True, "exn")
     return name
 
 
@@ -890,3 +922,89 @@ class Global:
     @property
     def value(self):
         return self.get()
+
+
+# --- exceptions ----------------------------------------------------------------------
+
+lib_host_throw = 2  # WASMAOT_HOST_THROW: a host callback's return when it threw
+
+
+class Tag:
+    """A tag, what a wasm exception is thrown with: an instance's export, or made by the
+    host, `Tag(["i32", "f64"])` (the payload's value types), for modules whose tag
+    import has those parameters.  Tags match by identity, across instances too."""
+
+    def __init__(self, params) -> None:
+        self.params = tuple(_named_type(t) for t in params)
+        self._ptr = None  # a host tag's instance is made when it is first linked
+        self._owner = None  # what keeps the tag instance alive
+
+    @classmethod
+    def _of_instance(cls, instance: Instance, index: int) -> "Tag":
+        ptr = load_runtime().wasmaot_instance_tag(instance._ptr, index)
+        engine = instance.engine
+        known = engine._tags.get(int(ffi.cast("uintptr_t", ptr)))
+        if known is not None:  # an imported tag: the exporter's
+            return known
+        ctx = instance.module.ctx
+        tag = cls.__new__(cls)
+        tag.params = ctx.types.comp(ctx.tags[index]).params
+        tag._ptr, tag._owner = ptr, instance
+        engine._tags[int(ffi.cast("uintptr_t", ptr))] = tag
+        return tag
+
+    def _link(self, engine: Engine, type_id: int, want: FuncType, what: str):
+        """The tag instance for an import of function type `want` (canonical `type_id`)."""
+        if self._ptr is None:
+            if _functype_key(FuncType(self.params, ())) != _functype_key(want) or want.results:
+                raise LinkError(f"incompatible import type for {what}: tag type mismatch")
+            lib = load_runtime()
+            self._ptr = ffi.gc(lib.wasmaot_tag_new(type_id, len(self.params)),
+                               lib.wasmaot_tag_free)
+            engine._tags[int(ffi.cast("uintptr_t", self._ptr))] = self
+        elif self._ptr.type_id != type_id:
+            raise LinkError(f"incompatible import type for {what}: tag type mismatch")
+        return self._ptr
+
+    def __repr__(self) -> str:
+        return f"Tag({list(self.params)!r})"
+
+
+class Exn:
+    """An exception object (an exnref value): its `tag` and payload `values`."""
+
+    def __init__(self) -> None:
+        raise TypeError("an Exn comes from wasm; throw a WasmException(tag, values) instead")
+
+    @classmethod
+    def _wrap(cls, engine: Engine, ptr) -> "Exn":
+        exn = cls.__new__(cls)
+        exn._ptr = ptr = ffi.cast("struct wasmaot_exception *", ptr)
+        exn.tag = engine._tags.get(int(ffi.cast("uintptr_t", ptr.tag)))
+        if exn.tag is None:
+            raise WasmError("an exception of a tag unknown to this engine")
+        cells = load_runtime().wasmaot_exception_values(ptr)
+        exn.values = tuple(_load_value(engine, cells[i], t, bits=False)
+                           for i, t in enumerate(exn.tag.params))
+        return exn
+
+    @classmethod
+    def _of_exception(cls, engine: Engine, exc: WasmException):
+        """The runtime object to throw for `exc`: the one it came from, or a new one."""
+        if exc._exn is not None:
+            return exc._exn
+        tag = exc.tag
+        if not isinstance(tag, Tag) or tag._ptr is None:
+            raise WasmError("a WasmException needs a Tag that an instance has (linked)")
+        if len(exc.values) != len(tag.params):
+            raise TypeError(f"tag takes {len(tag.params)} values, got {len(exc.values)}")
+        cells = ffi.new("union wasmaot_value[]", max(1, len(tag.params)))
+        for i, (t, v) in enumerate(zip(tag.params, exc.values)):
+            _store_value(engine, cells[i], t, v, bits=False)
+        return load_runtime().wasmaot_exception_new(tag._ptr, cells)
+
+    def exception(self) -> WasmException:
+        return WasmException(self.tag, self.values, exn=self._ptr)
+
+    def __repr__(self) -> str:
+        return f"Exn({self.tag!r}, {list(self.values)!r})"

@@ -162,7 +162,7 @@ def wast(reporter: _Reporter, files: tuple[str, ...], opt_level: int, target: st
 
     Prints one line per FILE and, last, `N passed, M failed, K skipped`.  A
     command is skipped only when it needs a feature this version does not
-    compile (SIMD, GC, exception handling, threads); `-v` lists each skip and
+    compile (GC, threads); `-v` lists each skip and
     failure with its line.  Exits 1 if any command failed.
 
     By default the modules run in this process.  With --target, all modules

@@ -109,3 +109,17 @@ class Trap(WasmError):
     """WebAssembly code trapped at run time."""
 
     kind = "wasm trap"
+
+
+class WasmException(WasmError):
+    """A wasm exception: raised by a call that an exception no handler caught left
+    (as wasmtime, this is not a trap), and raised by a host function to throw one into
+    wasm.  `tag` is the `wasmaot.api.Tag` it was thrown with, `values` its payload."""
+
+    kind = "wasm exception"
+
+    def __init__(self, tag, values=(), *, exn=None) -> None:
+        super().__init__("thrown Wasm exception")
+        self.tag = tag
+        self.values = tuple(values)
+        self._exn = exn  # the runtime's object, when it came from wasm (rethrown as is)

@@ -21,8 +21,10 @@
  * (byte arrays with lengths) and the lists.
  *
  * Process behaviour (as wasmtime's): proc_exit(n) exits with n; a trap prints
- * `wasm trap: <message>` and a wasm backtrace to stderr and exits 134; argv
- * goes to the guest unchanged; fds 0-2 are the host's.
+ * `wasm trap: <message>` and a wasm backtrace to stderr and exits 134; a wasm
+ * exception that nothing caught prints `wasm exception: thrown Wasm exception`
+ * and the backtrace of its throw and exits 1 (wasmtime: an error, not a trap);
+ * argv goes to the guest unchanged; fds 0-2 are the host's.
  */
 #define _POSIX_C_SOURCE 200809L /* strdup */
 #include <stdint.h>
@@ -184,7 +186,9 @@ static void collect_grants(struct grants *g) {
 
 static void print_trap(int32_t code, const struct wasmaot_trap_info *trap) {
   fflush(stdout);
-  fprintf(stderr, "wasm trap: %s\n", trap->message ? trap->message : wasmaot_trap_message(code));
+  int exception = code == WASMAOT_TRAP_EXCEPTION;
+  fprintf(stderr, "%s: %s\n", exception ? "wasm exception" : "wasm trap",
+          trap->message ? trap->message : wasmaot_trap_message(code));
   if (trap->nframes) fprintf(stderr, "wasm backtrace:\n");
   for (uint32_t i = 0; i < trap->nframes; i++) {
     const struct wasmaot_frame *f = &trap->frames[i];
@@ -206,7 +210,7 @@ static void print_trap(int32_t code, const struct wasmaot_trap_info *trap) {
   if (trap->total_frames > trap->nframes)
     fprintf(stderr, "  ... %llu more frames\n",
             (unsigned long long)(trap->total_frames - trap->nframes));
-  exit(134);
+  exit(exception ? 1 : 134);
 }
 
 /* A duration as wasmaot/commands/duration.py defines it: 1-12 digits, optionally

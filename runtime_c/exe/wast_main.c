@@ -18,7 +18,7 @@
  *   spectest                   -> ok H...          (global_i32 global_i64 global_f32
  *                                                   global_f64 table table64 memory print
  *                                                   shared_memory)
- *   instantiate M NT ID... NI (KIND H)...
+ *   instantiate M NT ID... NI (KIND H)...  (KIND 4: a tag, from `export`)
  *                              -> ok INSTANCE | link MESSAGE | trap CODE MESSAGE
  *   export INSTANCE KIND INDEX -> ok H
  *   invoke H NRESULTS ARG...   -> ok RESULT... | trap CODE MESSAGE
@@ -172,6 +172,7 @@ static void cmd_instantiate(void) {
       case WASMAOT_EXTERN_MEMORY: imports[i].of.memory = o->ptr; break;
       case WASMAOT_EXTERN_TABLE: imports[i].of.table = o->ptr; break;
       case WASMAOT_EXTERN_GLOBAL: imports[i].of.global = o->ptr; break;
+      case WASMAOT_EXTERN_TAG: imports[i].of.tag = o->ptr; break;
       default: die("unknown import kind");
     }
   }
@@ -210,6 +211,7 @@ static void cmd_export(void) {
     case WASMAOT_EXTERN_MEMORY: ptr = wasmaot_instance_memory(inst, index); break;
     case WASMAOT_EXTERN_TABLE: ptr = wasmaot_instance_table(inst, index); break;
     case WASMAOT_EXTERN_GLOBAL: ptr = wasmaot_instance_global(inst, index); break;
+    case WASMAOT_EXTERN_TAG: ptr = wasmaot_instance_tag(inst, index); break;
   }
   if (ptr == NULL) die("no such export");
   printf("ok %llu\n", (unsigned long long)add_object(kind, ptr, thunk));

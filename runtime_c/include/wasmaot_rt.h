@@ -111,6 +111,10 @@ extern "C" {
  * calls a C function with the importing instance's vmctx.  `of` is unused. */
 #define WASMAOT_EXTERN_NATIVE_FUNC 17
 
+/* A host callback's return value: throw the exception given to
+ * wasmaot_host_throw (0 is success, any other value a failure: trap HOST). */
+#define WASMAOT_HOST_THROW 2
+
 /* --- configuration -------------------------------------------------------- */
 
 struct wasmaot_config {
@@ -139,12 +143,18 @@ struct wasmaot_frame {
 };
 
 /* Filled by a call into wasm that trapped.  frames[0] is the innermost frame
- * (where the trap happened); frames stop at the activation's entry. */
+ * (where the trap happened); frames stop at the activation's entry.
+ * WASMAOT_TRAP_EXCEPTION is no trap: a wasm exception no handler caught left
+ * the call; `exception` is it (frames: where it was thrown). */
 struct wasmaot_trap_info {
   int32_t code;             /* enum wasmaot_trap; WASMAOT_TRAP_NONE if none */
   uint32_t nframes;         /* frames stored (<= WASMAOT_TRAP_MAX_FRAMES) */
   uint64_t total_frames;    /* wasm frames found; more than nframes if cut */
   const char *message;      /* wasmtime's text for `code` (static string) */
+  /* code EXCEPTION: the exception, else NULL.  The runtime keeps it alive
+   * (it is never freed, see wasmaot_exception_new); read its `tag` and
+   * wasmaot_exception_values, or throw it again with wasmaot_host_throw. */
+  struct wasmaot_exception *exception;
   struct wasmaot_frame frames[WASMAOT_TRAP_MAX_FRAMES];
 };
 
@@ -173,6 +183,10 @@ struct wasmaot_extern {
     struct wasmaot_memory *memory; /* MEMORY: shared, retained by the instance */
     struct wasmaot_table *table;   /* TABLE: shared, retained */
     struct wasmaot_global *global; /* GLOBAL: shared, retained */
+    /* TAG: another instance's (wasmaot_instance_tag) or a host-made tag
+     * (wasmaot_tag_new); borrowed, must outlive the instance and every
+     * exception of it.  Its type_id must be the import's type's. */
+    struct wasmaot_tag *tag;
   } of;
 };
 
@@ -279,6 +293,35 @@ WASMAOT_RT_API struct wasmaot_global *wasmaot_global_new(uint64_t valtype, uint6
 WASMAOT_RT_API void wasmaot_global_retain(struct wasmaot_global *global);
 WASMAOT_RT_API void wasmaot_global_release(struct wasmaot_global *global);
 
+/* Tags and exceptions (runtime_c/exception.c).  A tag's identity is its
+ * address; `struct wasmaot_tag` and `struct wasmaot_exception` are in
+ * wasmaot_abi.h (read e->tag, e->num_values).  An instance's defined tags live
+ * as long as it does, so, as with its functions, the embedder keeps an
+ * instance alive while any exception of its tags may still be caught or read. */
+
+/* Tag `index` (imports first) of an instance, or NULL if out of range. */
+WASMAOT_RT_API struct wasmaot_tag *wasmaot_instance_tag(struct wasmaot_instance *inst,
+                                                        uint64_t index);
+/* A host-made tag: `type_id` is the canonical id of its function type (as
+ * given to wasmaot_instance_new), `num_values` its parameter count.  NULL if
+ * out of memory.  Free with wasmaot_tag_free once nothing uses it. */
+WASMAOT_RT_API struct wasmaot_tag *wasmaot_tag_new(uint64_t type_id, uint64_t num_values);
+WASMAOT_RT_API void wasmaot_tag_free(struct wasmaot_tag *tag);
+/* A new exception of `tag` with `values` (tag->num_values cells; NULL: zeros),
+ * for a host function to throw.  NULL if out of memory.  Like every exception
+ * the embedder sees, it is never freed (v1 lifetime: exception.c). */
+WASMAOT_RT_API struct wasmaot_exception *wasmaot_exception_new(struct wasmaot_tag *tag,
+                                                               const union wasmaot_value *values);
+/* Its payload cells (exn->num_values of them). */
+WASMAOT_RT_API union wasmaot_value *wasmaot_exception_values(struct wasmaot_exception *exn);
+/* From a host callback: throw `exn` into the calling wasm code once the
+ * callback returns WASMAOT_HOST_THROW.  0, or -1 if not called from a host
+ * callback or exn is NULL. */
+WASMAOT_RT_API int wasmaot_host_throw(struct wasmaot_exception *exn);
+/* Exception objects allocated and not freed in this process (in flight, or
+ * kept because an exnref or the embedder may name them). */
+WASMAOT_RT_API uint64_t wasmaot_exceptions_live(void);
+
 /* --- called by generated code (abi.RUNTIME_FUNCTIONS) -------------------------
  * All take the calling instance's vmctx first; indices are the instance's.
  * Addresses, lengths and table indices arrive zero-extended to 64 bits.  The
@@ -311,9 +354,21 @@ WASMAOT_RT_API void wasmaot_rt_elem_drop(struct wasmaot_vmctx *vmctx, int32_t el
 /* 1 if canonical type `actual` is `expected` or a registered subtype of it. */
 WASMAOT_RT_API int32_t wasmaot_rt_func_type_matches(struct wasmaot_vmctx *vmctx, int64_t actual,
                                                     int64_t expected);
-/* Called by a host adapter: runs the record's callback; nonzero -> trap HOST. */
+/* Called by a host adapter: runs the record's callback; WASMAOT_HOST_THROW
+ * (after wasmaot_host_throw) -> throws that exception, other nonzero -> trap HOST. */
 WASMAOT_RT_API void wasmaot_rt_host_call(struct wasmaot_host_func *host, union wasmaot_value *args,
                                          union wasmaot_value *results);
+/* Exceptions (exception.c): a new exception of tag index `tagidx`, cells
+ * zeroed; throw it (NULL: trap NULL_REFERENCE); free it if no exnref names it
+ * (`referenced` == 0); an entry thunk's pad: it left the activation. */
+WASMAOT_RT_API struct wasmaot_exception *wasmaot_rt_exception_new(struct wasmaot_vmctx *vmctx,
+                                                                  int32_t tagidx);
+WASMAOT_RT_API __attribute__((noreturn, cold)) void wasmaot_rt_throw(
+    struct wasmaot_vmctx *vmctx, struct wasmaot_exception *exn);
+WASMAOT_RT_API void wasmaot_rt_exception_free(struct wasmaot_vmctx *vmctx,
+                                              struct wasmaot_exception *exn);
+WASMAOT_RT_API __attribute__((noreturn, cold)) void wasmaot_rt_exception_escaped(
+    struct wasmaot_vmctx *vmctx, struct wasmaot_exception *exn);
 
 #ifdef __cplusplus
 }

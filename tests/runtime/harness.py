@@ -48,7 +48,7 @@ class HostFunc:
 
 
 class Instance:
-    def __init__(self, rt, lib_and_desc, *, host=None, func=None, memory=None, config=None,
+    def __init__(self, rt, lib_and_desc, *, host=None, func=None, memory=None, tag=None, config=None,
                  type_ids=None, init=True):
         self.rt = rt
         self.lib, self.desc = lib_and_desc
@@ -64,6 +64,9 @@ class Instance:
             elif im.kind == 0:
                 self.imports[k].kind = _ffi.EXTERN_HOST_FUNC
                 self.imports[k].of.host = self.host.record
+            elif im.kind == 4:  # a tag
+                self.imports[k].kind = im.kind
+                self.imports[k].of.tag = tag if tag is not None else ffi.NULL
             else:
                 self.imports[k].kind = im.kind
                 self.imports[k].of.memory = memory if memory is not None else ffi.NULL

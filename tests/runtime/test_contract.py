@@ -70,6 +70,7 @@ def test_hand_written_cdef_matches_the_header(tmp_path):
                          f"\"{name}.{field}\");")
     lines.append(f"_Static_assert(WASMAOT_TRAP_MAX_FRAMES == {_ffi.TRAP_MAX_FRAMES}, \"frames\");")
     lines.append(f"_Static_assert(WASMAOT_EXTERN_HOST_FUNC == {_ffi.EXTERN_HOST_FUNC}, \"host kind\");")
+    lines.append(f"_Static_assert(WASMAOT_HOST_THROW == {_ffi.HOST_THROW}, \"host throw\");")
     src = tmp_path / "cdef_check.c"
     src.write_text("\n".join(lines) + "\n")
     # Every function of the header is declared to cffi, and nothing else.

@@ -46,7 +46,7 @@ def _verdict_summary(terminalreporter) -> None:
     for reason, count in sorted(skips.items(), key=lambda kv: (-kv[1], kv[0])):
         tr.write_line(f"skipped {count} modules: {reason}")
     if unconvertible:
-        tr.write_line(f"skipped {len(unconvertible)} files that json-from-wast cannot convert:")
+        tr.write_line(f"skipped {len(unconvertible)} files that cannot be converted here (a tool is missing):")
         for r in unconvertible:
             tr.write_line(f"  {r.name}: {r.unconvertible}")
 

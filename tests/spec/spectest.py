@@ -18,8 +18,11 @@ expects from `wasmaot.wasm.load_module`:
 
 Text-form modules without a binary form test a text parser, which wasmaot does
 not have: they are *skipped*, and every skip carries a reason that is counted
-and printed (see `conftest.py`).  So are scripts that json-from-wast cannot
-convert.
+and printed (see `conftest.py`).  Legacy exception-handling scripts are the
+exception: wasmaot reads their text with wabt.js (commands/legacy_wat.py), so
+their malformed text modules are judged, by that front end.  A script that
+cannot be converted because node or wabt.js is missing is skipped, counted
+and printed too; any other conversion failure fails.
 
 Known failures live in `known_failures.txt`, one `path.wast:LINE  reason` per
 line; a listed case that passes fails the test, so the list only shrinks.  The
@@ -32,16 +35,18 @@ verdict tests ignore it.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import signal
 import subprocess
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from wasmaot.driver.wat import diagnostic_to_error, wasm_tools_executable
+from wasmaot.commands import legacy_wat
+from wasmaot.commands.wast import ConvertedScript, convert_script
+from wasmaot.driver.wat import wasm_tools_executable
 from wasmaot.errors import InvalidModule, MalformedModule, WasmError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -73,17 +78,16 @@ def wast_files() -> list[str]:
     return sorted(paths, key=lambda p: (p.count("/"), p))
 
 
-# Directories whose scripts `wasm-tools json-from-wast` cannot convert, so that no
-# command of theirs runs: the script tests skip them with this reason (the verdict
-# tests count them as unconvertible too).  Any other unconvertible file fails.
-UNCONVERTIBLE_DIRS = {
-    "legacy/": "legacy exception handling's text syntax (try/catch/delegate), which "
-               "wasm-tools no longer parses; exception handling is a later feature anyway",
-}
+# Scripts in legacy exception handling's text syntax (legacy/) are converted
+# through wabt.js (wasmaot/commands/legacy_wat.py), which needs node and the npm
+# package; without them such a file is skipped with this reason, counted and
+# printed.  Any other file json-from-wast cannot convert fails.
 
 
-def unconvertible_reason(wast: str) -> str | None:
-    return next((why for d, why in UNCONVERTIBLE_DIRS.items() if wast.startswith(d)), None)
+def tool_missing_reason(error: WasmError) -> str | None:
+    if isinstance(error, legacy_wat.LegacyTextUnavailable):
+        return f"cannot convert it here: {error.message}"
+    return None
 
 
 # --- known failures ------------------------------------------------------------
@@ -129,22 +133,17 @@ def read_known_failures(path: Path = KNOWN_FAILURES_FILE) -> tuple[list[KnownFai
 # --- conversion ------------------------------------------------------------------
 
 
-def convert(wast: str, out_dir: Path) -> tuple[dict | None, str | None]:
-    """`wasm-tools json-from-wast` of testsuite file `wast` into `out_dir`:
-    (the script's JSON, None), or (None, the one-line reason it failed)."""
+def convert(wast: str, out_dir: Path) -> tuple[ConvertedScript | None, str | None, bool]:
+    """The converted testsuite file `wast` in `out_dir` (as `wasmaot wast` converts
+    it: json-from-wast, legacy text through wabt.js first): (the script, None,
+    False), or (None, the one-line reason it failed, whether that is a missing
+    tool rather than a failure)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.run(
-        [
-            wasm_tools_executable(), "json-from-wast", str(TESTSUITE / wast),
-            "-o", str(out_dir / "script.json"), "--wasm-dir", str(out_dir),
-        ],
-        capture_output=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        err = diagnostic_to_error(proc.stderr.decode("utf-8", "replace"), proc.returncode)
-        return None, f"json-from-wast cannot convert it: {err.message}"
-    return json.loads((out_dir / "script.json").read_text(encoding="utf-8")), None
+    try:
+        return convert_script(TESTSUITE / wast, out_dir), None, False
+    except WasmError as err:
+        missing = tool_missing_reason(err)
+        return None, missing or err.message, missing is not None
 
 
 # --- verdicts ------------------------------------------------------------------
@@ -195,7 +194,8 @@ class Case:
     command: str
     expected: str
     text: str  # the assertion's expected message, if any
-    wasm: Path
+    wasm: Path  # its binary, or (text_to_wasm set) its text
+    text_to_wasm: Callable[[Path], bytes] | None = None  # the front end a text module is judged by
 
 
 @dataclass
@@ -210,14 +210,16 @@ class FileResult:
     fixed: list[str] = field(default_factory=list)  # listed, but now right
     stale: list[str] = field(default_factory=list)  # listed, but no such case
     skipped: Counter = field(default_factory=Counter)  # reason -> count of modules
-    unconvertible: str | None = None
+    unconvertible: str | None = None  # why the file could not be converted here (a missing tool)
     wasm2_only: bool | None = None
 
 
-def cases(script: dict, out_dir: Path, skipped: Counter) -> list[Case]:
-    """The module cases of a converted script; text-only modules go to `skipped`."""
+def cases(converted: ConvertedScript, out_dir: Path, skipped: Counter) -> list[Case]:
+    """The module cases of a converted script; text-only modules go to `skipped`,
+    except a legacy script's malformed text modules: wasmaot reads legacy text
+    with wabt.js (legacy_wat), which must reject them."""
     found = []
-    for cmd in script["commands"]:
+    for cmd in converted.script["commands"]:
         kind = cmd["type"]
         if "filename" not in cmd:
             continue  # an action, a register, a module_instance...: no module of its own
@@ -225,18 +227,35 @@ def cases(script: dict, out_dir: Path, skipped: Counter) -> list[Case]:
             skipped[f"command {kind} is not checked"] += 1
             continue
         binary = cmd["filename"] if cmd.get("module_type") == "binary" else cmd.get("binary_filename")
-        if not binary:
+        if binary:
+            found.append(Case(cmd["line"], kind, EXPECTED[kind], cmd.get("text", ""), out_dir / binary))
+        elif converted.legacy and kind == "assert_malformed":
+            found.append(Case(cmd["line"], kind, MALFORMED, cmd.get("text", ""), out_dir / cmd["filename"],
+                              converted.text_to_wasm))
+        else:
             skipped[f"text-form {kind} (tests a text parser)"] += 1
-            continue
-        found.append(Case(cmd["line"], kind, EXPECTED[kind], cmd.get("text", ""), out_dir / binary))
     return found
+
+
+def case_verdict(case: Case) -> tuple[str, str]:
+    """(verdict, detail) of a case: its binary's load_verdict, or for a text case
+    MALFORMED if its front end rejects the text, else its binary's verdict."""
+    if case.text_to_wasm is None:
+        return load_verdict(case.wasm.read_bytes())
+    try:
+        data = case.text_to_wasm(case.wasm)
+    except MalformedModule as err:
+        return MALFORMED, f"text: {err}"
+    except WasmError as err:
+        return type(err).__name__, str(err)
+    return load_verdict(data)
 
 
 def judge(result: FileResult, found: list[Case], known_lines: dict[int, KnownFailure]) -> None:
     """Load every case and record right and wrong verdicts against the known list."""
     failing_lines: dict[int, list[str]] = {}
     for case in found:
-        verdict, detail = load_verdict(case.wasm.read_bytes())
+        verdict, detail = case_verdict(case)
         result.checked += 1
         if verdict == case.expected:
             result.right += 1

@@ -1,10 +1,10 @@
 """The spec testsuite's scripts run on native code (`wasmaot wast`): every
-file, the top level and the proposals/ and custom/ directories (legacy/ cannot
-be converted: spectest.UNCONVERTIBLE_DIRS).
+file, the top level and the proposals/, custom/ and legacy/ directories (legacy/
+through wabt.js: wasmaot/commands/legacy_wat.py).
 
 Every command passes, fails as listed in known_failures.txt (with its reason),
-or is skipped because it needs a feature of a later issue (GC, exception
-handling, threads; SIMD is lowered since issue 9, so a SIMD skip fails) -- and a file whose modules use none of those (validated by
+or is skipped because it needs a feature of a later issue (GC, threads; SIMD is
+lowered since issue 9 and exception handling since issue 10, so such a skip fails) -- and a file whose modules use none of those (validated by
 `wasm-tools validate` without them) has no skip at all.  Totals, skip reasons
 and known failures are printed at the end of the run (see conftest.py).
 """
@@ -24,9 +24,9 @@ from wasmaot.driver.wat import wasm_tools_executable
 TOP_LEVEL = sorted(p.name for p in spectest.TESTSUITE.glob("*.wast"))
 SCRIPTS = spectest.wast_files()  # top level first, then the subdirectories
 KNOWN, _ = spectest.read_known_failures()
-LATER_FEATURES = ("GC", "exception handling", "threads")
+LATER_FEATURES = ("GC", "threads")
 # What wasmaot lowers, as wasm-tools names it: WebAssembly 3.0 without those.
-SCALAR_FEATURES = "wasm3,-gc,-exceptions,-legacy-exceptions,-threads"
+SCALAR_FEATURES = "wasm3,-gc,-threads"
 
 NATIVE_RESULTS: dict = {}
 
@@ -57,19 +57,18 @@ def judge(name: str, result, results: dict) -> spectest.ScriptRun:
     assert not run.problems, "\n".join(run.problems[:20])
     for o in result.outcomes:
         if o.kind == "skipped":
-            assert o.detail.startswith(LATER_FEATURES) or "(a tag export)" in o.detail, \
+            assert o.detail.startswith(LATER_FEATURES), \
                 f"{name}:{o.line}: skipped for a reason that is not a later feature: {o.detail}"
     return run
 
 
 def run_script(name: str, results: dict, **kw):
-    """run_file on testsuite file `name`; a file of spectest.UNCONVERTIBLE_DIRS
-    that json-from-wast cannot convert is recorded and skipped with its reason
-    (one that it can convert runs as any other)."""
+    """run_file on testsuite file `name`; a legacy exception-handling file that
+    cannot be converted because node or wabt.js is missing is recorded and
+    skipped with that reason (any other conversion failure fails)."""
     result = run_file(spectest.TESTSUITE / name, **kw)
-    why = spectest.unconvertible_reason(name)
-    if why and result.error and result.error.startswith("json-from-wast cannot convert"):
-        results[name] = f"{result.error} ({why})"
+    if result.tool_missing:
+        results[name] = f"cannot convert it here: {result.error}"
         pytest.skip(results[name])
     return result
 

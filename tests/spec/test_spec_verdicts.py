@@ -49,12 +49,14 @@ def test_spec_verdicts(wast: str, converted_root: Path, request) -> None:
     result = spectest.FileResult(wast)
     spectest.RESULTS[wast] = result
     out_dir = converted_root / spectest.safe_dir_name(wast)
-    script, failure = spectest.convert(wast, out_dir)
-    if script is None:
+    converted, failure, tool_missing = spectest.convert(wast, out_dir)
+    if tool_missing:
         result.unconvertible = failure
         pytest.skip(failure)
+    if converted is None:
+        pytest.fail(f"{wast}: {failure}", pytrace=False)
 
-    found = spectest.cases(script, out_dir, result.skipped)
+    found = spectest.cases(converted, out_dir, result.skipped)
     known_lines = {k.line: k for k in KNOWN if k.file == wast and not k.scripts_only}
     spectest.judge(result, found, known_lines)
     result.wasm2_only = spectest.classify_wasm2(wast, found, getattr(request.config, "cache", None))

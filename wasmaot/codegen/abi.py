@@ -28,8 +28,8 @@ from dataclasses import dataclass
 
 # Bumped when generated code and the runtime stop fitting together (2: memory.fill
 # and memory.copy became inline, no longer runtime calls; 3: import descriptors
-# carry `exact`, vmctx.interrupt_page).
-ABI_VERSION = 3
+# carry `exact`, vmctx.interrupt_page; 4: tags and exceptions).
+ABI_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -94,6 +94,30 @@ MEMORY = Struct("wasmaot_memory", (
     _f("is64", "uint64_t", "1 for an i64-addressed memory"),
 ), "A linear memory.  Shared between instances that import it.")
 
+TAG = Struct("wasmaot_tag", (
+    _f("type_id", "uint64_t", "canonical id of the tag's function type (import matching)"),
+    _f("num_values", "uint64_t", "payload values: the type's parameters"),
+), "A tag instance.  Its identity is its address: an instance that imports a tag holds "
+   "the exporter's pointer, so a catch clause matches by pointer equality.")
+
+# An exception in flight or held as an exnref.  The first four fields are the
+# unwinder's `struct _Unwind_Exception` (32 bytes on both targets; the runtime
+# static-asserts it); the payload follows as 16-byte cells, one per tag parameter.
+# Generated code stores the payload between wasmaot_rt_exception_new and
+# wasmaot_rt_throw, and a landing pad reads `tag` and the cells.
+EXCEPTION = Struct("wasmaot_exception", (
+    _f("exception_class", "uint64_t", "_Unwind_Exception: WASMAOT_EXCEPTION_CLASS"),
+    _f("exception_cleanup", "void *", "_Unwind_Exception: frees it if a foreign runtime must"),
+    _f("private_1", "uintptr_t", "_Unwind_Exception: the unwinder's"),
+    _f("private_2", "uintptr_t", "_Unwind_Exception: the unwinder's"),
+    _f("tag", "struct wasmaot_tag *", "the thrown tag instance"),
+    _f("num_values", "uint64_t", "payload cells that follow"),
+    _f("referenced", "uint64_t", "nonzero once handed out as an exnref (catch_ref, "
+       "catch_all_ref, a legacy catch, the embedder): then `catch` must not free it"),
+    _f("next", "struct wasmaot_exception *", "the runtime's list of live exceptions"),
+), "A wasm exception (exnref points here); its payload cells follow it.")
+EXCEPTION_VALUES = EXCEPTION.size  # offset of the first payload cell (16-byte aligned)
+
 TABLE = Struct("wasmaot_table", (
     _f("elems", "void **", "element array (may move when the table grows)"),
     _f("size", "uint64_t", "current number of elements"),
@@ -137,6 +161,8 @@ VMCTX = Struct("wasmaot_vmctx", (
     _f("interrupt_page", "const volatile uint8_t *", "-> a page, readable until a timeout's "
        "deadline passes (one per process); loop headers of interruptible code read a byte "
        "of it, and the fault is the trap INTERRUPT (runtime_c/interrupt.c)"),
+    _f("tags", "struct wasmaot_tag **", "tag instances, imports first (an import: the "
+       "exporter's)"),
 ), "The instance context: the first argument of every wasm function.")
 
 HOST_FUNC = Struct("wasmaot_host_func", (
@@ -169,6 +195,11 @@ GLOBAL_DESC = Struct("wasmaot_global_desc", (
     _f("valtype", "uint64_t", "WASMAOT_VAL_* code"),
     _f("mutable", "uint64_t", "1 if mutable"),
 ), "A global type (imported or defined).")
+
+TAG_DESC = Struct("wasmaot_tag_desc", (
+    _f("type_index", "uint64_t", "the tag's function type (a type index of the module)"),
+    _f("num_values", "uint64_t", "its parameters: the payload values"),
+), "A tag type (imported or defined).")
 
 IMPORT_DESC = Struct("wasmaot_import_desc", (
     _f("module", "const char *", "module name (UTF-8, NUL-terminated)"),
@@ -219,11 +250,14 @@ MODULE_DESC = Struct("wasmaot_module_desc", (
     _f("imports", "const struct wasmaot_import_desc *", ""),
     _f("num_exports", "uint64_t", ""),
     _f("exports", "const struct wasmaot_export_desc *", ""),
+    _f("num_tags", "uint64_t", "tags, imports included"),
+    _f("num_imported_tags", "uint64_t", ""),
+    _f("tags", "const struct wasmaot_tag_desc *", "per tag"),
 ), "Everything the runtime needs to instantiate a compiled module.  Generated code "
    "defines one, named `wasmaot_module`.")
 
-STRUCTS = (MEMORY, TABLE, FUNCREF, SEGMENT, VMCTX, HOST_FUNC, MEMORY_DESC, TABLE_DESC,
-           GLOBAL_DESC, IMPORT_DESC, EXPORT_DESC, MODULE_DESC)
+STRUCTS = (MEMORY, TAG, EXCEPTION, TABLE, FUNCREF, SEGMENT, VMCTX, HOST_FUNC, MEMORY_DESC, TABLE_DESC,
+           GLOBAL_DESC, TAG_DESC, IMPORT_DESC, EXPORT_DESC, MODULE_DESC)
 
 # Codes used in descriptors.
 EXTERN_KINDS = {"func": 0, "table": 1, "memory": 2, "global": 3, "tag": 4}
@@ -250,6 +284,9 @@ TRAPS = (
     (12, "MISALIGNED", "misaligned memory access"),
     # The deadline of --timeout / the API's timeout passed (runtime_c/interrupt.c).
     (13, "INTERRUPT", "interrupt"),
+    # Not a trap: an exception that no handler caught left the activation (the API
+    # raises it with its tag and payload; an executable exits 1, as wasmtime does).
+    (14, "EXCEPTION", "thrown Wasm exception"),
 )
 TRAP_CODES = {name: code for code, name, _ in TRAPS}
 TRAP_MESSAGES = {code: message for code, _, message in TRAPS}
@@ -269,7 +306,24 @@ RUNTIME_FUNCTIONS = {
     "wasmaot_rt_elem_drop": ("void", ("ptr", "i32"), "nounwind"),
     "wasmaot_rt_func_type_matches": ("i32", ("ptr", "i64", "i64"), "nounwind readonly"),
     "wasmaot_rt_host_call": ("void", ("ptr", "ptr", "ptr"), ""),
+    # Exceptions (docs/RATIONALE.md, "Exceptions").  A new exception of tag index i of the
+    # calling instance, its cells uninitialized; throwing it (or an exnref: throw_ref)
+    # unwinds to the innermost landing pad; a `catch`/`catch_all` frees what no exnref
+    # can name any more (`referenced` == 0); an entry thunk's pad hands an exception
+    # that escaped the activation to the runtime (which ends it with EXCEPTION).
+    "wasmaot_rt_exception_new": ("ptr", ("ptr", "i32"), "nounwind"),
+    "wasmaot_rt_throw": ("void", ("ptr", "ptr"), "noreturn cold"),
+    "wasmaot_rt_exception_free": ("void", ("ptr", "ptr"), "nounwind"),
+    "wasmaot_rt_exception_escaped": ("void", ("ptr", "ptr"), "noreturn cold nounwind"),
 }
+
+# The personality routine of every function with a landing pad (runtime_c): it installs
+# the pad of the call site whatever the exception's tag (the pad's code tests tags
+# against the vmctx) and skips exceptions of other classes.
+PERSONALITY = "wasmaot_personality"
+# _Unwind_Exception.exception_class of wasm exceptions: "WASM\0AOT" as the unwinder
+# reads 8 bytes (vendor "WASMAOT", language 0).
+EXCEPTION_CLASS = int.from_bytes(b"WASMAOT\0", "big")
 
 
 def c_header() -> str:
@@ -308,6 +362,11 @@ def c_header() -> str:
     for code, name, message in TRAPS:
         out.append(f"  WASMAOT_TRAP_{name} = {code},{' ' * max(1, 28 - len(name))}/* {message} */")
     out.append("};")
+    out.append("")
+    out.append(f"#define WASMAOT_EXCEPTION_CLASS {EXCEPTION_CLASS:#x}ull")
+    out.append("/* The payload cells of an exception, right after it. */")
+    out.append("#define WASMAOT_EXCEPTION_VALUES(e) ((union wasmaot_value *)((struct wasmaot_exception *)(e) + 1))")
+    out.append(f"#define WASMAOT_PERSONALITY {PERSONALITY}")
     out.append("")
     out.append("/* Bytes reserved for a guard-page memory (see abi.py). */")
     out.append(f"#define WASMAOT_GUARD_BYTES {GUARD_BYTES}ull")

@@ -19,20 +19,20 @@ from ..wasm.opcodes import PREFIXED, SINGLE
 from ..wasm.reader import Reader
 from ..wasm.types import BlockType, FuncType
 from . import abi
+from .exceptions import close_scope
 from .memory import store_kind
 from .types import llvm_type, zero_value
 
 # Proposals this code generator does not lower yet (later issues).
 UNSUPPORTED_PROPOSALS = {
     "gc": "GC", "custom_descriptors": "GC",
-    "exceptions": "exception handling", "legacy_exceptions": "exception handling",
     "threads": "threads",
 }
 
 # Attributes of every generated function (attribute group #0; the module
 # header explains them), and the group of a wasm function with a return_call*:
 # the same plus `noinline` (FunctionEmitter.attribute_group says why).
-FUNC_ATTRS = '"frame-pointer"="all" "probe-stack"="inline-asm" nounwind'
+FUNC_ATTRS = '"frame-pointer"="all" "probe-stack"="inline-asm"'
 NOINLINE_GROUP = 1
 
 
@@ -41,7 +41,8 @@ class Frame:
 
     __slots__ = ("kind", "params", "results", "height", "end_label", "head_label",
                  "else_label", "incoming", "head_incoming", "head_phis", "dead",
-                 "entered_dead", "param_values")
+                 "entered_dead", "param_values", "scope", "scope_active", "catches",
+                 "delegate_to")
 
     def __init__(self, kind, params, results, height, end_label, *, dead=False):
         self.kind = kind
@@ -57,6 +58,13 @@ class Frame:
         self.dead = dead
         self.entered_dead = dead
         self.param_values = []
+        # try_table / legacy try (exceptions.py): the HandlerScope, whether calls here
+        # unwind to it (a legacy try's handlers do not), the try_table's clauses, and
+        # the frame a legacy `delegate` passes exceptions to.
+        self.scope = None
+        self.scope_active = False
+        self.catches = ()
+        self.delegate_to = None
 
     @property
     def label_types(self):
@@ -84,6 +92,7 @@ class FunctionEmitter:
         self.cached: dict = {}
         self.result_types = [llvm_type(t) for t in functype.results]
         self.has_return_call = False  # set by the lowering of return_call*
+        self.has_landing_pad = False  # an invoke or resume: needs the personality
 
     # --- IRSink ------------------------------------------------------------
 
@@ -203,8 +212,10 @@ class FunctionEmitter:
         self.frames.append(frame)
         self.lower_body(r)
         ret = self.mod.return_type(ft.results)
+        personality = f" personality ptr @{abi.PERSONALITY}" if self.has_landing_pad else ""
         header = (f"define {self.mod.linkage} tailcc {ret} "
-                  f"@{self.mod.func_symbol(self.funcidx)}({params}) #{self.attribute_group()} {{")
+                  f"@{self.mod.func_symbol(self.funcidx)}({params}) #{self.attribute_group()}"
+                  f"{personality} {{")
         return "\n".join([header, "entry:"] + self.allocas + self.prelude + self.lines
                          + self.trap_blocks() + ["}"])
 
@@ -221,6 +232,31 @@ class FunctionEmitter:
         frames; every other call stays `notail` (inlining keeps `notail`
         calls `notail`) and pushes a frame whose prologue checks the limit."""
         return NOINLINE_GROUP if self.has_return_call else 0
+
+    # --- exceptions (exceptions.py) -------------------------------------------------
+
+    def enclosing_scope(self, frame=None):
+        """The innermost handler scope whose body is open at `frame` (default: here), or
+        None.  A frame being ended is already off the stack: its scope is not counted."""
+        frames = self.frames
+        if frame is not None:
+            frames = frames[:next(k for k in range(len(frames) - 1, -1, -1)
+                                  if frames[k] is frame) + 1]
+        for f in reversed(frames):
+            if f.scope is not None and f.scope_active:
+                return f.scope
+        return None
+
+    def unwind_label(self) -> str | None:
+        """Where a call here unwinds to: the landing pad of the innermost handler scope
+        (made on first use), or None outside every scope (the call is a plain `call`)."""
+        scope = self.enclosing_scope()
+        if scope is None:
+            return None
+        if scope.pad is None:
+            scope.pad = self.label("pad")
+        self.has_landing_pad = True
+        return scope.pad
 
     def trap_blocks(self) -> list:
         """The shared blocks `trap_if` branches to, one per trap kind used."""
@@ -330,6 +366,8 @@ class FunctionEmitter:
             values = [v for _, v in self.popn(len(frame.results))]
             frame.incoming.append((self.cur, values))
             self.emit(f"br label %{frame.end_label}")
+        if frame.scope is not None:
+            close_scope(self, frame)
         if frame.kind == "loop":
             self.fill_loop_phis(frame)
         del self.stack[frame.height:]

@@ -30,6 +30,7 @@ from .function import (
     FunctionEmitter,
 )
 from .memory import MEMORY_HANDLERS, to_i64
+from .exceptions import EXCEPTION_HANDLERS
 from .table import TABLE_HANDLERS
 from .types import llvm_type
 
@@ -59,6 +60,10 @@ class CodegenOptions:
     # arithmetic produces is the canonical one (numeric.py, simd.py), so results
     # are the same bytes on every target.
     deterministic: bool = False
+    # The only module in its process (an executable: its imports are WASI and C
+    # functions), so no other module's code can be on the stack when it runs: a module
+    # with no tag then never sees an exception, and keeps `nounwind` (exceptions.py).
+    standalone: bool = False
     # The target's architecture ("x86_64", "aarch64") and the features (LLVM's
     # names) of its --cpu level, from driver/cpu.py CpuChoice: the default
     # lowering of relaxed SIMD takes the native choices they allow
@@ -83,6 +88,7 @@ def _handlers(numeric_table: dict, simd_table: dict) -> dict:
     handlers.update(CONTROL_HANDLERS)
     handlers.update(MEMORY_HANDLERS)
     handlers.update(TABLE_HANDLERS)
+    handlers.update(EXCEPTION_HANDLERS)
     _check_memarg_handlers(handlers)
     return handlers
 
@@ -157,6 +163,12 @@ class ModuleEmitter:
         self.handlers = handlers_for(options)
         self.decls: dict[str, None] = dict.fromkeys(_RUNTIME_DECLS)
         self.decls["declare ptr @llvm.frameaddress.p0(i32)"] = None
+        self.decls[f"declare i32 @{abi.PERSONALITY}(...)"] = None
+        # Whether an exception may unwind through this module's frames.  Only where no
+        # other module's code can be on the stack (an executable) and the module has no
+        # tag to throw or catch can its functions keep `nounwind` (and no unwind tables).
+        self.unwinds = not (options.standalone and not ctx.tags)
+        self.func_attrs = FUNC_ATTRS + ("" if self.unwinds else " nounwind")
         self.globals_text: list[str] = []
         self.empty_md = 0
         self.cold_branch = 1
@@ -187,6 +199,9 @@ class ModuleEmitter:
 
     def func_type(self, funcidx: int) -> FuncType:
         return self.ctx.types.comp(self.ctx.funcs[funcidx])
+
+    def tag_type(self, tagidx: int) -> FuncType:
+        return self.func_type_of_typeidx(self.ctx.tags[tagidx])
 
     def func_type_of_typeidx(self, typeidx: int) -> FuncType:
         return self.ctx.types.comp(self.ctx.types.canon[typeidx])
@@ -257,8 +272,8 @@ class ModuleEmitter:
             # Frame pointers: trap backtraces walk them.  Stack probes: a frame
             # larger than the runtime's stack margin must touch the guard page
             # on its way down, so exhaustion always faults where it is caught.
-            f"attributes #0 = {{ {FUNC_ATTRS} }}",
-            f"attributes #{NOINLINE_GROUP} = {{ {FUNC_ATTRS} noinline }}",
+            f"attributes #0 = {{ {self.func_attrs} }}",
+            f"attributes #{NOINLINE_GROUP} = {{ {self.func_attrs} noinline }}",
             f"!{self.empty_md} = !{{}}",
             f'!{self.cold_branch} = !{{!"branch_weights", i32 1, i32 2000}}',
         ]
@@ -426,8 +441,9 @@ class ModuleEmitter:
                 continue
             done.add(name)
             ft = self.func_type_of_typeidx(typeidx)
+            personality = f" personality ptr @{abi.PERSONALITY}" if self.unwinds else ""
             lines = [f"define internal void {name}(ptr %code, ptr %ctx, ptr %args, "
-                     f"ptr %results) #0 {{", "entry:"]
+                     f"ptr %results) #0{personality} {{", "entry:"]
             args = []
             for i, t in enumerate(ft.params):
                 ty = llvm_type(t)
@@ -436,8 +452,16 @@ class ModuleEmitter:
                 lines.append(f"  %a{i} = load {ty}, ptr %ap{i}, align 8")
                 args.append(f", {ty} %a{i}")
             ret = self.return_type(ft.results)
-            call = f"notail call tailcc {ret} %code(ptr %ctx{''.join(args)})"
+            if self.unwinds:
+                # An exception no handler caught ends the activation (the runtime's
+                # EXCEPTION status), never unwinding the embedder's frames.
+                call = (f"invoke tailcc {ret} %code(ptr %ctx{''.join(args)}) "
+                        f"to label %done unwind label %escaped")
+            else:
+                call = f"notail call tailcc {ret} %code(ptr %ctx{''.join(args)})"
             lines.append(f"  {call}" if ret == "void" else f"  %r = {call}")
+            if self.unwinds:
+                lines.append("done:")
             for i, t in enumerate(ft.results):
                 ty = llvm_type(t)
                 value = "%r"
@@ -447,7 +471,13 @@ class ModuleEmitter:
                 lines.append(f"  %rp{i} = getelementptr inbounds i8, ptr %results, i64 "
                              f"{i * abi.VALUE_SIZE}")
                 lines.append(f"  store {ty} {value}, ptr %rp{i}, align 8")
-            lines += ["  ret void", "}"]
+            lines.append("  ret void")
+            if self.unwinds:
+                lines += ["escaped:", "  %lp = landingpad { ptr, i32 } cleanup",
+                          "  %exn = extractvalue { ptr, i32 } %lp, 0",
+                          "  call void @wasmaot_rt_exception_escaped(ptr %ctx, ptr %exn)",
+                          "  unreachable"]
+            lines.append("}")
             out.append("\n".join(lines))
         return out
 
@@ -626,7 +656,7 @@ class ModuleEmitter:
             [("ptr", self._string(e.name)), ("i64", abi.EXTERN_KINDS[e.kind]), ("i64", e.index)]
             for e in m.exports])
         n_imported = {k: sum(1 for imp in m.imports if imp.kind == k)
-                      for k in ("memory", "table", "global")}
+                      for k in ("memory", "table", "global", "tag")}
         fields = {
             "abi_version": abi.ABI_VERSION, "num_types": ntypes, "type_canon": type_canon,
             "type_super": type_super, "num_funcs": nfuncs,
@@ -641,6 +671,9 @@ class ModuleEmitter:
             "start": -1 if m.start is None else m.start, "entry_thunks": entry_thunks,
             "num_imports": len(m.imports), "imports": imports_arr,
             "num_exports": len(m.exports), "exports": exports_arr,
+            "num_tags": len(ctx.tags), "num_imported_tags": n_imported["tag"],
+            "tags": self._i64_array("tags", [  # rows {type_index, num_values}
+                field for t in ctx.tags for field in (t, len(ctx.types.comp(t).params))]),
         }
         body = []
         for f in abi.MODULE_DESC.fields:

@@ -157,6 +157,18 @@ def _emit_call(fx, functype, callee: str, callee_ctx: str, *, tail: bool) -> Non
             # A return_call cycle is a loop with no loop header (LLVM even
             # turns a self return_call into a branch that skips the prologue).
             fx.interrupt_check()
+    pad = None if tail else fx.unwind_label()
+    if pad is not None:
+        # Inside a handler scope (exceptions.py): an exception unwinds to its pad.
+        # (A return_call leaves the scope, as the spec says: it stays a tail call.)
+        r = fx.tmp()
+        cont = fx.label("cont")
+        fx.emit(f"{'' if ret == 'void' else r + ' = '}invoke tailcc {ret} "
+                f"{callee}(ptr {callee_ctx}{args}) to label %{cont} unwind label %{pad}")
+        fx.start_block(cont)
+        if ret != "void":
+            _push_results(fx, functype, r)
+        return
     if ret == "void":
         fx.emit(f"{prefix} tailcc void {callee}(ptr {callee_ctx}{args})")
         if tail:

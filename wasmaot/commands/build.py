@@ -26,7 +26,7 @@ from ..driver.compile import CompileRequest, compile_module, frontend
 from ..driver.cpu import CpuChoice
 from ..driver.grants import Grant, check_count, env_grant, listen_grant, manifest_value
 from ..driver.targets import code_target
-from ..driver.toolchain import _run, compile_object, runtime_build, zig_command
+from ..driver.toolchain import UNWIND_LIBS, _run, compile_object, runtime_build, zig_command
 
 MANIFEST_SECTION = ".wasmaot.manifest"
 
@@ -141,7 +141,8 @@ def build(data: bytes, output: str | os.PathLike, opts: BuildOptions) -> Path:
     native, custom = _bind_imports(module, ctx, opts.link)
     req = CompileRequest(opts.target, opts.opt_level, opts.bounds_checks == "explicit", native,
                          opts.cpu, "obj" if opts.emit == "exe" else opts.emit,
-                         interruptible=opts.interruptible, deterministic=opts.deterministic)
+                         interruptible=opts.interruptible, deterministic=opts.deterministic,
+                         standalone=True)
     # One piece when emitting a single object/IR/assembly file.
     objects, _ = compile_module(data, req, module=module, ctx=ctx, split=opts.emit == "exe")
     if opts.emit != "exe":
@@ -172,7 +173,7 @@ def build(data: bytes, output: str | os.PathLike, opts: BuildOptions) -> Path:
         inputs += ["build_config.o", str(runtime.main_object("main"))]
         linked = tmpdir / "a.out"
         cmd = [*zig_command(), "cc", "-target", target.zig_target, "-static", "-o", linked.name,
-               *inputs, str(runtime.archive), "-Wl,--build-id=none", "-Wl,--gc-sections", "-lm"]
+               *inputs, str(runtime.archive), "-Wl,--build-id=none", "-Wl,--gc-sections", "-lm", *UNWIND_LIBS]
         if opts.strip:
             cmd.append("-s")
         _run(cmd, f"linking {output.name} for {opts.target}", cwd=tmpdir)

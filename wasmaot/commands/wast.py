@@ -6,7 +6,7 @@ commands run in order against modules compiled by `wasmaot.api`.  The
 `spectest` module the scripts import is provided by host objects here.
 
 A command is *skipped* only when it needs a feature this version cannot
-compile (SIMD, GC, exception handling, threads); the skip records which.
+compile (GC, threads); the skip records which.
 Everything else passes or fails; a failure records what was expected and what
 happened.
 """
@@ -18,13 +18,17 @@ import os
 import struct
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import api
-from ..errors import InvalidModule, LinkError, MalformedModule, Trap, UnsupportedFeature, WasmError
+from ..errors import (
+    InvalidModule, LinkError, MalformedModule, Trap, UnsupportedFeature, WasmError, WasmException,
+)
 from ..wasm import load_module
-from ..driver.wat import wasm_tools_executable, wat_to_wasm
+from ..driver.wat import diagnostic_to_error, wasm_tools_executable, wat_to_wasm
+from . import legacy_wat
 
 # Expected trap texts of the testsuite that wasmtime (and so wasmaot) words
 # differently; each maps to a text our message contains.
@@ -40,8 +44,7 @@ TRAP_ALIASES = {
 }
 
 _FEATURE_OF_TYPE = {"anyref": "GC", "eqref": "GC", "i31ref": "GC",
-                    "structref": "GC", "arrayref": "GC", "nullref": "GC", "exnref": "exception handling",
-                    "nullexnref": "exception handling"}
+                    "structref": "GC", "arrayref": "GC", "nullref": "GC"}
 
 
 @dataclass
@@ -57,6 +60,7 @@ class FileResult:
     path: str
     outcomes: list = field(default_factory=list)
     error: str | None = None  # the script could not be run at all
+    tool_missing: bool = False  # ... because node or wabt.js (legacy text) is not installed
 
     def count(self, kind: str) -> int:
         return sum(1 for o in self.outcomes if o.kind == kind)
@@ -173,8 +177,9 @@ class ScriptRunner:
     compiles modules to objects with `.imports` and `.instantiate(registered)`,
     whose instances' `.exports` behave as the embedding API's."""
 
-    def __init__(self, backend):
+    def __init__(self, backend, text_to_wasm: Callable[[Path], bytes] = wat_to_wasm):
         self.backend = backend
+        self.text_to_wasm = text_to_wasm  # the script's text front end (legacy scripts: wabt.js)
         self.registered: dict[str, object] = {"spectest": self.backend.spectest()}
         self.instances: dict[str, object] = {}
         self.definitions: dict[str, object] = {}
@@ -243,6 +248,8 @@ class ScriptRunner:
             if v.get("value") in (None, "null"):
                 return None
             return HostRef(int(v["value"]))
+        if t in ("exnref", "nullexnref") and v.get("value") in (None, "null"):
+            return None  # a script can only write the null exnref
         raise Skip(f"{t} value")
 
     def check_result(self, expected: dict, actual) -> bool:
@@ -258,8 +265,10 @@ class ScriptRunner:
             bits = _LANE_BITS[expected["lane_type"]]
             return all(_number_matches(lane, actual >> (i * bits), bits)
                        for i, lane in enumerate(value))
-        if t in ("refnull", "nullfuncref", "nullexternref"):
+        if t in ("refnull", "nullfuncref", "nullexternref", "nullexnref"):
             return actual is None
+        if t == "exnref":  # `(ref.exn)`: any exception; `(ref.null exn)`: null
+            return actual is None if value == "null" else actual is not None
         if t == "externref":
             if value is None:
                 return actual is not None
@@ -374,9 +383,10 @@ class ScriptRunner:
     def cmd_assert_malformed(self, cmd, base):
         if cmd.get("module_type") == "text":
             # wasmaot reads text through `wasm-tools parse` (driver/wat.py): the
-            # text must be rejected there, as `wasmaot validate x.wat` would.
+            # text must be rejected there, as `wasmaot validate x.wat` would;
+            # a legacy script's text front end is wabt.js (legacy_wat).
             try:
-                data = wat_to_wasm(base / cmd["filename"])
+                data = self.text_to_wasm(base / cmd["filename"])
             except MalformedModule:
                 return
             try:
@@ -413,7 +423,7 @@ class ScriptRunner:
         path = base / cmd["filename"]
         if path.suffix == ".wat":  # a text module that must be invalid
             try:
-                data = wat_to_wasm(path)
+                data = self.text_to_wasm(path)
             except WasmError as e:
                 raise Skip(f"text module that wasm-tools cannot encode: {e.message}") from None
         else:
@@ -427,7 +437,11 @@ class ScriptRunner:
         raise Fail(f"expected {error_type.kind} ({cmd.get('text')}), module accepted")
 
     def cmd_assert_exception(self, cmd, base):
-        raise Skip("exception handling")
+        try:
+            self.action(cmd["action"])
+        except WasmException:
+            return
+        raise Fail("expected an exception, got none")
 
 
 def _show(v: dict) -> str:
@@ -453,15 +467,55 @@ def _trap_matches(expected: str, actual: str) -> bool:
     return alias is not None and alias in actual
 
 
-def convert(path: Path, out_dir: Path) -> dict:
-    """json-from-wast; raises WasmError with the tool's first error line."""
+@dataclass
+class ConvertedScript:
+    """A script converted for running: json-from-wast's JSON (its module files
+    beside it), and the text front end its text modules are read with."""
+
+    script: dict
+    text_to_wasm: Callable[[Path], bytes] = wat_to_wasm
+    legacy: bool = False  # in legacy exception-handling text: its modules were encoded by wabt.js
+
+
+def _json_from_wast(path: Path, out_dir: Path) -> dict:
     proc = subprocess.run(
         [wasm_tools_executable(), "json-from-wast", str(path), "-o", str(out_dir / "script.json"),
-         "--wasm-dir", str(out_dir)], capture_output=True, text=True)
+         "--wasm-dir", str(out_dir)], capture_output=True, text=True, check=False)
     if proc.returncode != 0:
-        first = next((ln for ln in proc.stderr.splitlines() if ln.strip()), "unknown error")
-        raise WasmError(f"json-from-wast cannot convert it: {first.strip()}")
+        err = diagnostic_to_error(proc.stderr, proc.returncode)
+        raise WasmError(f"json-from-wast cannot convert it: {err.message}")
     return json.loads((out_dir / "script.json").read_text())
+
+
+def convert_script(path: Path, out_dir: Path) -> ConvertedScript:
+    """json-from-wast of the script; one in legacy exception handling's text
+    syntax, which wasm-tools no longer parses, first goes through legacy_wat
+    (its modules encoded by wabt.js).  Raises WasmError (LegacyTextUnavailable
+    when node or wabt.js is missing) with one line."""
+    try:
+        return ConvertedScript(_json_from_wast(path, out_dir))
+    except WasmError as e:
+        try:
+            text = Path(path).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            raise e from None
+        if not legacy_wat.is_legacy_failure(e, text):
+            raise
+    wabt = legacy_wat.Wabt.find()
+    rewritten = legacy_wat.rewrite_script(text, wabt)
+    binary_script = out_dir / f"{Path(path).stem}.binary.wast"
+    binary_script.write_text(rewritten.text, encoding="utf-8")
+    try:
+        script = _json_from_wast(binary_script, out_dir)
+    except WasmError as e:
+        raise WasmError(f"{e.message} (after wabt.js encoded its legacy-syntax modules)") from None
+    return ConvertedScript(script, lambda p: legacy_wat.wabt_text_to_wasm(Path(p).read_bytes(), wabt),
+                           legacy=True)
+
+
+def convert(path: Path, out_dir: Path) -> dict:
+    """The script's JSON (see convert_script); raises WasmError with one line."""
+    return convert_script(path, out_dir).script
 
 
 def run_file(path: str | os.PathLike, *, opt_level: int = 2, target: str | None = None,
@@ -482,13 +536,15 @@ def run_file(path: str | os.PathLike, *, opt_level: int = 2, target: str | None 
     result = FileResult(str(path))
     with tempfile.TemporaryDirectory(prefix="wasmaot-wast-") as tmp:
         try:
-            script = convert(Path(path), Path(tmp))
+            converted = convert_script(Path(path), Path(tmp))
         except WasmError as e:
             result.error = e.message
+            result.tool_missing = isinstance(e, legacy_wat.LegacyTextUnavailable)
             return result
+        script = converted.script
         if target is None:
             backend = InProcess(opt_level, explicit_bounds_checks, cpu, deterministic)
-            _run_commands(ScriptRunner(backend=backend), script, Path(tmp), result)
+            _run_commands(ScriptRunner(backend, converted.text_to_wasm), script, Path(tmp), result)
             return result
         from .wast_remote import TestExecutable
 
@@ -499,7 +555,7 @@ def run_file(path: str | os.PathLike, *, opt_level: int = 2, target: str | None 
             result.error = e.message
             return result
         with backend:
-            _run_commands(ScriptRunner(backend=backend), script, Path(tmp), result)
+            _run_commands(ScriptRunner(backend, converted.text_to_wasm), script, Path(tmp), result)
     return result
 
 

@@ -24,14 +24,14 @@ from pathlib import Path
 
 from .. import api
 from ..codegen import abi
-from ..errors import LinkError, ToolchainError, Trap, UnsupportedFeature, WasmError
+from ..errors import LinkError, ToolchainError, Trap, WasmError, WasmException
 from ..wasm.types import RefType
 from ..driver import llvm
 from ..driver.compile import CompileRequest, compile_module, frontend
 from ..driver.cpu import CpuChoice
 from ..driver.host import host_arch
 from ..driver.targets import code_target
-from ..driver.toolchain import _run, compile_object, runtime_build, zig_command
+from ..driver.toolchain import UNWIND_LIBS, _run, compile_object, runtime_build, zig_command
 from .wast import SPECTEST_PRINTS, HostRef, module_bytes
 
 # Commands whose file is a module to compile and instantiate.
@@ -157,6 +157,8 @@ class TestExecutable:
             raise LinkError(rest)
         if status == "trap":
             code, _, message = rest.partition(" ")
+            if int(code) == abi.TRAP_CODES["EXCEPTION"]:  # not a trap: an uncaught exception
+                raise WasmException(None)
             trap = Trap(message)
             trap.trap_code = int(code)
             raise trap
@@ -239,7 +241,7 @@ def _link(objects: list, base: Path, target: str, cpu: CpuChoice) -> Path:
     compile_object(out / "modules.c", out / "modules.o", t, include_dirs=runtime.include_dirs)
     inputs += ["modules.o", str(runtime.main_object("wast_main"))]
     _run([*zig_command(), "cc", "-target", t.zig_target, "-static", "-o", "wast-test", *inputs,
-          str(runtime.archive), "-Wl,--gc-sections", "-lm"],
+          str(runtime.archive), "-Wl,--gc-sections", "-lm", *UNWIND_LIBS],
          f"linking the test executable for {target}", cwd=out)
     return out / "wast-test"
 
@@ -352,8 +354,6 @@ class RemoteExports:
         if name not in self._cache:
             e = self._items[name]
             kind = "func" if e.kind == "func_exact" else e.kind
-            if kind == "tag":
-                raise UnsupportedFeature("exception handling is not supported yet (a tag export)")
             h = self.exe.request("export", self.handle, abi.EXTERN_KINDS[kind], e.index)[0]
             ctx = self.c.ctx
             if kind == "func":

@@ -55,6 +55,7 @@ class CompileRequest:
     descriptor_symbol: str = "wasmaot_module"
     interruptible: bool = False  # loop-header interrupt checks (--timeout)
     deterministic: bool = False  # --deterministic, see CodegenOptions
+    standalone: bool = False  # an executable's only module, see CodegenOptions
 
     @property
     def codegen(self) -> CodegenOptions:
@@ -64,7 +65,7 @@ class CompileRequest:
                               self.descriptor_symbol, self.interruptible,
                               probe_straddling_stores=target.arch == "aarch64",
                               deterministic=self.deterministic, arch=cpu.arch,
-                              cpu_features=cpu.features)
+                              cpu_features=cpu.features, standalone=self.standalone)
 
 
 @contextmanager

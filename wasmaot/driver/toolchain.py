@@ -58,6 +58,16 @@ CFLAGS = (
     "-Wall",
     "-Werror",
 )
+# The unwinder wasm exceptions use (docs/RATIONALE.md, "Exceptions"): zig's LLVM
+# libunwind, linked statically wherever generated code or the runtime may need it.
+# Its symbols stay hidden inside each linked object (never exported from a shared
+# object, where they would interpose on a C++ runtime's), and an object that
+# references none of them (no exceptions) pulls in nothing.  In shared objects its
+# DWARF, which names zig's directories on this host, is stripped (SHARED_STRIP;
+# zig reads it as strip-all, which keeps .dynsym).  (-O2 at the link would build it
+# optimized, but also turns on --gc-sections: throws measured no faster.)
+UNWIND_LIBS = ("-lunwind",)
+SHARED_STRIP = "-Wl,--strip-debug"
 # Parallel compiler processes (the build machines are small and shared).
 MAX_JOBS = 2
 TIMEOUT_SECONDS = 300
@@ -213,7 +223,7 @@ def _build_runtime_into(target: Target, out: Path) -> None:
     if target.shared_runtime:
         _run([*zig_command(), "cc", *_target_flags(target), "-shared", "-o", f"../{RUNTIME_LIBRARY_NAME}",
               *names, f"-Wl,-soname,{RUNTIME_LIBRARY_NAME}", "-Wl,-z,defs", "-Wl,--build-id=none",
-              "-lpthread"],
+              "-lpthread", *UNWIND_LIBS, SHARED_STRIP],
              f"linking {RUNTIME_LIBRARY_NAME} for {target.name}", cwd=objdir)
     else:
         # zig ar is llvm-ar: D = deterministic (zero timestamps, uids, modes).
@@ -289,7 +299,9 @@ def link_module_shared(
     """Links a module's object into a shared object whose runtime symbols come
     from libwasmaot_rt.so (recorded as DT_NEEDED by its soname, so the copy the
     process already loaded is used: load the runtime first).  Written
-    atomically: `out_path` is complete or absent."""
+    atomically: `out_path` is complete or absent.  A module with landing pads gets
+    its own hidden copy of the unwinder (`resume` calls _Unwind_Resume), which
+    continues the runtime's unwind: the unwinder keeps its state in the exception."""
     target = resolve_target(target)
     if not target.shared_runtime:
         raise ToolchainError(f"link_module_shared: {target.name} has no shared runtime (use a -gnu target)")
@@ -300,7 +312,7 @@ def link_module_shared(
     try:
         _run([*zig_command(), "cc", *_target_flags(target), "-shared", "-o", tmp, os.fspath(object_path),
               *map(os.fspath, extra_inputs), str(runtime.library), "-Wl,-z,defs", "-Wl,--build-id=none",
-              "-lm"],
+              "-lm", *UNWIND_LIBS, SHARED_STRIP],
              f"linking {out_path.name} for {target.name}")
         os.replace(tmp, out_path)
     finally:
