@@ -120,11 +120,7 @@ def _catch_clause(fx, kind: str, tagidx: int | None) -> None:
     frame = fx.frames[-1]
     if frame.entered_dead:
         return
-    if not frame.dead:
-        values = [v for _, v in fx.popn(len(frame.results))]
-        frame.incoming.append((fx.cur, values))
-        fx.emit(f"br label %{frame.end_label}")
-    del fx.stack[frame.height:]
+    fx.end_arm(frame)
     frame.scope_active = False  # the handlers are outside the try's scope
     frame.dead = False
     label = fx.label("handler")

@@ -382,6 +382,15 @@ class FunctionEmitter:
         for ty, value in zip(frame.results, self.merge(frame.incoming, frame.results)):
             self.push(ty, value)
 
+    def end_arm(self, frame: Frame) -> None:
+        """End one arm of `frame` (an if's then, a legacy try's body or handler): its
+        results go to the end label, and the next arm starts from the frame's height."""
+        if not frame.dead:
+            values = [v for _, v in self.popn(len(frame.results))]
+            frame.incoming.append((self.cur, values))
+            self.emit(f"br label %{frame.end_label}")
+        del self.stack[frame.height:]
+
     def merge(self, incoming: list, types: list) -> list:
         """Phi nodes for values arriving at the current block along `incoming`."""
         out = []
@@ -473,11 +482,7 @@ def _else(fx: FunctionEmitter, op, imms) -> None:
     frame = fx.frames[-1]
     if frame.entered_dead:
         return
-    if not frame.dead:
-        values = [v for _, v in fx.popn(len(frame.results))]
-        frame.incoming.append((fx.cur, values))
-        fx.emit(f"br label %{frame.end_label}")
-    del fx.stack[frame.height:]
+    fx.end_arm(frame)
     for ty, v in zip(frame.params, frame.param_values):
         fx.push(ty, v)
     frame.kind = "else"
