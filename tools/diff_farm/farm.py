@@ -212,7 +212,7 @@ def ledger_line(report: Report, outcome: str) -> dict:
         "seed": report.seed, "outcome": outcome, "reason": report.reason,
         "variants": [{"variant": r.variant, "status": r.status, "reason": r.reason[:300],
                       "known": r.known, "calls": r.calls, "returned": r.returned,
-                      "seconds": r.seconds}
+                      "thrown": r.thrown, "seconds": r.seconds}
                      for r in report.results],
         "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
@@ -322,6 +322,7 @@ def summary(lines: list[dict]) -> str:
             variants[v["variant"]][v["status"] if not v["known"] else "known"] += 1
             calls[v["variant"]]["calls"] += v["calls"]
             calls[v["variant"]]["returned"] += v.get("returned", 0)
+            calls[v["variant"]]["thrown"] += v.get("thrown", 0)
             if v["status"] == "skipped":
                 skips[_reason_class(v["reason"])] += 1
             if v["known"]:
@@ -337,7 +338,8 @@ def summary(lines: list[dict]) -> str:
     for v in sorted(variants):
         out.append(f"variant {v}: " + ", ".join(f"{n} {s}" for s, n in variants[v].most_common())
                    + f"; {calls[v]['calls']} calls compared ({calls[v]['returned']} returned, "
-                   f"the rest trapped alike)")
+                   + (f"{calls[v]['thrown']} threw alike, " if calls[v]["thrown"] else "")
+                   + "the rest trapped alike)")
     for reason, n in skips.most_common():
         out.append(f"skipped {n}: {reason}")
     for name, n in known.most_common():
