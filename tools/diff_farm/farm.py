@@ -327,13 +327,14 @@ def summary(lines: list[dict]) -> str:
                 skips[_reason_class(v["reason"])] += 1
             if v["known"]:
                 known[v["known"]] += 1
-    out = [f"{'config':<13} {'modules':>7} " + " ".join(f"{c:>8}" for c in COLUMNS)]
+    w = max([13, *map(len, per)])  # the config column fits the longest name
+    out = [f"{'config':<{w}} {'modules':>7} " + " ".join(f"{c:>8}" for c in COLUMNS)]
     total: Counter = Counter()
     for config in sorted(per):
         c = per[config]
         total.update(c)
-        out.append(f"{config:<13} {sum(c.values()):>7} " + " ".join(f"{c[k]:>8}" for k in COLUMNS))
-    out.append(f"{'total':<13} {sum(total.values()):>7} "
+        out.append(f"{config:<{w}} {sum(c.values()):>7} " + " ".join(f"{c[k]:>8}" for k in COLUMNS))
+    out.append(f"{'total':<{w}} {sum(total.values()):>7} "
                + " ".join(f"{total[k]:>8}" for k in COLUMNS))
     for v in sorted(variants):
         out.append(f"variant {v}: " + ", ".join(f"{n} {s}" for s, n in variants[v].most_common())
