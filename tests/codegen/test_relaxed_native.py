@@ -217,13 +217,13 @@ def _v128(text: str) -> int:
 def _wasmtime_results(wasm: bytes, engine_kind: str) -> list[int]:
     import wasmtime
 
-    from tools.diff_farm import harness, wasmtime_v128
+    from tools.diff_farm import harness, wasmtime_raw
 
     engine = harness._wasmtime_engine(engine_kind)
     store = wasmtime.Store(engine)
     instance = wasmtime.Instance(store, wasmtime.Module(engine, wasm), [])
     exports = instance.exports(store)
-    return [wasmtime_v128.call(store, exports[f"c{i}"], ("v128",) * len(c.args), ("v128",),
+    return [wasmtime_raw.call(store, exports[f"c{i}"], ("v128",) * len(c.args), ("v128",),
                                [_v128(a) for a in c.args])[0] for i, c in enumerate(CASES)]
 
 

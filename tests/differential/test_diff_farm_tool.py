@@ -198,7 +198,7 @@ def _lanes32(*lanes) -> int:
 @pytest.mark.parametrize("side", ["wasmtime", "x86_64-O0", "aarch64-O0"])
 def test_every_side_passes_and_returns_v128_as_an_int_with_lane_0_low(side, tmp_path):
     """wasmtime-py has no v128 (the farm calls wasmtime's C API itself:
-    wasmtime_v128.py); wasmaot's API and its test executables take and give ints.  A
+    wasmtime_raw.py); wasmaot's API and its test executables take and give ints.  A
     lane order or sign mistake on any side would show in these exact values."""
     wasm = _wasm(V128_MODULE, tmp_path).read_bytes()
     exports, _ = harness.exports_of(wasm)

@@ -158,11 +158,34 @@ PRESETS = {p.name: p for p in (
            "the spec allows (harness.py, `relaxed_allowed`)",
            ("--simd-enabled", "true", "--relaxed-simd-enabled", "true",
             "--allow-floats", "true", "--allowed-instructions", SIMD_INSTRUCTIONS)),
+    # Exception handling (issue 10): tags, throw, throw_ref, try_table with every catch
+    # kind, exnref values.  Traps stay on where the seed has them (an escaping exception
+    # must stay apart from a trap).  smith emits a throw only where its tag's payload
+    # types are on the stack, so in the full instruction mix a throw is rare (about 2 per
+    # module against 25 try_tables); `exceptions-control` leaves only control, local and
+    # parametric instructions: four times the throws, most caught by a try_table.
+    Preset("exceptions", "exception handling in the full instruction mix: tags, throw, "
+           "throw_ref, try_table with catch/catch_ref/catch_all/catch_all_ref, exnref "
+           "locals, params, results, globals and tables",
+           ("--exceptions-enabled", "true", "--min-tags", "1", "--max-tags", "6",
+            "--min-funcs", "4", "--max-funcs", "20")),
+    Preset("exceptions-control", "exception handling among control, local and parametric "
+           "instructions only: dense throw/try_table nesting, calls and tail calls "
+           "crossing handlers",
+           ("--exceptions-enabled", "true", "--min-tags", "1", "--max-tags", "6",
+            "--min-funcs", "4", "--max-funcs", "20",
+            "--allowed-instructions", "control,variable,parametric")),
+    Preset("exceptions-mix", "exception handling with tail calls (return_call out of a "
+           "try_table), reference types, tables, bulk memory, floats and SIMD",
+           ("--exceptions-enabled", "true", "--min-tags", "1", "--max-tags", "6",
+            "--tail-call-enabled", "true", "--simd-enabled", "true", "--allow-floats", "true",
+            "--min-funcs", "6", "--max-funcs", "30", "--min-tables", "1")),
     Preset("no-imports", "modules without host imports (the aarch64 share uses these: a test "
            "executable has no Python host)", imports="none"),
 )}
 
 # The presets a farm run cycles through unless --configs says otherwise.
 SIMD_CONFIGS = ("simd", "relaxed-simd")
+EXCEPTION_CONFIGS = ("exceptions", "exceptions-control", "exceptions-mix")
 DEFAULT_CONFIGS = ("base", "mem64-multi", "tail-calls", "func-refs", "bulk-memory",
-                   "many-tables", "traps", "big", *SIMD_CONFIGS)
+                   "many-tables", "traps", "big", *SIMD_CONFIGS, *EXCEPTION_CONFIGS)

@@ -212,7 +212,7 @@ def ledger_line(report: Report, outcome: str) -> dict:
         "seed": report.seed, "outcome": outcome, "reason": report.reason,
         "variants": [{"variant": r.variant, "status": r.status, "reason": r.reason[:300],
                       "known": r.known, "calls": r.calls, "returned": r.returned,
-                      "seconds": r.seconds}
+                      "thrown": r.thrown, "seconds": r.seconds}
                      for r in report.results],
         "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
@@ -322,22 +322,25 @@ def summary(lines: list[dict]) -> str:
             variants[v["variant"]][v["status"] if not v["known"] else "known"] += 1
             calls[v["variant"]]["calls"] += v["calls"]
             calls[v["variant"]]["returned"] += v.get("returned", 0)
+            calls[v["variant"]]["thrown"] += v.get("thrown", 0)
             if v["status"] == "skipped":
                 skips[_reason_class(v["reason"])] += 1
             if v["known"]:
                 known[v["known"]] += 1
-    out = [f"{'config':<13} {'modules':>7} " + " ".join(f"{c:>8}" for c in COLUMNS)]
+    w = max([13, *map(len, per)])  # the config column fits the longest name
+    out = [f"{'config':<{w}} {'modules':>7} " + " ".join(f"{c:>8}" for c in COLUMNS)]
     total: Counter = Counter()
     for config in sorted(per):
         c = per[config]
         total.update(c)
-        out.append(f"{config:<13} {sum(c.values()):>7} " + " ".join(f"{c[k]:>8}" for k in COLUMNS))
-    out.append(f"{'total':<13} {sum(total.values()):>7} "
+        out.append(f"{config:<{w}} {sum(c.values()):>7} " + " ".join(f"{c[k]:>8}" for k in COLUMNS))
+    out.append(f"{'total':<{w}} {sum(total.values()):>7} "
                + " ".join(f"{total[k]:>8}" for k in COLUMNS))
     for v in sorted(variants):
         out.append(f"variant {v}: " + ", ".join(f"{n} {s}" for s, n in variants[v].most_common())
                    + f"; {calls[v]['calls']} calls compared ({calls[v]['returned']} returned, "
-                   f"the rest trapped alike)")
+                   + (f"{calls[v]['thrown']} threw alike, " if calls[v]["thrown"] else "")
+                   + "the rest trapped alike)")
     for reason, n in skips.most_common():
         out.append(f"skipped {n}: {reason}")
     for name, n in known.most_common():

@@ -136,7 +136,7 @@ def smith_module(case: Case) -> bytes | None:
         return None
     if proc.returncode != 0:
         raise RuntimeError(f"wasm-tools smith failed: {proc.stderr.decode(errors='replace')}")
-    return export_fuel(proc.stdout)
+    return export_tags(export_fuel(proc.stdout))
 
 
 # --- the fuel global -------------------------------------------------------------------
@@ -151,8 +151,13 @@ FUEL = "wasmaot-diff-fuel"
 
 def _imported_globals(contents: bytes) -> int:
     """Global imports in an import section (of the MVP-plus encodings smith emits here)."""
+    return _imports_of_kind(contents, 3)
+
+
+def _imports_of_kind(contents: bytes, want: int) -> int:
+    """Imports of kind `want` (3 global, 4 tag) in an import section."""
     n, pos = read_uleb(contents, 0)
-    globals_ = 0
+    count = 0
 
     def skip_name(pos):
         size, pos = read_uleb(contents, pos)
@@ -177,14 +182,15 @@ def _imported_globals(contents: bytes) -> int:
             pos = skip_limits(pos)
         elif kind == 3:  # global: valtype, mutability
             pos += 2
-            globals_ += 1
+        elif kind == 4:  # tag: attribute 0, type index
+            _, pos = read_uleb(contents, pos + 1)
         else:
             raise ValueError(f"unexpected import kind {kind}")
-    return globals_
+        count += kind == want
+    return count
 
 
-def export_fuel(wasm: bytes) -> bytes:
-    """`wasm` with its last global (smith's fuel) exported as FUEL."""
+def _sections(wasm: bytes) -> list[tuple[int, bytes]]:
     sections = []  # (id, contents)
     pos = 8
     while pos < len(wasm):
@@ -192,20 +198,48 @@ def export_fuel(wasm: bytes) -> bytes:
         size, pos = read_uleb(wasm, pos + 1)
         sections.append((sid, wasm[pos:pos + size]))
         pos += size
+    return sections
+
+
+def export_fuel(wasm: bytes) -> bytes:
+    """`wasm` with its last global (smith's fuel) exported as FUEL."""
+    sections = _sections(wasm)
     globals_ = [c for sid, c in sections if sid == 6]
     if not globals_:
         return wasm
     count, _ = read_uleb(globals_[0], 0)
     imported = sum(_imported_globals(c) for sid, c in sections if sid == 2)
-    name = FUEL.encode()
-    entry = uleb(len(name)) + name + b"\x03" + uleb(imported + count - 1)
-    section = b"\x07" + uleb(len(entry) + 1) + b"\x01" + entry
+    return _add_exports(wasm, [(FUEL, 3, imported + count - 1)])
+
+
+TAG_EXPORT = "wasmaot-diff-tag-"
+
+
+def export_tags(wasm: bytes) -> bytes:
+    """`wasm` with each of its tags exported as TAG_EXPORT + index: `--export-everything`
+    leaves tags out, and an escaping exception's tag is compared by its export name."""
+    sections = _sections(wasm)
+    tags = sum(_imports_of_kind(c, 4) for sid, c in sections if sid == 2)
+    tags += sum(read_uleb(c, 0)[0] for sid, c in sections if sid == 13)
+    return _add_exports(wasm, [(f"{TAG_EXPORT}{i}", 4, i) for i in range(tags)])
+
+
+def _add_exports(wasm: bytes, exports: list[tuple[str, int, int]]) -> bytes:
+    """`wasm` with `exports` (name, external kind, index) added to its export section
+    (made if there is none)."""
+    if not exports:
+        return wasm
+    sections = _sections(wasm)
+    entry = b"".join(uleb(len(name.encode())) + name.encode() + bytes([kind]) + uleb(index)
+                     for name, kind, index in exports)
+    body = uleb(len(exports)) + entry
+    section = b"\x07" + uleb(len(body)) + body
     out = bytearray(wasm[:8])
     placed = False
     for sid, contents in sections:
         if sid == 7:
             n, p = read_uleb(contents, 0)
-            contents = uleb(n + 1) + contents[p:] + entry
+            contents = uleb(n + len(exports)) + contents[p:] + entry
             placed = True
         elif not placed and sid in (8, 9, 12, 10, 11):  # the sections after exports
             out += section
@@ -357,11 +391,13 @@ def random_value(rng: random.Random, ty: str):
         return None if roll < 0.5 else ["func", None]  # the name is chosen in call_plan
     if ty == "v128":
         return random_v128(rng)
+    if ty == "exnref":  # no host-made exception objects: the two engines share none
+        return None
     raise ValueError(f"no random values of type {ty}")
 
 
 # v128 arguments are unsigned 128-bit ints, lane 0 in the low bits (both engines take
-# them so: wasmaot's API, and wasmtime through wasmtime_v128.py).  A value is built
+# them so: wasmaot's API, and wasmtime through wasmtime_raw.py).  A value is built
 # lane by lane in one shape, each lane an edge of that shape (signed extremes, float
 # NaNs of both signs, signalling NaNs, infinities, zeros of both signs, values
 # at the ends of the integer conversions) or random, or all 128 bits random.
@@ -429,8 +465,8 @@ EXTERNS = [Extern(k) for k in range(3)]
 @dataclass
 class Export:
     name: str
-    kind: str  # func, memory, table, global
-    params: tuple = ()
+    kind: str  # func, memory, table, global, tag
+    params: tuple = ()  # functions, tags (the payload's types)
     results: tuple = ()
     valtype: str = ""  # globals: the value type; tables: the element type
 
@@ -445,7 +481,7 @@ def exports_of(wasm: bytes) -> tuple[list[Export], bool]:
     from wasmaot.wasm.types import FuncType
 
     ctx = validate_module(decode_module(wasm))
-    typed = any({OTHER, "v128"} & set(map(_simple, (*c.params, *c.results)))
+    typed = any({OTHER, "v128", "exnref"} & set(map(_simple, (*c.params, *c.results)))
                 for c in ctx.types.comps if type(c) is FuncType)
     out = []
     for e in ctx.module.exports:
@@ -459,6 +495,9 @@ def exports_of(wasm: bytes) -> tuple[list[Export], bool]:
             out.append(Export(e.name, "table", valtype=_simple(ctx.tables[e.index].reftype)))
         elif e.kind == "global":
             out.append(Export(e.name, "global", valtype=_simple(ctx.globals[e.index].valtype)))
+        elif e.kind == "tag":
+            out.append(Export(e.name, "tag", tuple(map(_simple, ctx.types.comp(
+                ctx.tags[e.index]).params))))
     return out, typed
 
 
@@ -566,7 +605,7 @@ def _wasmtime_engine(kind: str = "native"):
         config = wasmtime.Config()
         for feature in ("bulk_memory", "multi_value", "reference_types", "tail_call",
                         "memory64", "multi_memory", "function_references", "gc", "simd",
-                        "relaxed_simd"):
+                        "relaxed_simd", "exceptions"):
             setattr(config, f"wasm_{feature}", True)
         config.max_wasm_stack = 512 * 1024  # wasmaot's default, and wasmtime's
         if kind == "deterministic":
@@ -587,6 +626,19 @@ class Trapped(Exception):
         self.text = text
 
 
+class Thrown(Exception):
+    """A wasm exception left the call (or the start function) uncaught: not a trap.
+    `payload` is [tag, [[type, value], ...]] (the tag by its export name, values as
+    the harness compares them), or None on a side that cannot see it."""
+
+    def __init__(self, payload):
+        super().__init__(repr(payload))
+        self.payload = payload
+
+
+UNEXPORTED_TAG = "a tag that is not exported"  # its payload is not compared
+
+
 class NotApplicable(Exception):
     """A variant cannot run this module (e.g. an executable has no Python host to
     import from); the variant is skipped with this reason."""
@@ -596,7 +648,8 @@ class NotApplicable(Exception):
 MEMORY_ALWAYS = "memory after every call"  # else after instantiation and at the end only
 TABLE_ELEMENTS = "table elements"  # else as null or not
 FUNCREF_TYPES = "funcref types"  # else a returned funcref as null or not
-ALL_CAPS = frozenset({MEMORY_ALWAYS, TABLE_ELEMENTS, FUNCREF_TYPES})
+EXCEPTION_PAYLOAD = "exception payload"  # else only that an exception escaped
+ALL_CAPS = frozenset({MEMORY_ALWAYS, TABLE_ELEMENTS, FUNCREF_TYPES, EXCEPTION_PAYLOAD})
 
 
 def compares_value(glob: Export) -> bool:
@@ -637,8 +690,8 @@ class WasmtimeSide:
         externs = [self._import(imp.name) for imp in module.imports]
         try:
             self.instance = wasmtime.Instance(self.store, module, externs)
-        except wasmtime.Trap as t:
-            raise Trapped(self._trap_text(t)) from None
+        except wasmtime.Trap as t:  # the start function trapped or threw (no tags yet)
+            raise self._failure(t, payload=False) from None
         self.items = self.instance.exports(self.store)
 
     def refuel(self) -> None:
@@ -674,8 +727,36 @@ class WasmtimeSide:
     def _trap_text(self, trap) -> str:
         return _wasmtime_trap_texts().get(trap.trap_code, f"wasmtime trap code {trap.trap_code}")
 
+    def _failure(self, trap, payload: bool = True) -> Exception:
+        """A wasmtime.Trap as the harness sees it: an uncaught exception (wasmtime
+        reports it as a trap without a code and keeps the exception in the store,
+        where it must be taken out) or a trap."""
+        from tools.diff_farm import wasmtime_raw
+
+        exn = wasmtime_raw.take_exception(self.store)
+        if exn is None:
+            return Trapped(self._trap_text(trap))
+        try:
+            return Thrown(self._payload(exn) if payload else None)
+        finally:
+            wasmtime_raw.unroot_exnref(exn)
+
+    def _payload(self, exn) -> list:
+        from tools.diff_farm import wasmtime_raw
+
+        tag = wasmtime_raw.exnref_tag(self.store, exn)
+        name = next((e.name for e in self.exports.values() if e.kind == "tag"
+                     and self.items[e.name].eq(self.store, tag)), None)
+        if name is None:  # only in a module not made by smith_module (export_tags)
+            return [UNEXPORTED_TAG, None]
+        types = self.exports[name].params
+        fields = wasmtime_raw.exnref_fields(self.store, exn, len(types))
+        return [name, [[t, self._result(t, v)] for t, v in zip(types, fields)]]
+
     def _arg(self, t: str, v):
         wt = self._wt
+        if t == "exnref":  # always null (random_value); wasmtime_raw makes it
+            return None
         if t in ("f32", "f64"):
             return _bits_float(v, t)
         if t == "externref":
@@ -688,16 +769,16 @@ class WasmtimeSide:
         e = self.exports[name]
         values = [self._arg(t, v) for t, v in zip(e.params, args)]
         try:
-            if "v128" in (*e.params, *e.results):  # wasmtime-py has no v128 values
-                from tools.diff_farm import wasmtime_v128
+            if {"v128", "exnref"} & {*e.params, *e.results}:  # wasmtime-py has neither
+                from tools.diff_farm import wasmtime_raw
 
-                out = wasmtime_v128.call(self.store, self.items[name], e.params, e.results,
-                                         values)
+                out = wasmtime_raw.call(self.store, self.items[name], e.params, e.results,
+                                        values)
             else:
                 out = self.items[name](self.store, *values)
                 out = [] if len(e.results) == 0 else [out] if len(e.results) == 1 else out
         except self._wt.Trap as t:
-            raise Trapped(self._trap_text(t)) from None
+            raise self._failure(t) from None
         return [self._result(t, v) for t, v in zip(e.results, out)]
 
     def _result(self, t: str, v):
@@ -712,28 +793,31 @@ class WasmtimeSide:
                 return _other(v)
             ft = v.type(self.store)
             return ["func", list(map(_valtype, ft.params)), list(map(_valtype, ft.results))]
-        if t == OTHER:
+        if t in (OTHER, "exnref"):
             return _other(v)
         return v
 
     def state(self, full: bool) -> dict:
+        from tools.diff_farm import wasmtime_raw
+
         out = {HOST_LOG: ["host calls", list(self.host.log)]}  # a copy: the log grows
         for name, e in self.exports.items():
             item = self.items[name]
             if e.kind == "memory":
                 out[name] = _memory_state(item.size(self.store),
                                           item.read(self.store, 0, item.data_len(self.store)))
-            elif e.kind == "global" and e.valtype == "v128":  # wasmtime-py cannot read it
-                from tools.diff_farm import wasmtime_v128
-
-                out[name] = ["global", wasmtime_v128.global_value(self.store, item)]
+            elif e.kind == "global" and e.valtype in ("v128", "exnref"):  # not in wasmtime-py
+                out[name] = ["global", self._result(e.valtype,
+                                                    wasmtime_raw.global_value(self.store, item))]
             elif e.kind == "global" and compares_value(e):
                 out[name] = ["global", self._result(e.valtype, item.value(self.store))]
             elif e.kind == "table":
                 size = item.size(self.store)
                 elems = None
                 if compares_elements(e, full):
-                    elems = [self._result(e.valtype, item.get(self.store, i))
+                    raw = e.valtype == "exnref"  # not in wasmtime-py
+                    elems = [self._result(e.valtype, wasmtime_raw.table_get(self.store, item, i)
+                                          if raw else item.get(self.store, i))
                              for i in range(min(size, TABLE_ELEMENTS_COMPARED))]
                 out[name] = ["table", size, elems]
         return out
@@ -742,13 +826,18 @@ class WasmtimeSide:
 def call_bits(side, name: str, args: list, trap_type) -> list:
     """A call through a wasmaot function's `call_bits` (in this process or in a
     test executable): arguments made by `side._arg`, results read by
-    `side._result`, a `trap_type` exception turned into Trapped."""
+    `side._result`, a `trap_type` exception turned into Trapped, an escaping
+    WasmException into Thrown (its payload read by `side.payload`)."""
+    from wasmaot.errors import WasmException
+
     e = side.exports[name]
     values = [side._arg(t, v) for t, v in zip(e.params, args)]
     try:
         out = side.items[name].call_bits(*values)
     except trap_type as t:
         raise Trapped(t.message) from None
+    except WasmException as x:
+        raise Thrown(side.payload(x)) from None
     out = [] if not e.results else [out] if len(e.results) == 1 else out
     return [side._result(t, v) for t, v in zip(e.results, out)]
 
@@ -774,10 +863,14 @@ class WasmaotSide:
             "mem": api.Memory(*HOST_MEMORY),
             "tab": api.Table("funcref", *HOST_TABLE),
         }}
+        from wasmaot.errors import WasmException
+
         try:
             self.instance = module.instantiate(imports)
         except Trap as t:
             raise Trapped(t.message) from None
+        except WasmException:  # the start function threw: no instance, no tag exports
+            raise Thrown(None) from None
         self.items = self.instance.exports
 
     def refuel(self) -> None:
@@ -796,6 +889,17 @@ class WasmaotSide:
     def call(self, name: str, args: list) -> list:
         return call_bits(self, name, args, self._trap)
 
+    def payload(self, x) -> list:
+        """An escaping WasmException's tag (its export name, by identity) and values,
+        as the reference's: floats as bits, references as null or not."""
+        name = next((e.name for e in self.exports.values()
+                     if e.kind == "tag" and self.items[e.name] is x.tag), None)
+        if name is None:  # only in a module not made by smith_module (export_tags)
+            return [UNEXPORTED_TAG, None]
+        types = self.exports[name].params
+        values = [_float_bits(v, t) if t in ("f32", "f64") else v for t, v in zip(types, x.values)]
+        return [name, [[t, self._result(t, v)] for t, v in zip(types, values)]]
+
     def _result(self, t: str, v):
         if t == "externref":
             return None if v is None else ["extern", v.k] if isinstance(v, Extern) else repr(v)
@@ -803,7 +907,7 @@ class WasmaotSide:
             if v is None:
                 return None
             return ["func", list(map(_simple, v.type.params)), list(map(_simple, v.type.results))]
-        if t == OTHER:
+        if t in (OTHER, "exnref"):
             return _other(v)
         return v
 
@@ -829,7 +933,7 @@ def _simple(t) -> str:
     """wasmaot's value type as _valtype names wasmtime's."""
     if isinstance(t, str):
         return t
-    if getattr(t, "nullable", False) and t.heap in ("func", "extern"):
+    if getattr(t, "nullable", False) and t.heap in ("func", "extern", "exn"):
         return f"{t.heap}ref"
     return OTHER
 
@@ -880,6 +984,24 @@ def same_value(t: str, x, y) -> bool:
     return x == y
 
 
+def same_outcome(results: tuple, a, b) -> bool:
+    """Two outcomes of a call: the same kind; the same values (results or an
+    exception's tag and payload, floats by bits with any two NaNs equal: a NaN a
+    throw carries is not canonicalized); the same trap or host error."""
+    if a[0] != b[0]:
+        return False
+    if a[0] == "ok":
+        return same_values(results, a[1], b[1])
+    if a[0] == "exception" and a[1] is not None and b[1] is not None:
+        (tag_a, fields_a), (tag_b, fields_b) = a[1], b[1]
+        if tag_a == UNEXPORTED_TAG or tag_b == UNEXPORTED_TAG:
+            return tag_a == tag_b
+        return tag_a == tag_b and [t for t, _ in fields_a] == [t for t, _ in fields_b] and \
+            same_values([t for t, _ in fields_a], [v for _, v in fields_a],
+                        [v for _, v in fields_b])
+    return a[1] == b[1]
+
+
 def state_differences(exports: dict, a: dict, b: dict) -> list[str]:
     diffs = []
     for name in sorted(set(a) | set(b)):
@@ -918,6 +1040,8 @@ def _outcome(side, step) -> tuple[str, object]:
         return "trap", t.text
     except HostError as e:
         return "host error", str(e)
+    except Thrown as x:
+        return "exception", x.payload
 
 
 def _instantiate(make) -> tuple:
@@ -928,6 +1052,8 @@ def _instantiate(make) -> tuple:
         return None, ("trap", t.text)
     except HostError as e:
         return None, ("host error", str(e))
+    except Thrown as x:
+        return None, ("exception", x.payload)
 
 
 def reference_trace(wasm: bytes, exports: list[Export], plan: list[dict], typed: bool,
@@ -963,7 +1089,8 @@ class Result:
     status: str = "ok"
     reason: str = ""
     calls: int = 0
-    returned: int = 0  # calls that returned on both sides (the rest trapped)
+    returned: int = 0  # calls that returned on both sides
+    thrown: int = 0  # calls an exception escaped on both sides (the rest trapped)
     traps: dict = field(default_factory=dict)  # trap text -> count (agreeing traps)
     log: list = field(default_factory=list)  # [call, wasmtime outcome, wasmaot outcome]
     known: str = ""  # the known bug this mismatch is (known.py), if any
@@ -1013,6 +1140,11 @@ def compare(wasm: bytes, exports: list[Export], plan: list[dict], trace: Trace,
 
 
 def _project_outcome(e: Export, outcome, caps: frozenset) -> tuple:
+    if outcome[0] == "exception" and (EXCEPTION_PAYLOAD not in caps or outcome[1] is None):
+        return "exception", None
+    if outcome[0] == "exception" and outcome[1][1] is not None:
+        tag, fields = outcome[1]
+        return "exception", [tag, [[t, project_value(t, v, caps)] for t, v in fields]]
     if outcome[0] != "ok":
         return tuple(outcome)
     return "ok", [project_value(t, v, caps) for t, v in zip(e.results, outcome[1])]
@@ -1058,13 +1190,14 @@ def _compare_calls(r: Result, side, caps: frozenset, inst, exports, plan,
             r.reason = (f"call {i} {step['export']!r}: the stack was exhausted on one side "
                         f"only (wasmtime {a}, wasmaot {b})")
             return r
-        if a[0] != b[0] or (a[0] != "ok" and a[1] != b[1]) or (
-                a[0] == "ok" and not same_values(e.results, a[1], b[1])):
+        if not same_outcome(e.results, a, b):
             r.status = "mismatch"
             r.reason = (f"call {i} {step['export']}({_short(step['args'])}): "
                         f"wasmtime {_short(list(a))}, wasmaot {_short(list(b))}")
             return r
-        if a[0] == "host error":
+        if a[0] == "exception":
+            r.thrown += 1
+        elif a[0] == "host error":
             r.traps["host error"] = r.traps.get("host error", 0) + 1
         elif a[0] == "trap":
             r.traps[a[1]] = r.traps.get(a[1], 0) + 1

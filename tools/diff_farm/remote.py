@@ -14,17 +14,29 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from tools.diff_farm.harness import (
+    FUEL,
+    FUEL_PER_CALL,
+    HOST_LOG,
+    OTHER,
+    TABLE_ELEMENTS_COMPARED,
+    Export,
+    NotApplicable,
+    Thrown,
+    Trapped,
+    Variant,
+    _signed,
+    call_bits,
+    compares_elements,
+    compares_value,
+)
 from wasmaot.commands.wast import HostRef
 from wasmaot.commands.wast_remote import TestExecutable
-from wasmaot.errors import Trap
-
-from tools.diff_farm.harness import (FUEL, FUEL_PER_CALL, HOST_LOG, OTHER,
-                                     TABLE_ELEMENTS_COMPARED, Export, NotApplicable, Trapped,
-                                     Variant, _signed, call_bits, compares_elements,
-                                     compares_value)
+from wasmaot.errors import Trap, WasmException
 
 # Memories are read only after instantiation and at the end (a CRC-32 of up to 1 MiB
-# under qemu after every call would cost more than the rest); funcrefs as null or not.
+# under qemu after every call would cost more than the rest); funcrefs as null or not;
+# an escaping exception without its payload (the executable reports only its status).
 CAPS = frozenset()
 
 
@@ -49,6 +61,9 @@ class RemoteSide:
         except Trap as t:
             self.close()
             raise Trapped(t.message) from None
+        except WasmException:  # the start function threw
+            self.close()
+            raise Thrown(None) from None
         self.items = instance.exports
 
     def close(self) -> None:
@@ -68,6 +83,11 @@ class RemoteSide:
     def call(self, name: str, args: list) -> list:
         return call_bits(self, name, args, Trap)
 
+    def payload(self, exc) -> None:
+        """An escaping exception's payload: the executable reports only that one
+        escaped (trap status 14, not its tag or values), so the caps have no
+        EXCEPTION_PAYLOAD and the reference's is compared as None."""
+
     def _result(self, t: str, v):
         """A cell as the reference gives the value: signed integers, float bits."""
         if t in ("i32", "i64"):
@@ -76,7 +96,7 @@ class RemoteSide:
             return v & 0xFFFFFFFF
         if t == "externref":
             return None if v is None else ["extern", v.n] if isinstance(v, HostRef) else repr(v)
-        if t in ("funcref", OTHER):
+        if t in ("funcref", "exnref", OTHER):
             return None if v is None else "ref"
         return v
 

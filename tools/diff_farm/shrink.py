@@ -33,8 +33,9 @@ def signature(result: Result) -> str:
     last = next((e for e in reversed(result.log) if isinstance(e, list) and len(e) == 3), None)
     if result.status == "mismatch" and reason.startswith("call") and last and last[2]:
         a, b = last[1], last[2]
-        return (f"mismatch call: wasmtime {a[0]} {a[1] if a[0] != 'ok' else ''}/ "
-                f"wasmaot {b[0]} {b[1] if b[0] != 'ok' else ''}")
+        # A trap's text, not a result's, host error's or exception payload's values.
+        return (f"mismatch call: wasmtime {a[0]} {a[1] if a[0] == 'trap' else ''}/ "
+                f"wasmaot {b[0]} {b[1] if b[0] == 'trap' else ''}")
     if result.status == "mismatch" and reason.startswith(("after call", "after instantiation")):
         kinds = sorted(set(re.findall(r"(?:^|; |: )(memory|global|table|host calls) ", reason)))
         return f"mismatch state: {','.join(kinds)}"
