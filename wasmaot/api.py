@@ -24,7 +24,9 @@ import weakref
 from pathlib import Path
 
 from . import __version__
-from ._ffi import errbuf_text, ffi, load_module_library, load_runtime, make_trap, new_errbuf
+from ._ffi import (
+    HOST_THROW, errbuf_text, ffi, load_module_library, load_runtime, make_trap, new_errbuf,
+)
 from .codegen import abi
 from .codegen.module import CodegenOptions
 from .driver import toolchain
@@ -738,7 +740,7 @@ class Func:
                 return 0
             except WasmException as exc:  # thrown into the calling wasm code
                 load_runtime().wasmaot_host_throw(Exn._of_exception(engine, exc))
-                return lib_host_throw
+                return HOST_THROW
             except BaseException as exc:  # propagated to the wasm caller's caller
                 engine._pending.exc = exc
                 return 1
@@ -925,9 +927,6 @@ class Global:
 
 
 # --- exceptions ----------------------------------------------------------------------
-
-lib_host_throw = 2  # WASMAOT_HOST_THROW: a host callback's return when it threw
-
 
 class Tag:
     """A tag, what a wasm exception is thrown with: an instance's export, or made by the

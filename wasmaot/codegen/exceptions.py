@@ -30,15 +30,24 @@ _LANDING = "{ ptr, i32 }"
 class HandlerScope:
     """The landing pad and dispatch of one try_table or legacy try."""
 
-    __slots__ = ("pad", "dispatch", "exn", "incoming", "targets", "clauses")
+    __slots__ = ("pad", "dispatch", "exn", "incoming", "clauses")
 
-    def __init__(self, fx, targets: list) -> None:
+    def __init__(self, fx, clauses: list) -> None:
         self.pad = None  # label of the landingpad block, made on first use
         self.dispatch = fx.label("dispatch")
         self.exn = fx.tmp()  # the exception, in the dispatch block and every handler
         self.incoming = []  # (pred label, exception) reaching the dispatch
-        self.targets = targets  # try_table: the Frame of each catch clause's label
-        self.clauses = []  # legacy try: (kind, tagidx, handler label), in order
+        # (kind, tagidx, target) in order; the target is a try_table clause's Frame, or
+        # a legacy handler's label (added as its `catch` is lowered).
+        self.clauses = clauses
+
+
+def _cell(fx, exn: str, i: int) -> str:
+    """The address of payload cell `i` of `exn`."""
+    p = fx.tmp()
+    fx.emit(f"{p} = getelementptr inbounds i8, ptr {exn}, i64 "
+            f"{abi.EXCEPTION_VALUES + i * abi.VALUE_SIZE}")
+    return p
 
 
 def _payload(fx, tagidx: int, exn: str) -> list:
@@ -46,11 +55,8 @@ def _payload(fx, tagidx: int, exn: str) -> list:
     out = []
     for i, t in enumerate(fx.mod.tag_type(tagidx).params):
         ty = llvm_type(t)
-        p = fx.tmp()
-        fx.emit(f"{p} = getelementptr inbounds i8, ptr {exn}, i64 "
-                f"{abi.EXCEPTION_VALUES + i * abi.VALUE_SIZE}")
         v = fx.tmp()
-        fx.emit(f"{v} = load {ty}, ptr {p}, align 16")
+        fx.emit(f"{v} = load {ty}, ptr {_cell(fx, exn, i)}, align 16")
         out.append((ty, v))
     return out
 
@@ -85,10 +91,7 @@ def _throw(fx, op, imms) -> None:
     exn = fx.tmp()
     fx.emit(f"{exn} = call ptr @wasmaot_rt_exception_new(ptr %ctx, i32 {tagidx})")
     for i, (ty, v) in enumerate(values):
-        p = fx.tmp()
-        fx.emit(f"{p} = getelementptr inbounds i8, ptr {exn}, i64 "
-                f"{abi.EXCEPTION_VALUES + i * abi.VALUE_SIZE}")
-        fx.emit(f"store {ty} {v}, ptr {p}, align 16")
+        fx.emit(f"store {ty} {v}, ptr {_cell(fx, exn, i)}, align 16")
     _throw_object(fx, exn)
 
 
@@ -99,12 +102,11 @@ def _throw_ref(fx, op, imms) -> None:
 def _try_table(fx, op, imms) -> None:
     bt, catches = imms[0]
     # A clause's label is counted from outside the try_table.
-    targets = [fx.frames[-1 - c.labelidx] for c in catches]
+    clauses = [(c.kind, c.tagidx, fx.frames[-1 - c.labelidx]) for c in catches]
     frame = fx.push_frame("try_table", bt)
     if not frame.dead:
-        frame.scope = HandlerScope(fx, targets)
+        frame.scope = HandlerScope(fx, clauses)
         frame.scope_active = True
-        frame.catches = catches
 
 
 def _try(fx, op, imms) -> None:
@@ -182,21 +184,13 @@ def close_scope(fx, frame) -> None:
         fx.emit(f"{scope.exn} = phi ptr {arms}")
     else:  # unreachable, but the legacy handlers use the name
         fx.emit(f"{scope.exn} = getelementptr i8, ptr null, i64 0")
-    if frame.kind == "try_table":
-        clauses = [(c.kind, c.tagidx, target) for c, target in zip(frame.catches, scope.targets)]
-    else:
-        clauses = scope.clauses
     tag = None
-    for kind, tagidx, target in clauses:
+    for kind, tagidx, target in scope.clauses:
         if tagidx is None:  # catch_all*: takes everything, later clauses are dead
             _enter_clause(fx, kind, None, scope.exn, target)
             return
         if tag is None:
-            p = fx.tmp()
-            fx.emit(f"{p} = getelementptr inbounds i8, ptr {scope.exn}, i64 "
-                    f"{abi.EXCEPTION.offset('tag')}")
-            tag = fx.tmp()
-            fx.emit(f"{tag} = load ptr, ptr {p}, align 8")
+            tag = fx.load_field(scope.exn, abi.EXCEPTION, "tag", "ptr")
         same = fx.tmp()
         fx.emit(f"{same} = icmp eq ptr {tag}, {fx.ctx_array_item('tags', tagidx)}")
         match, next_ = fx.label("caught"), fx.label("nomatch")

@@ -41,8 +41,7 @@ class Frame:
 
     __slots__ = ("kind", "params", "results", "height", "end_label", "head_label",
                  "else_label", "incoming", "head_incoming", "head_phis", "dead",
-                 "entered_dead", "param_values", "scope", "scope_active", "catches",
-                 "delegate_to")
+                 "entered_dead", "param_values", "scope", "scope_active", "delegate_to")
 
     def __init__(self, kind, params, results, height, end_label, *, dead=False):
         self.kind = kind
@@ -59,11 +58,10 @@ class Frame:
         self.entered_dead = dead
         self.param_values = []
         # try_table / legacy try (exceptions.py): the HandlerScope, whether calls here
-        # unwind to it (a legacy try's handlers do not), the try_table's clauses, and
-        # the frame a legacy `delegate` passes exceptions to.
+        # unwind to it (a legacy try's handlers do not), and the frame a legacy
+        # `delegate` passes exceptions to.
         self.scope = None
         self.scope_active = False
-        self.catches = ()
         self.delegate_to = None
 
     @property
@@ -354,23 +352,15 @@ class FunctionEmitter:
         frame = self.frames.pop()
         if frame.entered_dead:
             return
+        self.end_arm(frame)
         if frame.kind == "if":  # no else: the else branch passes the params through
-            if not frame.dead:
-                values = [v for _, v in self.popn(len(frame.results))]
-                frame.incoming.append((self.cur, values))
-                self.emit(f"br label %{frame.end_label}")
             self.start_block(frame.else_label)
             frame.incoming.append((self.cur, frame.param_values))
-            self.emit(f"br label %{frame.end_label}")
-        elif not frame.dead:
-            values = [v for _, v in self.popn(len(frame.results))]
-            frame.incoming.append((self.cur, values))
             self.emit(f"br label %{frame.end_label}")
         if frame.scope is not None:
             close_scope(self, frame)
         if frame.kind == "loop":
             self.fill_loop_phis(frame)
-        del self.stack[frame.height:]
         self.start_block(frame.end_label)
         if frame.kind == "func":
             self.emit_return(frame)
