@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from wasi_run import REPO, TARGETS, build_exe, run_exe, wasmtime_cli, zig_wasm
+from wasi_run import REPO, TARGETS, build_exe, built_once, run_exe, wasmtime_cli, zig_wasm
 
 from wasmaot.driver.wat import wasm_tools_executable
 
@@ -82,13 +82,7 @@ def legacy_wasms(tmp_path_factory):
 @pytest.fixture(scope="session")
 def exes(wasms, tmp_path_factory):
     """exes(name, target): the executable, built once per session."""
-    out, built = tmp_path_factory.mktemp("eh-exe"), {}
-
-    def get(name, target):
-        if (name, target) not in built:
-            built[name, target] = build_exe(wasms[name], out / f"{name}-{target}", target)
-        return built[name, target]
-    return get
+    return built_once(wasms, tmp_path_factory.mktemp("eh-exe"))
 
 
 @pytest.fixture(scope="session")

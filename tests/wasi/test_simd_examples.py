@@ -13,7 +13,7 @@ import re
 import subprocess
 
 import pytest
-from wasi_run import REPO, TARGETS, build_exe, outcome, run_exe, run_wasmtime, zig_wasm
+from wasi_run import REPO, TARGETS, built_once, outcome, run_exe, run_wasmtime, zig_wasm
 
 from wasmaot.driver.wat import wasm_tools_executable
 
@@ -43,13 +43,7 @@ def wasms(tmp_path_factory):
 @pytest.fixture(scope="session")
 def exes(wasms, tmp_path_factory):
     """exes(name, target): the executable, built once per session."""
-    out, built = tmp_path_factory.mktemp("simd-exe"), {}
-
-    def get(name, target):
-        if (name, target) not in built:
-            built[name, target] = build_exe(wasms[name], out / f"{name}-{target}", target)
-        return built[name, target]
-    return get
+    return built_once(wasms, tmp_path_factory.mktemp("simd-exe"))
 
 
 def simd_instructions(wasm: bytes, tmp_path) -> dict[str, int]:

@@ -62,6 +62,18 @@ def build_exe(wasm: bytes, out: Path, target: str, dirs: tuple[Grant, ...] = (),
     return build(wasm, out, BuildOptions(target=target, dirs=dirs, env=env))
 
 
+def built_once(wasms: dict, out: Path):
+    """get(name, target): the executable of module wasms[name] for target, built into
+    `out` on first use (for session fixtures of example tests)."""
+    built = {}
+
+    def get(name, target):
+        if (name, target) not in built:
+            built[name, target] = build_exe(wasms[name], out / f"{name}-{target}", target)
+        return built[name, target]
+    return get
+
+
 def exe_command(path: Path, target: str) -> list[str]:
     """The command that runs the executable: under qemu for aarch64."""
     if target == "aarch64-linux":
