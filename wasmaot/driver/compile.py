@@ -145,10 +145,10 @@ def compile_module(data: bytes, req: CompileRequest, *, jobs: int | None = None,
     nparts = partition_count(module) if split else 1
     stats.partitions = nparts
     t1 = time.perf_counter()
+    with _no_cycle_collection():
+        image = build_image(module, ctx)
     if nparts == 1:
         funcs = list(range(module.num_imported_funcs, len(ctx.funcs)))
-        with _no_cycle_collection():
-            image = build_image(module, ctx)
         obj, emit_s, _, stats.per_stage = _compile_partition(module, ctx, req, funcs, True, split,
                                                              image)
         stats.emit = emit_s
@@ -172,4 +172,4 @@ def compile_module(data: bytes, req: CompileRequest, *, jobs: int | None = None,
     for r in results:
         for stage, seconds in r[3].items():
             stats.per_stage[stage] = stats.per_stage.get(stage, 0.0) + seconds
-    return [r[0] for r in results] + _image_object(build_image(module, ctx), req), stats
+    return [r[0] for r in results] + _image_object(image, req), stats
