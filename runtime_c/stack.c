@@ -19,6 +19,11 @@
  * bottom; signals.c asks wasmaot_rt_stack_is_overflow and traps
  * STACK_EXHAUSTED instead of crashing.
  *
+ * Small leaf functions have no check (codegen/abi.py LEAF_FRAME_BYTES): called
+ * by a frame that passed its check, one may run up to WASMAOT_LEAF_FRAME_BYTES
+ * below the limit.  The margin holds that several times over, so the trap path
+ * still has room below the deepest leaf.
+ *
  * Interruption (interrupt.c) reuses the cell: when a deadline passes, the cell
  * becomes UINTPTR_MAX, so the next prologue (or loop-header check, in code
  * compiled interruptible) traps; wasmaot_rt_trap_at then reports INTERRUPT.
@@ -37,6 +42,10 @@
  * the kernel's guard gap below a growing main stack (256 pages of 4 KiB), also
  * covering a pthread guard page.  Probing code faults within a page of it. */
 #define GUARD_SLACK (1024u * 1024u)
+
+/* A leaf without a check must not eat the margin the trap path runs in. */
+_Static_assert(WASMAOT_RT_STACK_MARGIN >= 4 * WASMAOT_LEAF_FRAME_BYTES,
+               "the stack margin must hold a leaf frame below the limit with room to spare");
 
 uintptr_t wasmaot_rt_stack_limit_cell = UINTPTR_MAX;
 static uint64_t max_wasm_stack = WASMAOT_RT_DEFAULT_MAX_WASM_STACK;

@@ -147,6 +147,13 @@ VALUE_SIZE = 16  # one global cell: i32/i64/f32/f64/ref/v128
 GUARD_BYTES = 64 * 1024
 GUARDED_RESERVATION = (1 << 33) + GUARD_BYTES
 
+# Small leaf functions (no calls but to the trap routine and LLVM intrinsics) have no
+# stack-limit check (codegen/function.py, FunctionEmitter.is_small_leaf): their
+# frame, at most LEAF_FRAME_BYTES, may lie below the limit, inside the margin the
+# runtime keeps between the limit and the real stack bottom (runtime_c/stack.c
+# asserts the margin holds it several times over).
+LEAF_FRAME_BYTES = 32 * 1024
+
 VMCTX = Struct("wasmaot_vmctx", (
     _f("stack_limit", "uintptr_t *", "-> the lowest frame address wasm code may reach "
        "(one cell per process, set by the outermost wasmaot_invoke)"),
@@ -371,6 +378,8 @@ def c_header() -> str:
     out.append("/* Bytes reserved for a guard-page memory (see abi.py). */")
     out.append(f"#define WASMAOT_GUARD_BYTES {GUARD_BYTES}ull")
     out.append(f"#define WASMAOT_GUARDED_RESERVATION {GUARDED_RESERVATION}ull")
+    out.append("/* The largest frame of a function compiled with no stack-limit check. */")
+    out.append(f"#define WASMAOT_LEAF_FRAME_BYTES {LEAF_FRAME_BYTES}ull")
     for kind, code in EXTERN_KINDS.items():
         out.append(f"#define WASMAOT_EXTERN_{kind.upper()} {code}")
     for name, code in VALTYPE_CODES.items():
@@ -394,4 +403,6 @@ def static_asserts() -> str:
     lines.append(f"_Static_assert(sizeof(union wasmaot_value) == {VALUE_SIZE}, \"value size\");")
     lines.append(f"_Static_assert(WASMAOT_GUARDED_RESERVATION == {GUARDED_RESERVATION}ull, "
                  "\"guard reservation\");")
+    lines.append(f"_Static_assert(WASMAOT_LEAF_FRAME_BYTES == {LEAF_FRAME_BYTES}ull, "
+                 "\"leaf frame bound\");")
     return "\n".join(lines) + "\n"

@@ -35,6 +35,11 @@ UNSUPPORTED_PROPOSALS = {
 FUNC_ATTRS = '"frame-pointer"="all" "probe-stack"="inline-asm"'
 NOINLINE_GROUP = 1
 
+# Callees that leave a function a leaf (FunctionEmitter.is_small_leaf): the trap
+# routine never returns, and intrinsics (memcpy, frameaddress, ...) never reach
+# wasm code.
+_LEAF_CALLEES = ("@wasmaot_rt_trap(", "@llvm.")
+
 
 class Frame:
     """A control frame: a block, loop, if/else or the function body."""
@@ -205,10 +210,12 @@ class FunctionEmitter:
         ft = self.functype
         params = ", ".join(["ptr %ctx"] + [f"{llvm_type(t)} %p{i}"
                                               for i, t in enumerate(ft.params)])
-        self.prologue()
+        check = self.prologue()
         frame = Frame("func", [], self.result_types, 0, "ret")
         self.frames.append(frame)
         self.lower_body(r)
+        if self.is_small_leaf():
+            self.drop_stack_check(check)
         ret = self.mod.return_type(ft.results)
         personality = f" personality ptr @{abi.PERSONALITY}" if self.has_landing_pad else ""
         header = (f"define {self.mod.linkage} tailcc {ret} "
@@ -265,8 +272,10 @@ class FunctionEmitter:
                     "  unreachable"]
         return out
 
-    def prologue(self) -> None:
-        # Stack limit check (abi: vmctx->stack_limit points at the limit cell).
+    def prologue(self) -> int:
+        """The stack-limit check (abi: vmctx->stack_limit points at the limit
+        cell), then the locals.  Returns where the check's lines start."""
+        check = len(self.lines)
         fa = self.tmp()
         self.emit(f"{fa} = call ptr @llvm.frameaddress.p0(i32 0)")
         cell = self.ctx_field("stack_limit")
@@ -283,6 +292,35 @@ class FunctionEmitter:
             self.allocas.append(f"  {p} = alloca {ty}")
             init = f"%p{i}" if i < nparams else zero_value(ty)
             self.emit(f"store {ty} {init}, ptr {p}")
+        return check
+
+    def is_small_leaf(self) -> bool:
+        """True if the function calls nothing but the trap routine and LLVM
+        intrinsics (read from the IR itself, so that no new kind of call can be
+        forgotten) and its frame stays under abi.LEAF_FRAME_BYTES.  The frame
+        bound: each IR line defines at most one value of at most 32 bytes, and
+        at -O0 each may get a stack slot of its own; locals are 16 bytes at most."""
+        values = len(self.lines) + len(self.prelude)
+        if 32 * values + 16 * len(self.allocas) + 1024 > abi.LEAF_FRAME_BYTES:
+            return False
+        for line in self.lines:
+            if ("call " in line or "invoke " in line) and not any(
+                    callee in line for callee in _LEAF_CALLEES):
+                return False
+        return True
+
+    def drop_stack_check(self, check: int) -> None:
+        """Why a small leaf needs no stack-limit check: its caller passed its
+        own check (wasm code is entered only through checked frames), and the
+        leaf adds one bounded frame that the runtime's margin below the limit
+        holds (runtime_c/stack.c).  Calling nothing, it cannot recurse; a
+        deadline (the cell set to the maximum) is still seen by the next
+        checked prologue, or by a loop header in interruptible code."""
+        branch = self.lines[check + 4]
+        assert branch.startswith("  br i1 ") and "trap_stack_exhausted" in branch
+        cont = branch.rsplit("label %", 1)[1].split(",", 1)[0]
+        self.lines[check:check + 5] = [f"  br label %{cont}"]
+        del self.trap_labels["STACK_EXHAUSTED"]
 
     def interrupt_check(self) -> None:
         """At a loop header (and before a return_call*) of code compiled
