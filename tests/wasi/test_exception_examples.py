@@ -169,3 +169,22 @@ def test_legacy_encoded_example_matches_native(legacy_wasms, natives, tmp_path, 
                           timeout=120)
     assert want.returncode == 0
     assert (got.stdout, got.returncode) == (want.stdout, want.returncode)
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_partitioned_example_matches_native(wasms, natives, tmp_path, monkeypatch, name,
+                                            target):
+    """Cut into many partitions and both tiers (codegen/partition.py; the
+    examples are small and normally compile in one piece), exceptions still
+    unwind through functions of other partitions, tiny ones and inlined copies."""
+    import wasmaot.driver.compile as compile_mod
+    from wasmaot.wasm import decode_module
+    monkeypatch.setattr(compile_mod, "PARTITION_BYTES", 512)
+    assert compile_mod.partition_count(decode_module(wasms[name])) >= 8
+    exe = build_exe(wasms[name], tmp_path / name, target)
+    got = run_exe(exe, target, ["1000"])
+    want = subprocess.run([str(natives[name]), "1000"], capture_output=True, check=False,
+                          timeout=120)
+    assert want.returncode == 0
+    assert (got.stdout, got.returncode) == (want.stdout, want.returncode)

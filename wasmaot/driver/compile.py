@@ -18,12 +18,11 @@ from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 
 from ..codegen.image import Image, build_image
-from ..codegen.module import (
-    FUNCTION_WEIGHT, REFUSALS, CodegenOptions, lower_partition, partition_functions,
-)
+from ..codegen.module import REFUSALS, CodegenOptions, lower_partition
+from ..codegen.partition import FUNCTION_WEIGHT, partition_functions, split_tiers
 from ..wasm import decode_module, validate_module
 from ..wasm.module import Module
-from ..wasm.validate_module import ModuleContext, declarations_context
+from ..wasm.validate_module import ModuleContext
 from . import llvm, rawobject
 from .targets import code_target
 
@@ -105,21 +104,47 @@ def partition_count(module: Module) -> int:
 
 def _compile_partition(module: Module, ctx: ModuleContext, req: CompileRequest,
                        funcs: list, first: bool, external_image: bool,
-                       image: Image | None = None) -> tuple:
-    t0 = time.perf_counter()
-    options = replace(req.codegen, external_image=external_image)
-    ir = lower_partition(module, ctx, options, funcs, first, image)
-    t1 = time.perf_counter()
+                       image: Image | None = None, tiers: bool = False) -> tuple:
+    """(objects, emit seconds, LLVM seconds, LLVM's steps) of one partition:
+    one object, or with `tiers` one per tier (codegen/partition.py) that has
+    something in it.  The first partition's full tier carries the descriptor."""
+    groups = [(funcs, llvm.FULL)]
+    if tiers:
+        full, tiny = split_tiers(module, funcs)
+        groups = [(full, llvm.FULL), (tiny, llvm.TINY)]
     target = llvm.with_cpu(code_target(req.target), req.cpu)
-    steps: dict = {}
-    obj = llvm.compile_ir(ir, target, req.opt_level, output=req.output, timings=steps)
-    return obj, t1 - t0, time.perf_counter() - t1, steps
+    objs, emit_s, llvm_s, steps = [], 0.0, 0.0, {}
+    for part, tier in groups:
+        with_descriptor = first and tier == llvm.FULL
+        if not part and not with_descriptor:
+            continue
+        t0 = time.perf_counter()
+        options = replace(req.codegen, external_image=external_image,
+                          inline_copies=tiers and tier == llvm.FULL)
+        ir = lower_partition(module, ctx, options, part, with_descriptor, image)
+        t1 = time.perf_counter()
+        objs.append(llvm.compile_ir(ir, target, req.opt_level, output=req.output,
+                                    timings=steps, tier=tier))
+        emit_s += t1 - t0
+        llvm_s += time.perf_counter() - t1
+    return objs, emit_s, llvm_s, steps
 
 
-def _worker(data: bytes, req: CompileRequest, funcs: list, first: bool) -> tuple:
-    # The parent validated the module; a worker only needs the declarations.
-    module = decode_module(data)
-    return _compile_partition(module, declarations_context(module), req, funcs, first, True)
+# In a worker process only: the parent's decoded module and context, which the
+# pool's initializer hands over when the worker is forked (no pickling, no
+# decoding again: 16 workers each decoding 100,000 functions cost 3 CPU-s).
+_adopted: tuple | None = None
+
+
+def _adopt(module: Module, ctx: ModuleContext) -> None:
+    global _adopted
+    _adopted = (module, ctx)
+
+
+def _worker(req: CompileRequest, funcs: list, first: bool) -> tuple:
+    module, ctx = _adopted
+    tiers = req.opt_level > 0 and req.output == "obj"
+    return _compile_partition(module, ctx, req, funcs, first, True, tiers=tiers)
 
 
 def _image_object(image: Image, req: CompileRequest) -> list[bytes]:
@@ -149,19 +174,18 @@ def compile_module(data: bytes, req: CompileRequest, *, jobs: int | None = None,
         image = build_image(module, ctx)
     if nparts == 1:
         funcs = list(range(module.num_imported_funcs, len(ctx.funcs)))
-        obj, emit_s, _, stats.per_stage = _compile_partition(module, ctx, req, funcs, True, split,
-                                                             image)
+        objs, emit_s, _, stats.per_stage = _compile_partition(module, ctx, req, funcs, True,
+                                                              split, image)
         stats.emit = emit_s
         stats.llvm = time.perf_counter() - t1 - emit_s
-        return [obj] + (_image_object(image, req) if split else []), stats
+        return objs + (_image_object(image, req) if split else []), stats
     parts = partition_functions(module, nparts)
     workers = jobs or os.cpu_count() or 1
     # fork: a spawned worker would re-run the caller's __main__ (scripts without a
     # main guard), and the parent holds no threads or locks the workers need.
-    with ProcessPoolExecutor(max_workers=min(workers, nparts),
-                             mp_context=get_context("fork")) as pool:
-        futures = [pool.submit(_worker, bytes(data), req, part, i == 0)
-                   for i, part in enumerate(parts)]
+    with ProcessPoolExecutor(max_workers=min(workers, nparts), mp_context=get_context("fork"),
+                             initializer=_adopt, initargs=(module, ctx)) as pool:
+        futures = [pool.submit(_worker, req, part, i == 0) for i, part in enumerate(parts)]
         results = [f.result() for f in futures]
     wall = time.perf_counter() - t1
     emit_total = sum(r[1] for r in results)
@@ -172,4 +196,4 @@ def compile_module(data: bytes, req: CompileRequest, *, jobs: int | None = None,
     for r in results:
         for stage, seconds in r[3].items():
             stats.per_stage[stage] = stats.per_stage.get(stage, 0.0) + seconds
-    return [r[0] for r in results] + _image_object(image, req), stats
+    return [obj for r in results for obj in r[0]] + _image_object(image, req), stats

@@ -45,13 +45,27 @@ def parse(ir_text: str, *, verify: bool = True):
     return mod
 
 
-def optimize(mod, tm, opt_level: int) -> None:
+# Compilation tiers (codegen/partition.py says which functions are tiny).
+FULL = "full"
+TINY = "tiny"
+
+
+def optimize(mod, tm, opt_level: int, tier: str = FULL) -> None:
+    """LLVM's pipeline for `opt_level`; for the tiny tier, only what turns
+    generated IR into plain code (locals to registers, folding, merging
+    blocks): the rest of -O2 finds nothing more in a function that small."""
     if opt_level == 0:
         return
     llvm = _llvm()
     pto = llvm.create_pipeline_tuning_options(speed_level=opt_level)
     pb = llvm.create_pass_builder(tm, pto)
-    pm = pb.getModulePassManager()
+    if tier == TINY:
+        pm = llvm.create_new_module_pass_manager()
+        pm.add_sroa_pass()
+        pm.add_instruction_combine_pass()
+        pm.add_simplify_cfg_pass()
+    else:
+        pm = pb.getModulePassManager()
     pm.run(mod, pb)
 
 
@@ -88,17 +102,18 @@ def with_cpu(target: CodeTarget, cpu: str) -> CodeTarget:
 
 
 def compile_ir(ir_text: str, target: CodeTarget, opt_level: int, *, verify: bool = True,
-               output: str = "obj", timings: dict | None = None) -> bytes:
+               output: str = "obj", timings: dict | None = None, tier: str = FULL) -> bytes:
     """IR text to the bytes of an ELF object file (or assembly text, or the
     optimized IR, with `output` "asm" / "llvm-ir").  Adds the seconds spent
-    in "parse", "optimize" and "codegen" to `timings`, if given."""
+    in "parse", "optimize" and "codegen" to `timings`, if given.  The tiny
+    tier's code generator is LLVM's fast one (-O0's)."""
     t0 = time.perf_counter()
-    tm = target_machine(target, opt_level)
+    tm = target_machine(target, 0 if tier == TINY else opt_level)
     mod = parse(ir_text, verify=verify)
     mod.triple = target.triple
     mod.data_layout = str(tm.target_data)
     t1 = time.perf_counter()
-    optimize(mod, tm, opt_level)
+    optimize(mod, tm, opt_level, tier)
     t2 = time.perf_counter()
     if output == "asm":
         out = tm.emit_assembly(mod).encode()
