@@ -268,10 +268,11 @@ static void mark_transitively(struct heap_index *h) {
  * lowest address of the caller's frames, registers already spilled above it. */
 static uint64_t collect(uintptr_t stack_lo) {
   struct wasmaot_rt_thread *t = &wasmaot_rt_thread_state;
+  /* Only from wasm code in an activation (the innermost, not in a host
+   * callback): then the stack from here to the outermost activation's entry
+   * holds every frame wasm runs in on this thread. */
+  if (t->activation == NULL || t->activation->in_host) return UINT64_MAX;
   struct wasmaot_rt_activation *outermost = t->activation;
-  /* Only from wasm code in an activation: then the stack from here to the
-   * outermost activation's entry holds every frame wasm runs in. */
-  if (outermost == NULL || outermost->in_host) return UINT64_MAX;
   while (outermost->prev != NULL) outermost = outermost->prev;
   uintptr_t stack_hi = outermost->entry_fp;
   /* The range must be this thread's stack as the runtime knows it: wasm
