@@ -14,6 +14,7 @@ struct wasmaot_global *wasmaot_global_new(uint64_t valtype, uint64_t mutable_,
   g->valtype = valtype;
   g->mutable = mutable_;
   g->refcount = 1;
+  wasmaot_rt_roots_add_global(g); /* the exception collector reads its cell */
   return g;
 }
 
@@ -23,5 +24,7 @@ void wasmaot_global_retain(struct wasmaot_global *global) {
 
 void wasmaot_global_release(struct wasmaot_global *global) {
   if (global == NULL) return;
-  if (__atomic_sub_fetch(&global->refcount, 1, __ATOMIC_ACQ_REL) == 0) free(global);
+  if (__atomic_sub_fetch(&global->refcount, 1, __ATOMIC_ACQ_REL) != 0) return;
+  wasmaot_rt_roots_remove(global);
+  free(global);
 }

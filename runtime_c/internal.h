@@ -111,7 +111,6 @@ struct wasmaot_rt_thread {
   size_t altstack_size;                     /* its size, guard page included */
   int stack_known;                          /* stack_lo/hi computed */
   int altstack_ready;                       /* a usable sigaltstack is installed */
-  struct wasmaot_exception *exceptions;     /* live exceptions made here (exception.c) */
 };
 extern __thread struct wasmaot_rt_thread wasmaot_rt_thread_state
     __attribute__((tls_model("initial-exec"))) WASMAOT_RT_HIDDEN;
@@ -168,6 +167,19 @@ WASMAOT_RT_HIDDEN void wasmaot_rt_registry_remove_module(const struct wasmaot_mo
 WASMAOT_RT_HIDDEN int wasmaot_rt_registry_lookup_code(uintptr_t pc,
                                                       const struct wasmaot_module_desc **desc,
                                                       uint64_t *func);
+
+/* --- roots.c: the globals and tables an exnref may be stored in --------------------
+ * Recorded when made, forgotten when freed; the exception collector reads them. */
+
+WASMAOT_RT_HIDDEN int wasmaot_rt_valtype_may_hold_exnref(uint64_t valtype);
+WASMAOT_RT_HIDDEN void wasmaot_rt_roots_add_global(struct wasmaot_global *g);
+WASMAOT_RT_HIDDEN void wasmaot_rt_roots_add_table(struct wasmaot_rt_table *t);
+WASMAOT_RT_HIDDEN void wasmaot_rt_roots_remove(void *object);
+/* Calls visit(word) for every word of every recorded cell; *words: how many.
+ * -1 (and no calls) if the set is incomplete: then nothing may be collected.
+ * Caller holds the process lock. */
+WASMAOT_RT_HIDDEN int wasmaot_rt_roots_each_word(void (*visit)(uintptr_t word, void *ctx),
+                                                 void *ctx, uint64_t *words);
 
 /* --- types.c ------------------------------------------------------------------------ */
 

@@ -41,6 +41,7 @@ struct wasmaot_rt_table *wasmaot_rt_table_create(const struct wasmaot_table_desc
     free(t);
     return NULL;
   }
+  wasmaot_rt_roots_add_table(t); /* the exception collector reads its elements */
   return t;
 }
 
@@ -88,6 +89,7 @@ void wasmaot_table_release(struct wasmaot_table *table) {
   if (table == NULL) return;
   struct wasmaot_rt_table *t = wasmaot_rt_table_of(table);
   if (__atomic_sub_fetch(&t->refcount, 1, __ATOMIC_ACQ_REL) != 0) return;
+  wasmaot_rt_roots_remove(t);
   free(t->abi.elems);
   free(t);
 }

@@ -135,6 +135,10 @@ void wasmaot_global_release(struct wasmaot_global *global);
 struct wasmaot_tag *wasmaot_instance_tag(struct wasmaot_instance *inst, uint64_t index);
 struct wasmaot_tag *wasmaot_tag_new(uint64_t type_id, uint64_t num_values);
 void wasmaot_tag_free(struct wasmaot_tag *tag);
+void wasmaot_exception_pin(struct wasmaot_exception *exn);
+void wasmaot_exception_unpin(struct wasmaot_exception *exn);
+struct wasmaot_exception *wasmaot_exception_load(void *const *cell);
+struct wasmaot_exception *wasmaot_exception_load_element(struct wasmaot_table *table, uint64_t index);
 struct wasmaot_exception *wasmaot_exception_new(struct wasmaot_tag *tag, const union wasmaot_value *values);
 union wasmaot_value *wasmaot_exception_values(struct wasmaot_exception *exn);
 int wasmaot_host_throw(struct wasmaot_exception *exn);
@@ -159,6 +163,7 @@ struct wasmaot_exception *wasmaot_rt_exception_new(struct wasmaot_vmctx *vmctx, 
 void wasmaot_rt_throw(struct wasmaot_vmctx *vmctx, struct wasmaot_exception *exn);
 void wasmaot_rt_exception_free(struct wasmaot_vmctx *vmctx, struct wasmaot_exception *exn);
 void wasmaot_rt_exception_escaped(struct wasmaot_vmctx *vmctx, struct wasmaot_exception *exn);
+void wasmaot_rt_exception_hand_out(struct wasmaot_vmctx *vmctx, struct wasmaot_exception *exn);
 
 /* Defined by every compiled module's shared object. */
 extern struct wasmaot_module_desc wasmaot_module;

@@ -551,8 +551,8 @@ def _raise_trap(self: Engine, code: int, trap, instance) -> None:
     if code == abi.TRAP_CODES["HOST"] and pending is not None:
         self._pending.exc = None
         raise pending
-    if code == abi.TRAP_CODES["EXCEPTION"]:
-        raise Exn._wrap(self, trap.exception).exception()
+    if code == abi.TRAP_CODES["EXCEPTION"]:  # the runtime pinned it for us
+        raise Exn._wrap(self, trap.exception, pinned=True).exception()
     raise make_trap(code, trap)
 
 
@@ -601,7 +601,9 @@ def v128_bytes(value) -> bytes:
     raise WasmError(f"a v128 value is an int or 16 bytes, not {type(value).__name__}")
 
 
-def _load_value(engine: Engine, cell, t, *, bits: bool, instance=None):
+def _load_value(engine: Engine, cell, t, *, bits: bool, instance=None, pinned: bool = False):
+    """The Python value of `cell`.  pinned: an exnref in it was pinned for us (an
+    entry thunk's result), and the Exn takes that pin over."""
     if t == "i32":
         return cell.i32
     if t == "i64":
@@ -611,7 +613,7 @@ def _load_value(engine: Engine, cell, t, *, bits: bool, instance=None):
     if t == "f64":
         return cell.i64 & 0xFFFFFFFFFFFFFFFF if bits else cell.f64
     if type(t) is RefType:
-        return _ptr_to_ref(engine, t, cell.ref)
+        return _ptr_to_ref(engine, t, cell.ref, pinned=pinned)
     if t == "v128":  # an unsigned int, as wasmtime-py returns it
         return int.from_bytes(bytes(cell.v128), "little")
     raise WasmError(f"cannot read a {t} value into Python yet")
@@ -636,7 +638,7 @@ def _ref_to_ptr(engine: Engine, t: RefType, value):
     if _is_exn_ref(t):
         if not isinstance(value, Exn):
             raise TypeError("an exnref must be a wasmaot.Exn or None")
-        return value._ptr
+        return value._ptr  # the caller's Exn keeps it pinned while the value is stored
     if _is_func_ref(t):
         if not isinstance(value, Function):
             raise TypeError("a funcref must be a wasmaot.Function or None")
@@ -644,11 +646,11 @@ def _ref_to_ptr(engine: Engine, t: RefType, value):
     return engine.extern_handle(value)
 
 
-def _ptr_to_ref(engine: Engine, t: RefType, ptr):
+def _ptr_to_ref(engine: Engine, t: RefType, ptr, *, pinned: bool = False):
     if ptr == ffi.NULL:
         return None
     if _is_exn_ref(t):
-        return Exn._wrap(engine, ptr)
+        return Exn._wrap(engine, ptr, pinned=pinned)
     if _is_func_ref(t):
         return Function._from_record(engine, ptr)
     return engine.extern_object(ptr)
@@ -699,7 +701,9 @@ class Function:
             code = load_runtime().wasmaot_invoke(self._thunk, self._record, cells, results, trap)
         if code:
             engine._raise_trap(code, trap, self._instance)
-        out = [_load_value(engine, results[i], t, bits=bits) for i, t in enumerate(ft.results)]
+        # The entry thunk pinned each exnref result for us (runtime_c/exception.c).
+        out = [_load_value(engine, results[i], t, bits=bits, pinned=True)
+               for i, t in enumerate(ft.results)]
         if not out:
             return None
         return out[0] if len(out) == 1 else tuple(out)
@@ -739,7 +743,9 @@ class Func:
                     _store_value(engine, results[i], t, v, bits=self.bits)
                 return 0
             except WasmException as exc:  # thrown into the calling wasm code
-                load_runtime().wasmaot_host_throw(Exn._of_exception(engine, exc))
+                # Once handed over, the runtime sees it (the activation holds it)
+                # until it is thrown; the Exn may go.
+                load_runtime().wasmaot_host_throw(Exn._of_exception(engine, exc)._ptr)
                 return HOST_THROW
             except BaseException as exc:  # propagated to the wasm caller's caller
                 engine._pending.exc = exc
@@ -863,6 +869,9 @@ class Table:
     def get(self, index: int):
         if not 0 <= index < self._ptr.size:
             raise IndexError("out of bounds table access")
+        if _is_exn_ref(self._reftype):  # read and pinned at once, under the runtime's lock
+            ptr = load_runtime().wasmaot_exception_load_element(self._ptr, index)
+            return _ptr_to_ref(self._engine, self._reftype, ptr, pinned=True)
         return _ptr_to_ref(self._engine, self._reftype, self._ptr.elems[index])
 
     def set(self, index: int, value) -> None:
@@ -914,6 +923,12 @@ class Global:
         return bool(self._ptr.mutable)
 
     def get(self, *, bits: bool = False):
+        if type(self._valtype) is RefType and _is_exn_ref(self._valtype):
+            # Read and pinned at once, under the runtime's lock: wasm may overwrite
+            # the global and the collector free what it held in between.
+            cell = ffi.cast("void **", ffi.addressof(self._ptr, "value"))
+            ptr = load_runtime().wasmaot_exception_load(cell)
+            return _ptr_to_ref(self._engine, self._valtype, ptr, pinned=True)
         return _load_value(self._engine, self._ptr.value, self._valtype, bits=bits)
 
     def set(self, value, *, bits: bool = False) -> None:
@@ -970,25 +985,36 @@ class Tag:
 
 
 class Exn:
-    """An exception object (an exnref value): its `tag` and payload `values`."""
+    """An exception object (an exnref value): its `tag` and payload `values`.  While it
+    exists it holds a pin on the runtime's object, so the runtime's collector keeps that
+    (and what its payload names) alive (runtime_c/exception.c)."""
 
     def __init__(self) -> None:
         raise TypeError("an Exn comes from wasm; throw a WasmException(tag, values) instead")
 
     @classmethod
-    def _wrap(cls, engine: Engine, ptr) -> "Exn":
+    def _wrap(cls, engine: Engine, ptr, *, pinned: bool = False) -> "Exn":
+        """The Exn of `ptr`.  pinned: the runtime pinned it for us (we take the pin over);
+        else `ptr` must be named where the collector sees it (a host callback's
+        argument, a pinned exception's payload) until we pin it here."""
+        lib = load_runtime()
+        ptr = ffi.cast("struct wasmaot_exception *", ptr)
+        if not pinned:
+            lib.wasmaot_exception_pin(ptr)
         exn = cls.__new__(cls)
-        exn._ptr = ptr = ffi.cast("struct wasmaot_exception *", ptr)
+        exn._ptr = ptr
+        # Released when the Exn is garbage (the finalizer must not name `exn`).
+        weakref.finalize(exn, lib.wasmaot_exception_unpin, ptr)
         exn.tag = engine._tags.get(int(ffi.cast("uintptr_t", ptr.tag)))
         if exn.tag is None:
             raise WasmError("an exception of a tag unknown to this engine")
-        cells = load_runtime().wasmaot_exception_values(ptr)
+        cells = lib.wasmaot_exception_values(ptr)
         exn.values = tuple(_load_value(engine, cells[i], t, bits=False)
                            for i, t in enumerate(exn.tag.params))
         return exn
 
     @classmethod
-    def _of_exception(cls, engine: Engine, exc: WasmException):
+    def _of_exception(cls, engine: Engine, exc: WasmException) -> "Exn":
         """The runtime object to throw for `exc`: the one it came from, or a new one."""
         if exc._exn is not None:
             return exc._exn
@@ -1000,10 +1026,13 @@ class Exn:
         cells = ffi.new("union wasmaot_value[]", max(1, len(tag.params)))
         for i, (t, v) in enumerate(zip(tag.params, exc.values)):
             _store_value(engine, cells[i], t, v, bits=False)
-        return load_runtime().wasmaot_exception_new(tag._ptr, cells)
+        ptr = load_runtime().wasmaot_exception_new(tag._ptr, cells)
+        if ptr == ffi.NULL:
+            raise WasmError("out of memory allocating a wasm exception")
+        return cls._wrap(engine, ptr, pinned=True)  # wasmaot_exception_new pinned it
 
     def exception(self) -> WasmException:
-        return WasmException(self.tag, self.values, exn=self._ptr)
+        return WasmException(self.tag, self.values, exn=self)
 
     def __repr__(self) -> str:
         return f"Exn({self.tag!r}, {list(self.values)!r})"

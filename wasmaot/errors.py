@@ -122,4 +122,4 @@ class WasmException(WasmError):
         super().__init__("thrown Wasm exception")
         self.tag = tag
         self.values = tuple(values)
-        self._exn = exn  # the runtime's object, when it came from wasm (rethrown as is)
+        self._exn = exn  # the api.Exn it came from, if from wasm (rethrown as is; it pins)

@@ -151,9 +151,9 @@ struct wasmaot_trap_info {
   uint32_t nframes;         /* frames stored (<= WASMAOT_TRAP_MAX_FRAMES) */
   uint64_t total_frames;    /* wasm frames found; more than nframes if cut */
   const char *message;      /* wasmtime's text for `code` (static string) */
-  /* code EXCEPTION: the exception, else NULL.  The runtime keeps it alive
-   * (it is never freed, see wasmaot_exception_new); read its `tag` and
-   * wasmaot_exception_values, or throw it again with wasmaot_host_throw. */
+  /* code EXCEPTION: the exception, else NULL, pinned for the caller (see
+   * wasmaot_exception_pin: release it with wasmaot_exception_unpin); read its
+   * `tag` and wasmaot_exception_values, or throw it again with wasmaot_host_throw. */
   struct wasmaot_exception *exception;
   struct wasmaot_frame frames[WASMAOT_TRAP_MAX_FRAMES];
 };
@@ -307,9 +307,25 @@ WASMAOT_RT_API struct wasmaot_tag *wasmaot_instance_tag(struct wasmaot_instance 
  * out of memory.  Free with wasmaot_tag_free once nothing uses it. */
 WASMAOT_RT_API struct wasmaot_tag *wasmaot_tag_new(uint64_t type_id, uint64_t num_values);
 WASMAOT_RT_API void wasmaot_tag_free(struct wasmaot_tag *tag);
+/* Exceptions the embedder names are collected like wasm's (exception.c) once
+ * nothing names them: the runtime sees wasm's stacks, globals, tables and
+ * payloads, not the embedder's memory.  So every reference the embedder keeps
+ * holds a *pin*, released with wasmaot_exception_unpin when it is dropped.
+ * Pinned for the caller: wasmaot_exception_new's result, trap->exception, an
+ * exnref result of wasmaot_invoke, what the load functions return.  An exnref
+ * argument of a host callback is seen by the runtime until the callback
+ * returns; pin it to keep it longer.  Pin before the place it was read from
+ * may change (the load functions do it under the runtime's lock). */
+WASMAOT_RT_API void wasmaot_exception_pin(struct wasmaot_exception *exn);
+/* Releases one pin (NULL: nothing; never below zero). */
+WASMAOT_RT_API void wasmaot_exception_unpin(struct wasmaot_exception *exn);
+/* The exnref in `cell` (a global's value), pinned; NULL if null. */
+WASMAOT_RT_API struct wasmaot_exception *wasmaot_exception_load(void *const *cell);
+/* Element `index` of an exnref table, pinned; NULL if null or out of range. */
+WASMAOT_RT_API struct wasmaot_exception *wasmaot_exception_load_element(
+    struct wasmaot_table *table, uint64_t index);
 /* A new exception of `tag` with `values` (tag->num_values cells; NULL: zeros),
- * for a host function to throw.  NULL if out of memory.  Like every exception
- * the embedder sees, it is never freed (v1 lifetime: exception.c). */
+ * for a host function to throw, pinned for the caller.  NULL if out of memory. */
 WASMAOT_RT_API struct wasmaot_exception *wasmaot_exception_new(struct wasmaot_tag *tag,
                                                                const union wasmaot_value *values);
 /* Its payload cells (exn->num_values of them). */
@@ -359,8 +375,10 @@ WASMAOT_RT_API int32_t wasmaot_rt_func_type_matches(struct wasmaot_vmctx *vmctx,
 WASMAOT_RT_API void wasmaot_rt_host_call(struct wasmaot_host_func *host, union wasmaot_value *args,
                                          union wasmaot_value *results);
 /* Exceptions (exception.c): a new exception of tag index `tagidx`, cells
- * zeroed; throw it (NULL: trap NULL_REFERENCE); free it if no exnref names it
- * (`referenced` == 0); an entry thunk's pad: it left the activation. */
+ * zeroed (may collect unreachable ones first); throw it (NULL: trap
+ * NULL_REFERENCE); a catch without ref: free it if nothing else can name it;
+ * an entry thunk's pad: it left the activation; an entry thunk's exnref
+ * result: pin it for the embedder (NULL: nothing). */
 WASMAOT_RT_API struct wasmaot_exception *wasmaot_rt_exception_new(struct wasmaot_vmctx *vmctx,
                                                                   int32_t tagidx);
 WASMAOT_RT_API __attribute__((noreturn, cold)) void wasmaot_rt_throw(
@@ -369,6 +387,8 @@ WASMAOT_RT_API void wasmaot_rt_exception_free(struct wasmaot_vmctx *vmctx,
                                               struct wasmaot_exception *exn);
 WASMAOT_RT_API __attribute__((noreturn, cold)) void wasmaot_rt_exception_escaped(
     struct wasmaot_vmctx *vmctx, struct wasmaot_exception *exn);
+WASMAOT_RT_API void wasmaot_rt_exception_hand_out(struct wasmaot_vmctx *vmctx,
+                                                  struct wasmaot_exception *exn);
 
 #ifdef __cplusplus
 }

@@ -105,7 +105,7 @@ def test_exnref_values_cross_the_api_and_rethrow_as_the_same_exception():
     assert isinstance(exn, wa.Exn) and exn.tag is inst.exports["e"] and exn.values == (-5,)
     with pytest.raises(WasmException) as e:
         inst.exports["rethrow"](exn)
-    assert e.value.values == (-5,) and e.value._exn == exn._ptr
+    assert e.value.values == (-5,) and e.value._exn._ptr == exn._ptr
     with pytest.raises(Trap, match="null"):
         inst.exports["rethrow"](None)
 

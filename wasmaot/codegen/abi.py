@@ -28,8 +28,9 @@ from dataclasses import dataclass
 
 # Bumped when generated code and the runtime stop fitting together (2: memory.fill
 # and memory.copy became inline, no longer runtime calls; 3: import descriptors
-# carry `exact`, vmctx.interrupt_page; 4: tags and exceptions).
-ABI_VERSION = 4
+# carry `exact`, vmctx.interrupt_page; 4: tags and exceptions; 5: exception objects
+# are collected: `pins`, the in-flight bit of `referenced`, results pinned by thunks).
+ABI_VERSION = 5
 
 
 @dataclass(frozen=True)
@@ -112,9 +113,13 @@ EXCEPTION = Struct("wasmaot_exception", (
     _f("private_2", "uintptr_t", "_Unwind_Exception: the unwinder's"),
     _f("tag", "struct wasmaot_tag *", "the thrown tag instance"),
     _f("num_values", "uint64_t", "payload cells that follow"),
-    _f("referenced", "uint64_t", "nonzero once handed out as an exnref (catch_ref, "
-       "catch_all_ref, a legacy catch, the embedder): then `catch` must not free it"),
+    _f("referenced", "uint64_t", "bit 0: handed out as an exnref (catch_ref, catch_all_ref, "
+       "a legacy catch, the embedder), so `catch` must not free it; bit 1: in flight (set by "
+       "the throw; generated code's store of 1 when a handler takes it clears it)"),
     _f("next", "struct wasmaot_exception *", "the runtime's list of live exceptions"),
+    _f("pins", "uint64_t", "the embedder's holds (wasmaot_exception_pin): never collected "
+       "while nonzero"),
+    _f("reserved", "uint64_t", "zero; keeps the payload cells 16-byte aligned"),
 ), "A wasm exception (exnref points here); its payload cells follow it.")
 EXCEPTION_VALUES = EXCEPTION.size  # offset of the first payload cell (16-byte aligned)
 
@@ -317,11 +322,14 @@ RUNTIME_FUNCTIONS = {
     # calling instance, its cells uninitialized; throwing it (or an exnref: throw_ref)
     # unwinds to the innermost landing pad; a `catch`/`catch_all` frees what no exnref
     # can name any more (`referenced` == 0); an entry thunk's pad hands an exception
-    # that escaped the activation to the runtime (which ends it with EXCEPTION).
+    # that escaped the activation to the runtime (which ends it with EXCEPTION); an
+    # entry thunk pins each exnref result it hands to the embedder (NULL: nothing).
+    # A referenced object is freed by the runtime's collector (runtime_c/exception.c).
     "wasmaot_rt_exception_new": ("ptr", ("ptr", "i32"), "nounwind"),
     "wasmaot_rt_throw": ("void", ("ptr", "ptr"), "noreturn cold"),
     "wasmaot_rt_exception_free": ("void", ("ptr", "ptr"), "nounwind"),
     "wasmaot_rt_exception_escaped": ("void", ("ptr", "ptr"), "noreturn cold nounwind"),
+    "wasmaot_rt_exception_hand_out": ("void", ("ptr", "ptr"), "nounwind"),
 }
 
 # The personality routine of every function with a landing pad (runtime_c): it installs

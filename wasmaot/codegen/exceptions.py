@@ -16,7 +16,8 @@ Exception objects (abi.EXCEPTION) are made by the runtime; their payload cells f
 the header.  A `catch` or `catch_all` that keeps no reference frees the object (the
 runtime frees it only if no exnref was ever handed out); `catch_ref`,
 `catch_all_ref` and a legacy `catch` (whose body may `rethrow` it) mark it
-referenced, and it is never freed.
+referenced (storing 1, which also clears the runtime's in-flight bit), and the
+runtime's collector frees it once nothing names it (runtime_c/exception.c).
 """
 
 from __future__ import annotations

@@ -150,6 +150,11 @@ _REF_FAMILY_CODE = {"func": 0x70, "nofunc": 0x70, "extern": 0x6F, "noextern": 0x
                     "exn": 0x69, "noexn": 0x69}
 
 
+def _is_exnref(t) -> bool:
+    """An exnref that may be non-null (a `(ref null noexn)` is always null)."""
+    return type(t) is RefType and t.heap == "exn"
+
+
 def _c_string(text: str) -> tuple:
     """(LLVM type, initializer) of a NUL-terminated UTF-8 string constant."""
     raw = text.encode("utf-8") + b"\0"
@@ -452,7 +457,11 @@ class ModuleEmitter:
     # --- thunks and adapters --------------------------------------------------------
 
     def _thunk_signature(self, ft: FuncType) -> str:
-        return f"{self.return_type(ft.results)}({', '.join(llvm_type(t) for t in ft.params)})"
+        """What tells thunks apart: the LLVM signature, and which results are exnrefs
+        (the thunk pins those; a funcref result is a `ptr` too)."""
+        exn = [i for i, t in enumerate(ft.results) if _is_exnref(t)]
+        return (f"{self.return_type(ft.results)}({', '.join(llvm_type(t) for t in ft.params)})"
+                + (f" exn{exn}" if exn else ""))
 
     def _thunked_types(self) -> dict:
         """Type index -> thunk name, for the types of functions only (the runtime
@@ -501,6 +510,10 @@ class ModuleEmitter:
                 lines.append(f"  %rp{i} = getelementptr inbounds i8, ptr %results, i64 "
                              f"{i * abi.VALUE_SIZE}")
                 lines.append(f"  store {ty} {value}, ptr %rp{i}, align 8")
+                if _is_exnref(t):
+                    # The embedder gets it pinned: its results array is memory the
+                    # exception collector cannot see (runtime_c/exception.c).
+                    lines.append(f"  call void @wasmaot_rt_exception_hand_out(ptr %ctx, ptr {value})")
             lines.append("  ret void")
             if self.unwinds:
                 lines += ["escaped:", "  %lp = landingpad { ptr, i32 } cleanup",
