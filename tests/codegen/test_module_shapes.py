@@ -181,11 +181,11 @@ def test_raw_object_headers_name_the_machine_and_a_hidden_sized_symbol():
 
 def test_many_tiny_functions_are_spread_over_partitions():
     from wasmaot.codegen.partition import partition_functions
-    from wasmaot.driver.compile import partition_count
-    module = decode_module(shapes.many_funcs(20_000))  # 20,000 functions in 180 KB of code
+    from wasmaot.driver.compile import frontend, partition_count
+    module, ctx = frontend(shapes.many_funcs(20_000))  # 20,000 functions in 180 KB of code
     n = partition_count(module)
     assert n >= 4
-    sizes = [len(p) for p in partition_functions(module, n)]
+    sizes = [len(p) for p in partition_functions(module, ctx, n)]
     assert max(sizes) - min(sizes) <= max(sizes) // 100  # weights differ by a byte or so
 
 

@@ -1,9 +1,7 @@
-"""Compilation tiers (codegen/partition.py): which functions are tiny, and that
-a full-tier caller still inlines a tiny callee compiled in another partition."""
+"""Compilation tiers (codegen/partition.py): a tiny function that nothing calls
+directly is compiled in the cheap tier; everything else, in the full one."""
 
 from __future__ import annotations
-
-import re
 
 import pytest
 
@@ -13,16 +11,20 @@ from wasmaot.driver import llvm
 from wasmaot.driver.compile import CompileRequest, frontend
 from wasmaot.driver.targets import code_target
 from wasmaot.driver.wat import wat_bytes_to_wasm
+from wasmaot.wasm import decode_module
+from wasmaot.wasm.validate_module import declarations_context
 
-_WAT = """(module (memory 1)
-  (func $tiny (param i32) (result i32) (i32.add (local.get 0) (i32.const 7)))
+_WAT = """(module (memory 1) (table 2 funcref) (elem (i32.const 0) $indirect $called)
+  (func $indirect (param i32) (result i32) (i32.add (local.get 0) (i32.const 7)))
+  (func $called (param i32) (result i32) (i32.mul (local.get 0) (i32.const 3)))
   (func $loops (param i32) (result i32)
     (loop $l (br_if $l (i32.eqz (local.get 0)))) (local.get 0))
+  (func $tail (param i32) (result i32) (return_call $loops (local.get 0)))
   (func $big (export "big") (param i32) (result i32)
-    (i32.store (local.get 0) (call $tiny (local.get 0)))
-    (i32.store offset=4 (local.get 0) (call $tiny (i32.load (local.get 0))))
-    (i32.store offset=8 (local.get 0) (call $tiny (i32.load offset=4 (local.get 0))))
-    (call $tiny (i32.load offset=8 (local.get 0)))))"""
+    (i32.store (local.get 0) (call $called (local.get 0)))
+    (i32.store offset=4 (local.get 0) (call $called (i32.load (local.get 0))))
+    (i32.store offset=8 (local.get 0) (call $called (i32.load offset=4 (local.get 0))))
+    (call_indirect (param i32) (result i32) (local.get 0) (i32.const 0))))"""
 
 
 @pytest.fixture(scope="module")
@@ -30,36 +32,24 @@ def parsed():
     return frontend(wat_bytes_to_wasm(_WAT.encode()))
 
 
-def test_tiny_means_short_and_loop_free(parsed):
+def test_tiny_means_short_loop_free_and_never_called_directly(parsed):
+    module, ctx = parsed
+    # $indirect: only through the table; $called and $loops (return_call): directly;
+    # $tail: tiny, and nothing calls it; $big: too long.
+    assert [is_tiny(module, ctx, i) for i in range(5)] == [True, False, False, True, False]
+    assert split_tiers(module, ctx, [0, 1, 2, 3, 4]) == ([1, 2, 4], [0, 3])
+
+
+def test_without_the_direct_callees_nothing_is_tiny(parsed):
+    """A context that did not validate the bodies cannot know who is called."""
     module, _ = parsed
-    assert [is_tiny(module, i) for i in range(3)] == [True, False, False]
-    assert split_tiers(module, [0, 1, 2]) == ([1, 2], [0])
+    ctx = declarations_context(decode_module(wat_bytes_to_wasm(_WAT.encode())))
+    assert not any(is_tiny(module, ctx, i) for i in range(5))
 
 
 @pytest.mark.parametrize("target", ["x86_64-linux", "aarch64-linux"])
-def test_a_tiny_callee_in_another_partition_is_inlined(parsed, target):
+def test_the_tiny_tier_compiles_to_an_object(parsed, target):
     module, ctx = parsed
-    req = CompileRequest(target=target)
-    options = req.codegen.__class__(**{**req.codegen.__dict__, "inline_copies": True})
-    ir = lower_partition(module, ctx, options, [2], True)
-    assert re.search(r"define available_externally hidden tailcc i32 @wasm_f0\(", ir)
-    assert "declare hidden tailcc i32 @wasm_f0(" not in ir
-    opt = llvm.compile_ir(ir, code_target(target), 2, output="llvm-ir").decode()
-    body = opt[opt.index("@wasm_f2("):]
-    body = body[:body.index("\n}")]
-    assert "@wasm_f0" not in body  # all four calls inlined
-    assert "define available_externally" not in opt  # and the copy is gone
-
-
-def test_without_copies_the_callee_is_declared(parsed):
-    module, ctx = parsed
-    ir = lower_partition(module, ctx, CompileRequest().codegen, [2], True)
-    assert "declare hidden tailcc i32 @wasm_f0(" in ir
-    assert "available_externally" not in ir
-
-
-def test_the_tiny_tier_compiles_to_an_object(parsed):
-    module, ctx = parsed
-    ir = lower_partition(module, ctx, CompileRequest().codegen, [0], False)
-    obj = llvm.compile_ir(ir, code_target("x86_64-linux"), 2, tier=llvm.TINY)
+    ir = lower_partition(module, ctx, CompileRequest(target=target).codegen, [0, 3], False)
+    obj = llvm.compile_ir(ir, code_target(target), 2, tier=llvm.TINY)
     assert obj[:4] == b"\x7fELF"

@@ -192,7 +192,7 @@ def test_partitioned_example_matches_native(wasms, natives, tmp_path, monkeypatc
                                             target):
     """Cut into many partitions and both tiers (codegen/partition.py; the
     examples are small and normally compile in one piece), exceptions still
-    unwind through functions of other partitions, tiny ones and inlined copies."""
+    unwind through functions of other partitions and tiny ones."""
     import wasmaot.driver.compile as compile_mod
     from wasmaot.wasm import decode_module
     monkeypatch.setattr(compile_mod, "PARTITION_BYTES", 512)

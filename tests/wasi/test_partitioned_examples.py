@@ -1,6 +1,5 @@
 """Large modules compile in partitions, and within each partition in two tiers
-(codegen/partition.py): tiny functions apart, with copies of them in their
-callers' modules for the inliner.  The examples are small, so they normally
+(codegen/partition.py): tiny functions that nothing calls directly apart.  The examples are small, so they normally
 compile in one piece; here the partition size is forced down so that each is
 cut into many partitions and tiers, and the executables must still behave as
 wasmtime does (calls, tables, exceptions across partitions and tiers)."""
@@ -12,6 +11,7 @@ from wasi_run import REPO, TARGETS, Grant, build_exe, outcome, run_exe, run_wasm
 
 import wasmaot.driver.compile as compile_mod
 from wasmaot.codegen.partition import split_tiers
+from wasmaot.driver.compile import frontend
 from wasmaot.wasm import decode_module
 
 GUEST = "/data"
@@ -40,9 +40,9 @@ def wasms(tmp_path_factory):
 def test_the_examples_have_both_tiers(wasms):
     """Otherwise the test below would not exercise the tiny tier's code."""
     for name, wasm in wasms.items():
-        module = decode_module(wasm)
+        module, ctx = frontend(wasm)
         first = module.num_imported_funcs
-        full, tiny = split_tiers(module, list(range(first, first + len(module.codes))))
+        full, tiny = split_tiers(module, ctx, list(range(first, first + len(module.codes))))
         assert full and tiny, (name, len(full), len(tiny))
 
 

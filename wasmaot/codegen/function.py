@@ -77,10 +77,8 @@ class Frame:
 class FunctionEmitter:
     """Emits one wasm function (an `IRSink` for the lowering modules)."""
 
-    def __init__(self, mod, funcidx: int, functype: FuncType, local_types: list,
-                 linkage: str = "internal"):
+    def __init__(self, mod, funcidx: int, functype: FuncType, local_types: list):
         self.mod = mod  # the ModuleEmitter: declarations, types, names
-        self.linkage = linkage
         self.funcidx = funcidx
         self.functype = functype
         self.lines: list[str] = []
@@ -220,7 +218,7 @@ class FunctionEmitter:
             self.drop_stack_check(check)
         ret = self.mod.return_type(ft.results)
         personality = f" personality ptr @{abi.PERSONALITY}" if self.has_landing_pad else ""
-        header = (f"define {self.linkage} tailcc {ret} "
+        header = (f"define {self.mod.linkage} tailcc {ret} "
                   f"@{self.mod.func_symbol(self.funcidx)}({params}) #{self.attribute_group()}"
                   f"{personality} {{")
         return "\n".join([header, "entry:"] + self.allocas + self.prelude + self.lines

@@ -29,7 +29,6 @@ from .function import (
     FunctionEmitter,
 )
 from .memory import MEMORY_HANDLERS, to_i64
-from .partition import is_tiny
 from .exceptions import EXCEPTION_HANDLERS
 from .table import TABLE_HANDLERS
 from .types import llvm_type
@@ -70,9 +69,6 @@ class CodegenOptions:
     # (simd.NATIVE_CHOICES).  "": no target known, the portable choices.
     arch: str = ""
     cpu_features: frozenset = frozenset()
-    # A partition of the full tier: calls to tiny functions (partition.py) in
-    # other partitions get an `available_externally` copy of the callee to inline.
-    inline_copies: bool = False
 
 
 def _value_handler(table: dict):
@@ -190,7 +186,6 @@ class ModuleEmitter:
         self.linkage = "internal"
         self.local_funcs: set[int] = set()
         self.external_funcs: set[int] = set()
-        self.external_callees: set[int] = set()  # called directly, defined elsewhere
 
     # --- queries used by lowering ---------------------------------------------
 
@@ -205,13 +200,6 @@ class ModuleEmitter:
         if funcidx not in self.local_funcs:
             self.external_funcs.add(funcidx)
         return "@" + self.func_symbol(funcidx)
-
-    def callee_ref(self, funcidx: int) -> str:
-        """`@symbol` of a defined function called directly (func_ref, and noted
-        for the inliner's copies: ModuleEmitter.emit)."""
-        if funcidx not in self.local_funcs:
-            self.external_callees.add(funcidx)
-        return self.func_ref(funcidx)
 
     def func_type(self, funcidx: int) -> FuncType:
         return self.ctx.types.comp(self.ctx.funcs[funcidx])
@@ -270,9 +258,6 @@ class ModuleEmitter:
             self.linkage = "hidden"
         self.local_funcs = set(funcs)
         functions = [self._function(i, m.codes[i - self.num_imported_funcs]) for i in funcs]
-        copied: set[int] = set()
-        if self.options.inline_copies:
-            functions += self._inline_copies(copied)
         if with_descriptor:
             self.image = image or build_image(m, self.ctx)
             self._image_global()
@@ -281,7 +266,7 @@ class ModuleEmitter:
             functions.extend(self._entry_thunks())
             functions.extend(self._host_adapters())
             self._descriptor()
-        for funcidx in sorted(self.external_funcs - copied):
+        for funcidx in sorted(self.external_funcs):
             ft = self.func_type(funcidx)
             params = "".join(f", {llvm_type(t)}" for t in ft.params)
             self.declare(f"declare hidden tailcc {self.return_type(ft.results)} "
@@ -302,29 +287,13 @@ class ModuleEmitter:
         # (quadratic in the number of functions).
         return "\n".join(header + list(self.decls) + functions + self.globals_text) + "\n"
 
-    def _function(self, funcidx: int, code, linkage: str | None = None) -> str:
+    def _function(self, funcidx: int, code) -> str:
         ft = self.func_type(funcidx)
         local_types = list(ft.params)
         for n, t in code.locals:
             local_types.extend([self.ctx.valtype(t)] * n)
-        fx = FunctionEmitter(self, funcidx, ft, local_types, linkage or self.linkage)
+        fx = FunctionEmitter(self, funcidx, ft, local_types)
         return fx.emit_function(Reader(self.module.data, code.body_offset, code.end))
-
-    def _inline_copies(self, copied: set[int]) -> list[str]:
-        """`available_externally` copies of the tiny functions (partition.py)
-        that this partition calls and another defines: LLVM may inline them,
-        and emits none (the other partition's symbol is the function).  A
-        copy's own tiny callees get copies too.  Adds the copied functions to
-        `copied` (they must not be declared as well)."""
-        first = self.num_imported_funcs
-        out: list[str] = []
-        while todo := sorted(f for f in self.external_callees - copied
-                             if is_tiny(self.module, f - first)):
-            for f in todo:
-                copied.add(f)
-                out.append(self._function(f, self.module.codes[f - first],
-                                          "available_externally hidden"))
-        return out
 
     # --- the initializer (spec 4.5.4, instantiation steps for segments) ---------
 

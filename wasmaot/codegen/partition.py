@@ -3,17 +3,17 @@ similar cost for parallel workers, and within each partition two tiers.
 
 Tiers.  LLVM's -O2 pipelines cost about half a millisecond per function
 whatever its size (pass-manager bookkeeping for some 200 passes), as much as
-60 bytes of code; Cranelift spends a twentieth of that.  Most of a tiny
-function's machine code is the same whatever those passes do, so *tiny*
-functions (TINY_BODY_BYTES of code at most, no loop) are compiled apart from
-the others, with three IR passes and LLVM's fast instruction selector and
-register allocator (driver/llvm.py, TIERS): about a quarter of the cost.
-Callers lose nothing: where a function of the full tier calls a tiny one, its
-module carries an `available_externally` copy of the callee for the inliner
-(module.py, ModuleEmitter.emit), which is not emitted itself; only calls that
-stay calls (indirect ones, or those the inliner declines) run the cheap code.
-A loop is never tiny: the fast register allocator keeps no value in a register
-across blocks, which would cost in a loop what it saves at compile time.
+60 bytes of code; Cranelift spends a twentieth of that.  A *tiny* function
+(TINY_BODY_BYTES of code at most, no loop) that no function calls directly is
+compiled apart from the others, with three IR passes and LLVM's fast
+instruction selector and register allocator (driver/llvm.py, TINY): about a
+quarter of the cost.  Nothing calls it directly, so no caller could have
+inlined it: its out-of-line code is all there is, and for straight-line code
+that small the cheap pipeline's is nearly the same.  Tiny functions that are
+called directly stay in the full tier, beside their callers where the
+partitioning put them together, so that inlining is what it was.  A loop is
+never tiny: the fast register allocator keeps no value in a register across
+blocks, which would cost in a loop what it saves at compile time.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from __future__ import annotations
 import heapq
 
 from ..wasm.module import Module
+from ..wasm.validate_module import ModuleContext
 
 # What LLVM spends on a function whatever its size (its pass pipelines run once
 # per function), as bytes of code that cost as much: about 1 ms at -O2, as much
@@ -35,25 +36,27 @@ TINY_COST_DIVISOR = 4
 _LOOP = 0x03  # the `loop` opcode
 
 
-def is_tiny(module: Module, i: int) -> bool:
+def is_tiny(module: Module, ctx: ModuleContext, i: int) -> bool:
     """Whether defined function i (an index into module.codes) is compiled in
     the tiny tier.  Any 0x03 byte counts as a loop, an immediate's included:
-    the test may only err toward the full tier."""
+    the test may only err toward the full tier, as does a context that does
+    not know the direct callees."""
     code = module.codes[i]
     return (code.end - code.body_offset <= TINY_BODY_BYTES
+            and ctx.called is not None and module.num_imported_funcs + i not in ctx.called
             and _LOOP not in module.data[code.body_offset:code.end])
 
 
-def function_weight(module: Module, i: int) -> int:
+def function_weight(module: Module, ctx: ModuleContext, i: int) -> int:
     weight = module.codes[i].size + FUNCTION_WEIGHT
-    return weight // TINY_COST_DIVISOR if is_tiny(module, i) else weight
+    return weight // TINY_COST_DIVISOR if is_tiny(module, ctx, i) else weight
 
 
-def partition_functions(module: Module, nparts: int) -> list[list[int]]:
+def partition_functions(module: Module, ctx: ModuleContext, nparts: int) -> list[list[int]]:
     """Defined functions (absolute indices) split into `nparts` groups of
     similar weight (largest first, each to the lightest group); deterministic."""
     first = module.num_imported_funcs
-    weights = [function_weight(module, i) for i in range(len(module.codes))]
+    weights = [function_weight(module, ctx, i) for i in range(len(module.codes))]
     order = sorted(range(len(module.codes)), key=lambda i: (-weights[i], i))
     parts: list[list[int]] = [[] for _ in range(nparts)]
     loads = [(0, k) for k in range(nparts)]  # a heap of (load, part)
@@ -64,10 +67,10 @@ def partition_functions(module: Module, nparts: int) -> list[list[int]]:
     return [sorted(p) for p in parts]
 
 
-def split_tiers(module: Module, funcs: list[int]) -> tuple[list[int], list[int]]:
+def split_tiers(module: Module, ctx: ModuleContext, funcs: list[int]) -> tuple[list[int], list[int]]:
     """`funcs` (absolute indices) as (full tier, tiny tier)."""
     first = module.num_imported_funcs
     full, tiny = [], []
     for f in funcs:
-        (tiny if is_tiny(module, f - first) else full).append(f)
+        (tiny if is_tiny(module, ctx, f - first) else full).append(f)
     return full, tiny

@@ -195,7 +195,7 @@ def _call_function(fx, funcidx: int, *, tail: bool) -> None:
         code, ctx = _record_code_and_ctx(fx, fx.funcref_record(funcidx))
         _emit_call(fx, functype, code, ctx, tail=tail)
     else:
-        _emit_call(fx, functype, fx.mod.callee_ref(funcidx), "%ctx", tail=tail)
+        _emit_call(fx, functype, fx.mod.func_ref(funcidx), "%ctx", tail=tail)
 
 
 def _call(fx, op, imms) -> None:

@@ -110,7 +110,7 @@ def _compile_partition(module: Module, ctx: ModuleContext, req: CompileRequest,
     something in it.  The first partition's full tier carries the descriptor."""
     groups = [(funcs, llvm.FULL)]
     if tiers:
-        full, tiny = split_tiers(module, funcs)
+        full, tiny = split_tiers(module, ctx, funcs)
         groups = [(full, llvm.FULL), (tiny, llvm.TINY)]
     target = llvm.with_cpu(code_target(req.target), req.cpu)
     objs, emit_s, llvm_s, steps = [], 0.0, 0.0, {}
@@ -119,8 +119,7 @@ def _compile_partition(module: Module, ctx: ModuleContext, req: CompileRequest,
         if not part and not with_descriptor:
             continue
         t0 = time.perf_counter()
-        options = replace(req.codegen, external_image=external_image,
-                          inline_copies=tiers and tier == llvm.FULL)
+        options = replace(req.codegen, external_image=external_image)
         ir = lower_partition(module, ctx, options, part, with_descriptor, image)
         t1 = time.perf_counter()
         objs.append(llvm.compile_ir(ir, target, req.opt_level, output=req.output,
@@ -179,7 +178,7 @@ def compile_module(data: bytes, req: CompileRequest, *, jobs: int | None = None,
         stats.emit = emit_s
         stats.llvm = time.perf_counter() - t1 - emit_s
         return objs + (_image_object(image, req) if split else []), stats
-    parts = partition_functions(module, nparts)
+    parts = partition_functions(module, ctx, nparts)
     workers = jobs or os.cpu_count() or 1
     # fork: a spawned worker would re-run the caller's __main__ (scripts without a
     # main guard), and the parent holds no threads or locks the workers need.

@@ -419,16 +419,24 @@ def _return_call_check(v, ft: FuncType) -> None:
         raise v.error("type mismatch: return_call callee results do not match caller's")
 
 
+def _direct_callee(v, r) -> FuncType:
+    funcidx = r.u32()
+    ft = _call_type(v, funcidx)
+    if v.ctx.called is not None:
+        v.ctx.called.add(funcidx)
+    return ft
+
+
 @_rule("call")
 def _call(v, op, r):
-    ft = _call_type(v, r.u32())
+    ft = _direct_callee(v, r)
     v.pop_vals(ft.params)
     v.push_vals(ft.results)
 
 
 @_rule("return_call")
 def _return_call(v, op, r):
-    ft = _call_type(v, r.u32())
+    ft = _direct_callee(v, r)
     _return_call_check(v, ft)
     v.pop_vals(ft.params)
     v.unreachable()

@@ -49,6 +49,9 @@ class ModuleContext:
         # The function validator's dispatch tables: plain, or noting refused instructions.
         self.dispatch = (ENTRIES, PREFIXED_ENTRIES)
         self.unsupported: UnsupportedFeature | None = None  # first refused instruction
+        # Functions some body calls directly (call, return_call): known once every
+        # body is validated; None before (codegen/partition.py then assumes all).
+        self.called: set[int] | None = None
 
     # --- lookups used by the function validator ---------------------------
 
@@ -112,6 +115,7 @@ def validate_module(module: Module, refusals: Refusals | None = None) -> ModuleC
     first_unchecked_body = 0
     try:
         ctx = _validate_declarations(module, refusals)
+        ctx.called = set()
         for i, code in enumerate(module.codes):
             first_unchecked_body = i
             _validate_body(ctx, module, i, code)
