@@ -21,19 +21,66 @@ def cache_root() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "wasmaot"
 
 
+_FINGERPRINTED = (".py", ".c", ".h")
+
+
+def _source_files(root: str) -> list[tuple[str, os.stat_result]]:
+    """(path relative to root, stat) of the fingerprinted files under root, sorted."""
+    out = []
+    stack = [""]
+    while stack:
+        rel = stack.pop()
+        with os.scandir(os.path.join(root, rel)) as entries:
+            for e in entries:
+                name = os.path.join(rel, e.name) if rel else e.name
+                if e.is_dir(follow_symlinks=False):
+                    if e.name != "__pycache__":
+                        stack.append(name)
+                elif e.name.endswith(_FINGERPRINTED):
+                    out.append((name, e.stat()))
+    out.sort()
+    return out
+
+
 @functools.lru_cache(maxsize=1)
 def compiler_fingerprint() -> str:
-    """Hash of every source file that affects generated code or the runtime."""
+    """Hash of every source file that affects generated code or the runtime.
+    Hashing them all takes over 10 ms, most of a cached `wasmaot run`, so the
+    hash is remembered in the cache beside a digest of the files' names, sizes
+    and modification times, and computed again only when one of those changed."""
+    files = [(root, _source_files(str(root))) for root in (PACKAGE_ROOT, RUNTIME_DIR)
+             if root.is_dir()]
+    stats = hashlib.sha256()
+    for root, listing in files:
+        stats.update(str(root).encode())
+        for name, st in listing:
+            stats.update(f"{name}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+    memo = cache_root() / "fingerprints" / stats.hexdigest()[:32]
+    try:
+        remembered = memo.read_text()
+        if len(remembered) == 16:
+            return remembered
+    except OSError:
+        pass
     h = hashlib.sha256()
-    roots = [PACKAGE_ROOT, RUNTIME_DIR]
-    for root in roots:
-        if not root.is_dir():
-            continue
-        for path in sorted(root.rglob("*")):
-            if path.suffix in (".py", ".c", ".h") and "__pycache__" not in path.parts:
-                h.update(str(path.relative_to(root)).encode())
-                h.update(path.read_bytes())
-    return h.hexdigest()[:16]
+    for root, listing in files:
+        for name, _ in listing:
+            h.update(name.encode())
+            h.update((root / name).read_bytes())
+    fingerprint = h.hexdigest()[:16]
+    _remember(memo, fingerprint)
+    return fingerprint
+
+
+def _remember(path: Path, text: str) -> None:
+    """Write `text` to `path` atomically; a cache that cannot be written is no error."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    except OSError:
+        pass
 
 
 def module_key(data: bytes, flags: str) -> str:
