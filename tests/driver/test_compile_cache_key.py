@@ -23,8 +23,8 @@ def sources(tmp_path, monkeypatch):
     (pkg / "sub" / "__pycache__" / "b.py").write_text("not a source\n")
     (pkg / "notes.txt").write_text("not a source\n")
     (rt / "x.c").write_text("int x;\n")
-    monkeypatch.setattr(cache, "PACKAGE_ROOT", pkg)
-    monkeypatch.setattr(cache, "RUNTIME_DIR", rt)
+    monkeypatch.setattr(cache, "PACKAGE_DIR", str(pkg))
+    monkeypatch.setattr(cache, "RUNTIME_C_DIR", str(rt))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     return pkg, rt
 
@@ -53,13 +53,17 @@ def test_files_that_are_not_sources_do_not_count(sources):
 
 
 def test_the_hash_is_remembered_and_not_recomputed(sources, monkeypatch):
+    pkg, rt = sources
     first = fingerprint()
     memos = list((Path(os.environ["XDG_CACHE_HOME"]) / "wasmaot" / "fingerprints").iterdir())
     assert len(memos) == 1 and memos[0].read_text() == first
+    real_open = open
 
-    def unreadable(self):
-        raise AssertionError("sources read again")
-    monkeypatch.setattr(Path, "read_bytes", unreadable)
+    def no_source_reads(path, *args, **kwargs):
+        if str(path).startswith((str(pkg), str(rt))):
+            raise AssertionError(f"source read again: {path}")
+        return real_open(path, *args, **kwargs)
+    monkeypatch.setattr("builtins.open", no_source_reads)
     assert fingerprint() == first
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 TEXT_SUFFIXES = (".wat", ".wast")
 
@@ -20,7 +19,8 @@ def read_module_bytes(path: str | os.PathLike[str]) -> bytes:
     Raises `OSError` if the file cannot be read, and `WasmError` for a text file
     that does not parse.
     """
-    data = Path(path).read_bytes()
+    with open(path, "rb") as f:  # not pathlib: a cached `wasmaot run` imports this
+        data = f.read()
     if is_text_path(path):
         from wasmaot.driver.wat import wat_bytes_to_wasm  # subprocess etc.: only for text
 

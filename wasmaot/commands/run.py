@@ -11,16 +11,15 @@ any bytes of a path or value arrive as they were given.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
-from ..driver.cache import cache_root, module_key
+from ..driver.cache import cache_dir, module_key
 from ..driver.grants import GrantError, RunGrants
 from .inputs import read_module_bytes
 from ..driver.host import host_target_name
 
 
 def cached_executable(file: str, opt_level: int, *, interruptible: bool = False,
-                      cpu: str = "default", deterministic: bool = False) -> Path:
+                      cpu: str = "default", deterministic: bool = False) -> str:
     """`interruptible`: built with --timeout support (no built-in timeout; the
     run gives one through WASMAOT_TIMEOUT), cached apart from the plain build,
     which has no interruption checks at all.  `cpu`: the --cpu level.
@@ -30,12 +29,14 @@ def cached_executable(file: str, opt_level: int, *, interruptible: bool = False,
     target = host_target_name()
     flags = (f"run {target} -O{opt_level} --cpu {cpu}" + (" interruptible" if interruptible else "")
              + (" deterministic" if deterministic else ""))
-    exe = cache_root() / "exe" / module_key(data, flags)
-    if not exe.exists():
+    exe = os.path.join(cache_dir(), "exe", module_key(data, flags))
+    if not os.path.exists(exe):
+        from pathlib import Path
+
         from .build import BuildOptions, build
 
-        exe.parent.mkdir(parents=True, exist_ok=True)
-        build(data, exe, BuildOptions(target=target, opt_level=opt_level,
+        os.makedirs(os.path.dirname(exe), exist_ok=True)
+        build(data, Path(exe), BuildOptions(target=target, opt_level=opt_level,
                                       interruptible=interruptible, cpu=cpu,
                                       deterministic=deterministic))
     return exe
@@ -52,7 +53,7 @@ def grant_environment(grants: RunGrants, timeout: str | None = None) -> dict[byt
     return environ
 
 
-def exec_with_grants(exe: Path, argv0: str, args: list, grants: RunGrants, *,
+def exec_with_grants(exe: str, argv0: str, args: list, grants: RunGrants, *,
                      timeout: str | None = None) -> None:
     """Replace this process with the executable (argv[0] is the module's name)."""
     os.execve(exe, [argv0, *args], grant_environment(grants, timeout))

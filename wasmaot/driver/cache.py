@@ -11,14 +11,21 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
-from pathlib import Path
 
-from .sources import PACKAGE_ROOT, RUNTIME_DIR
-
+from .sources import PACKAGE_DIR, RUNTIME_C_DIR
 
 
-def cache_root() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "wasmaot"
+
+def cache_dir() -> str:
+    return os.path.join(os.environ.get("XDG_CACHE_HOME") or
+                        os.path.join(os.path.expanduser("~"), ".cache"), "wasmaot")
+
+
+def cache_root():
+    """cache_dir() as a Path."""
+    from pathlib import Path
+
+    return Path(cache_dir())
 
 
 _FINGERPRINTED = (".py", ".c", ".h")
@@ -48,16 +55,17 @@ def compiler_fingerprint() -> str:
     Hashing them all takes over 10 ms, most of a cached `wasmaot run`, so the
     hash is remembered in the cache beside a digest of the files' names, sizes
     and modification times, and computed again only when one of those changed."""
-    files = [(root, _source_files(str(root))) for root in (PACKAGE_ROOT, RUNTIME_DIR)
-             if root.is_dir()]
+    files = [(root, _source_files(root)) for root in (PACKAGE_DIR, RUNTIME_C_DIR)
+             if os.path.isdir(root)]
     stats = hashlib.sha256()
     for root, listing in files:
-        stats.update(str(root).encode())
+        stats.update(root.encode())
         for name, st in listing:
             stats.update(f"{name}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
-    memo = cache_root() / "fingerprints" / stats.hexdigest()[:32]
+    memo = os.path.join(cache_dir(), "fingerprints", stats.hexdigest()[:32])
     try:
-        remembered = memo.read_text()
+        with open(memo) as f:
+            remembered = f.read()
         if len(remembered) == 16:
             return remembered
     except OSError:
@@ -66,18 +74,20 @@ def compiler_fingerprint() -> str:
     for root, listing in files:
         for name, _ in listing:
             h.update(name.encode())
-            h.update((root / name).read_bytes())
+            with open(os.path.join(root, name), "rb") as f:
+                h.update(f.read())
     fingerprint = h.hexdigest()[:16]
     _remember(memo, fingerprint)
     return fingerprint
 
 
-def _remember(path: Path, text: str) -> None:
+def _remember(path: str, text: str) -> None:
     """Write `text` to `path` atomically; a cache that cannot be written is no error."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(text)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "w") as f:
+            f.write(text)
         os.replace(tmp, path)
     except OSError:
         pass

@@ -28,7 +28,6 @@ The channels:
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 from ..errors import WasmError
 
@@ -72,18 +71,41 @@ def _no_nul(value: bytes, what: str) -> bytes:
     return value
 
 
-@dataclass(frozen=True)
-class Grant:
-    """A directory: the host's `host` is the guest's preopen `guest`."""
-    host: bytes
-    guest: bytes
-    readonly: bool = False
+class _Value:
+    """An immutable record compared by its fields (what a frozen dataclass is:
+    `dataclasses` and its imports would cost a cached `wasmaot run` 6 ms)."""
 
-    def __post_init__(self) -> None:
+    __slots__ = ()
+
+    def _fields(self) -> tuple:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __eq__(self, other) -> bool:
+        return type(other) is type(self) and other._fields() == self._fields()
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__,) + self._fields())
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__slots__)
+        return f"{type(self).__name__}({fields})"
+
+
+class Grant(_Value):
+    """A directory: the host's `host` is the guest's preopen `guest`."""
+
+    __slots__ = ("host", "guest", "readonly")
+
+    def __init__(self, host: str | bytes | os.PathLike, guest: str | bytes | os.PathLike,
+                 readonly: bool = False) -> None:
         # Accept str/PathLike from callers; store the bytes they stand for.
-        host, guest = to_bytes(self.host), to_bytes(self.guest)
+        host, guest = to_bytes(host), to_bytes(guest)
         object.__setattr__(self, "host", _no_nul(host, "host path"))
         object.__setattr__(self, "guest", _no_nul(guest, "guest path"))
+        object.__setattr__(self, "readonly", readonly)
         if not host:
             raise GrantError("a directory grant needs a host path")
         if not guest:
@@ -143,12 +165,17 @@ def list_value(items: list[bytes]) -> bytes:
     return LIST_SEPARATOR.join(items)
 
 
-@dataclass(frozen=True)
-class RunGrants:
-    """What `wasmaot run` grants (from --dir, --ro-dir, --env, --tcp-listen)."""
-    dirs: tuple = ()  # Grant, read-write and read-only
-    env: tuple = ()  # bytes, as env_grant
-    tcp_listen: tuple = ()  # bytes, as listen_grant
+class RunGrants(_Value):
+    """What `wasmaot run` grants (from --dir, --ro-dir, --env, --tcp-listen):
+    `dirs` Grants, read-write and read-only; `env` bytes, as env_grant;
+    `tcp_listen` bytes, as listen_grant."""
+
+    __slots__ = ("dirs", "env", "tcp_listen")
+
+    def __init__(self, dirs: tuple = (), env: tuple = (), tcp_listen: tuple = ()) -> None:
+        object.__setattr__(self, "dirs", dirs)
+        object.__setattr__(self, "env", env)
+        object.__setattr__(self, "tcp_listen", tcp_listen)
 
     @classmethod
     def parse(cls, dirs=(), ro_dirs=(), env=(), tcp_listen=()) -> "RunGrants":
