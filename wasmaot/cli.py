@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import traceback
+from contextlib import contextmanager
 from typing import Any, Callable
 
 import click
@@ -93,6 +95,22 @@ def _cpu_option(f):
         help=f"CPU level ({', '.join(level_names())}): default is x86-64-v2 or aarch64 "
              f"baseline, baseline runs on any CPU of the architecture, native only on CPUs "
              f"like this one (README: CPU levels).")(f)
+_QUIET_HELP = ("No progress line (shown on a terminal while a build that takes over 2 s "
+               "compiles).")
+
+
+@contextmanager
+def _progress(quiet: bool):
+    """The progress callback for a build: a line on stderr if it is a terminal."""
+    from wasmaot.commands.progress import Progress
+
+    shown = Progress(sys.stderr, sys.stderr.isatty() and not quiet)
+    try:
+        yield shown.update
+    finally:
+        shown.close()
+
+
 _DETERMINISTIC_HELP = ("Same results on every CPU: relaxed SIMD takes one fixed choice and "
                        "every NaN from float arithmetic is the positive canonical NaN.")
 
@@ -251,10 +269,11 @@ def _timeout_ns(text: str | None) -> int:
               help="Stop the program with `wasm trap: interrupt` after DURATION (500ms, 2s, "
                    "1m); WASMAOT_TIMEOUT may change it at run time.")
 @click.option("--deterministic", is_flag=True, help=_DETERMINISTIC_HELP)
+@click.option("-q", "--quiet", is_flag=True, help=_QUIET_HELP)
 @click.pass_obj
 def build(reporter: _Reporter, file: str, output: str, target, opt_level, dirs, ro_dirs, env,
           tcp_listen, max_memory, max_wasm_stack, bounds_checks, locked, cpu, emit,
-          link_files, timeout, deterministic) -> None:
+          link_files, timeout, deterministic, quiet) -> None:
     """Compile a module into a standalone, statically linked executable.
 
     The executable runs on any Linux of the target architecture with no runtime
@@ -281,7 +300,8 @@ def build(reporter: _Reporter, file: str, output: str, target, opt_level, dirs, 
             locked=locked, cpu=cpu, emit=emit, link=tuple(link_files),
             interruptible=timeout is not None, timeout_ns=_timeout_ns(timeout),
             deterministic=deterministic)
-        return do_build(read_module_bytes(file), output, opts)
+        with _progress(quiet) as progress:
+            return do_build(read_module_bytes(file), output, opts, progress=progress)
     reporter.run(file, step)
     click.get_current_context().exit(1 if reporter.failed else 0)
 
@@ -298,9 +318,10 @@ def build(reporter: _Reporter, file: str, output: str, target, opt_level, dirs, 
               help="Stop the program with `wasm trap: interrupt` after DURATION (500ms, 2s, 1m).")
 @_cpu_option
 @click.option("--deterministic", is_flag=True, help=_DETERMINISTIC_HELP)
+@click.option("-q", "--quiet", is_flag=True, help=_QUIET_HELP)
 @click.pass_obj
 def run(reporter: _Reporter, file: str, args, dirs, ro_dirs, env, tcp_listen, opt_level,
-        timeout, cpu, deterministic) -> None:
+        timeout, cpu, deterministic, quiet) -> None:
     """Build FILE for this machine (cached) and run it with ARGS.
 
     The executable is cached in $XDG_CACHE_HOME/wasmaot (keyed by the module,
@@ -311,9 +332,11 @@ def run(reporter: _Reporter, file: str, args, dirs, ro_dirs, env, tcp_listen, op
     from wasmaot.commands.run import cached_executable, exec_with_grants
 
     grants = reporter.run(file, lambda: RunGrants.parse(dirs, ro_dirs, env, tcp_listen))
-    exe = None if grants is None else reporter.run(
-        file, lambda: cached_executable(file, opt_level, interruptible=timeout is not None,
-                                        cpu=cpu, deterministic=deterministic))
+    def step():
+        with _progress(quiet) as progress:
+            return cached_executable(file, opt_level, interruptible=timeout is not None,
+                                     cpu=cpu, deterministic=deterministic, progress=progress)
+    exe = None if grants is None else reporter.run(file, step)
     if exe is None:
         click.get_current_context().exit(1)
     exec_with_grants(exe, os.path.basename(file), list(args), grants, timeout=timeout)

@@ -127,7 +127,9 @@ def manifest_for(data: bytes, opts: BuildOptions, cpu: CpuChoice | None = None) 
     }, sort_keys=True, separators=(",", ":"))
 
 
-def build(data: bytes, output: str | os.PathLike, opts: BuildOptions) -> Path:
+def build(data: bytes, output: str | os.PathLike, opts: BuildOptions, *,
+          progress=None) -> Path:
+    """`progress`: compile_module's callback (commands/progress.py shows it)."""
     target = code_target(opts.target).toolchain("musl")  # executables link musl statically
     output = Path(output)
     out_dir = output.resolve().parent
@@ -144,7 +146,8 @@ def build(data: bytes, output: str | os.PathLike, opts: BuildOptions) -> Path:
                          interruptible=opts.interruptible, deterministic=opts.deterministic,
                          standalone=True)
     # One piece when emitting a single object/IR/assembly file.
-    objects, _ = compile_module(data, req, module=module, ctx=ctx, split=opts.emit == "exe")
+    objects, _ = compile_module(data, req, module=module, ctx=ctx, split=opts.emit == "exe",
+                                progress=progress)
     if opts.emit != "exe":
         return _write_atomically(b"".join(objects), Path(output), mode=0o644)
     runtime = runtime_build(target)

@@ -11,6 +11,7 @@ any bytes of a path or value arrive as they were given.
 from __future__ import annotations
 
 import os
+import sys
 
 from ..driver.cache import cache_dir, module_key
 from ..driver.grants import GrantError, RunGrants
@@ -19,11 +20,13 @@ from ..driver.host import host_target_name
 
 
 def cached_executable(file: str, opt_level: int, *, interruptible: bool = False,
-                      cpu: str = "default", deterministic: bool = False) -> str:
+                      cpu: str = "default", deterministic: bool = False,
+                      progress=None) -> str:
     """`interruptible`: built with --timeout support (no built-in timeout; the
     run gives one through WASMAOT_TIMEOUT), cached apart from the plain build,
     which has no interruption checks at all.  `cpu`: the --cpu level.
-    `deterministic`: --deterministic, cached apart too."""
+    `deterministic`: --deterministic, cached apart too.  `progress`: shows a
+    build (commands/progress.py)."""
     # A cache hit must start fast: the compiler (LLVM, zig) is imported on a miss only.
     data = read_module_bytes(file)
     target = host_target_name()
@@ -37,8 +40,9 @@ def cached_executable(file: str, opt_level: int, *, interruptible: bool = False,
 
         os.makedirs(os.path.dirname(exe), exist_ok=True)
         build(data, Path(exe), BuildOptions(target=target, opt_level=opt_level,
-                                      interruptible=interruptible, cpu=cpu,
-                                      deterministic=deterministic))
+                                            interruptible=interruptible, cpu=cpu,
+                                            deterministic=deterministic),
+              progress=progress)
     return exe
 
 
@@ -96,9 +100,15 @@ def fast_run(argv: list) -> bool:
         run_grants = RunGrants.parse(**grants)
     except GrantError:  # the full CLI reports it
         return False
+    from .progress import Progress
+
+    shown = Progress(sys.stderr, sys.stderr.isatty())
     try:
-        exe = cached_executable(file, opt_level, deterministic=deterministic)
+        exe = cached_executable(file, opt_level, deterministic=deterministic,
+                                progress=shown.update)
     except Exception:  # let the full CLI report it in its one-line format
         return False
+    finally:
+        shown.close()
     exec_with_grants(exe, os.path.basename(file), args, run_grants)
     return True

@@ -13,13 +13,15 @@ import gc
 import os
 import time
 from contextlib import contextmanager
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 
 from ..codegen.image import Image, build_image
 from ..codegen.module import REFUSALS, CodegenOptions, lower_partition
-from ..codegen.partition import FUNCTION_WEIGHT, partition_functions, split_tiers
+from ..codegen.partition import (
+    FUNCTION_WEIGHT, function_weight, partition_functions, split_tiers,
+)
 from ..wasm import decode_module, validate_module
 from ..wasm.module import Module
 from ..wasm.validate_module import ModuleContext
@@ -146,6 +148,32 @@ def _worker(req: CompileRequest, funcs: list, first: bool) -> tuple:
     return _compile_partition(module, ctx, req, funcs, first, True, tiers=tiers)
 
 
+def _gather(futures: dict, parts: list, module: Module, ctx: ModuleContext, progress) -> list:
+    """The partitions' results in partition order, reporting each as it
+    finishes.  If some fail, the first partition's error is raised, whichever
+    failed first: the same error on every run."""
+    results: list = [None] * len(parts)
+    errors: dict[int, BaseException] = {}
+    weights = [sum(function_weight(module, ctx, f - module.num_imported_funcs) for f in p)
+               for p in parts]
+    total = sum(len(p) for p in parts)
+    done = done_weight = 0
+    for future in as_completed(futures):
+        i = futures[future]
+        try:
+            results[i] = future.result()
+        except Exception as e:  # noqa: BLE001 - re-raised below, in partition order
+            errors[i] = e
+            continue
+        done += len(parts[i])
+        done_weight += weights[i]
+        if progress is not None:
+            progress(done, total, done_weight / max(1, sum(weights)))
+    if errors:
+        raise errors[min(errors)]
+    return results
+
+
 def _image_object(image: Image, req: CompileRequest) -> list[bytes]:
     """The module image as an object of its own (none if it is empty)."""
     if image.size == 0:
@@ -156,10 +184,12 @@ def _image_object(image: Image, req: CompileRequest) -> list[bytes]:
 
 def compile_module(data: bytes, req: CompileRequest, *, jobs: int | None = None,
                    module: Module | None = None, ctx: ModuleContext | None = None,
-                   split: bool = True) -> tuple[list[bytes], CompileStats]:
+                   split: bool = True, progress=None) -> tuple[list[bytes], CompileStats]:
     """Validate and compile; returns the object files (in link order) and timings.
     With `split`, there may be several: the partitions, then the module image
-    (codegen/image.py) as raw bytes; without, one object holds everything."""
+    (codegen/image.py) as raw bytes; without, one object holds everything.
+    `progress(done, total, fraction)`, if given, hears of the functions compiled
+    and the share of the work done as partitions finish."""
     stats = CompileStats()
     t0 = time.perf_counter()
     if module is None:
@@ -184,8 +214,8 @@ def compile_module(data: bytes, req: CompileRequest, *, jobs: int | None = None,
     # main guard), and the parent holds no threads or locks the workers need.
     with ProcessPoolExecutor(max_workers=min(workers, nparts), mp_context=get_context("fork"),
                              initializer=_adopt, initargs=(module, ctx)) as pool:
-        futures = [pool.submit(_worker, req, part, i == 0) for i, part in enumerate(parts)]
-        results = [f.result() for f in futures]
+        futures = {pool.submit(_worker, req, part, i == 0): i for i, part in enumerate(parts)}
+        results = _gather(futures, parts, module, ctx, progress)
     wall = time.perf_counter() - t1
     emit_total = sum(r[1] for r in results)
     llvm_total = sum(r[2] for r in results)
