@@ -36,9 +36,11 @@ import struct
 import sys
 from array import array
 from dataclasses import dataclass, field
-from itertools import islice
+from itertools import accumulate, islice
+from operator import add
 
 from ..wasm.module import Module
+from ..wasm.sections import ConstDataSegments, NumberGlobals, spans
 from ..wasm.validate_module import ModuleContext
 
 NULL_ITEM = 0xFFFFFFFF
@@ -74,7 +76,6 @@ class Image:
     segments_at: int = 0
     runs: list = field(default_factory=list)
     datas_at: int = 0
-    data_at: list = field(default_factory=list)  # image offset of each data segment
     simple_globals: set = field(default_factory=set)
     simple_elems: set = field(default_factory=set)
     size: int = 0
@@ -128,11 +129,15 @@ def build_image(module: Module, ctx: ModuleContext) -> Image:
     img = Image()
     nglob = len(ctx.globals) - len(module.globals)
     globals_rows = bytearray()
-    for i, (g, gt) in enumerate(zip(module.globals, islice(ctx.globals, nglob, None)), nglob):
-        v = _simple_value(g.init) if gt.valtype != "v128" else None
+    for lo, hi, g in spans(module.globals):
+        if g is None:  # number globals initialized by a constant, in bulk
+            globals_rows += _number_global_rows(module.globals, lo, hi, nglob)
+            img.simple_globals.update(range(nglob + lo, nglob + hi))
+            continue
+        v = _simple_value(g.init) if ctx.globals[nglob + lo].valtype != "v128" else None
         if v is not None:
-            img.simple_globals.add(i)
-            globals_rows += GLOBAL_ROW.pack(i, *v)
+            img.simple_globals.add(nglob + lo)
+            globals_rows += GLOBAL_ROW.pack(nglob + lo, *v)
     img.num_globals = len(globals_rows) // GLOBAL_ROW.size
 
     item_rows, items = [], array("I")  # 4 bytes on every target we run on
@@ -150,11 +155,11 @@ def build_image(module: Module, ctx: ModuleContext) -> Image:
 
     seg_rows = bytearray()
 
-    def add_row(*row) -> None:
+    def add_rows(rows: bytes) -> None:
         if not img.runs or img.runs[-1].inline is not None:
             img.runs.append(Run(len(seg_rows) // SEGMENT_ROW.size, 0))
-        seg_rows.extend(SEGMENT_ROW.pack(*row))
-        img.runs[-1].count += 1
+        seg_rows.extend(rows)
+        img.runs[-1].count += len(rows) // SEGMENT_ROW.size
 
     for i, elem in enumerate(module.elems):
         if elem.mode == "active":
@@ -162,17 +167,18 @@ def build_image(module: Module, ctx: ModuleContext) -> Image:
             if off is None:
                 img.runs.append(Run(inline=("elem", i)))
             else:
-                add_row(SEG_ELEM_ACTIVE, i, elem.table, *off, len(elem.init))
+                add_rows(SEGMENT_ROW.pack(SEG_ELEM_ACTIVE, i, elem.table, *off, len(elem.init)))
         elif elem.mode == "declarative":
-            add_row(SEG_ELEM_DROP, i, 0, 0, 0, 0)
-    for i, data in enumerate(module.datas):
-        if data.mode != "active":
-            continue
-        off = _offset(ctx, data.offset_expr)
-        if off is None:
-            img.runs.append(Run(inline=("data", i)))
-        else:
-            add_row(SEG_DATA_ACTIVE, i, data.memory, *off, len(data.init))
+            add_rows(SEGMENT_ROW.pack(SEG_ELEM_DROP, i, 0, 0, 0, 0))
+    for i, hi, data in spans(module.datas):
+        if data is None:  # active segments at constant offsets, in bulk
+            add_rows(_const_data_rows(module.datas, i, hi))
+        elif data.mode == "active":
+            off = _offset(ctx, data.offset_expr)
+            if off is None:
+                img.runs.append(Run(inline=("data", i)))
+            else:
+                add_rows(SEGMENT_ROW.pack(SEG_DATA_ACTIVE, i, data.memory, *off, len(data.init)))
 
     # Layout: the u64 rows first (8-aligned), then the u32 items, then the bytes.
     img.globals_at = 0
@@ -187,16 +193,54 @@ def build_image(module: Module, ctx: ModuleContext) -> Image:
         ITEM_ROW.pack_into(rows, k * ITEM_ROW.size, elem, items_base + at, count)
     if sys.byteorder != "little":
         items.byteswap()
-    pos = items_base + len(items) * 4
-    data_rows = bytearray()
-    for data in module.datas:
-        img.data_at.append(pos)
-        data_rows += DATA_ROW.pack(pos, len(data.init))
-        pos += len(data.init)
-    img.parts = [bytes(globals_rows), bytes(rows), bytes(seg_rows), bytes(data_rows),
-                 items.tobytes(), *(data.init for data in module.datas)]
-    img.size = pos
+    lengths, data_parts = _data_bytes(module.datas)
+    at = array("Q", accumulate(lengths, initial=items_base + len(items) * 4))
+    size = at.pop()  # where the last segment ends
+    data_rows = _columns(len(lengths), at, lengths)
+    img.parts = [bytes(globals_rows), bytes(rows), bytes(seg_rows), data_rows,
+                 items.tobytes(), *data_parts]
+    img.size = size
     return img
+
+
+def _columns(n: int, *columns) -> bytes:
+    """n rows of u64 (little-endian), the columns interleaved at C speed; a column is
+    an array("Q") or an iterable of n ints, or one int for every row."""
+    width = len(columns)
+    out = array("Q", bytes(8 * width * n))
+    for k, col in enumerate(columns):
+        if n:
+            out[k::width] = (array("Q", [col]) * n if isinstance(col, int)
+                             else col if isinstance(col, array) else array("Q", col))
+    if sys.byteorder != "little":
+        out.byteswap()
+    return out.tobytes()
+
+
+def _number_global_rows(globs: NumberGlobals, lo: int, hi: int, base: int) -> bytes:
+    """GLOBAL_ROWs of rows lo..hi-1 of `globs` (global index `base` + i)."""
+    return _columns(hi - lo, range(base + lo, base + hi), GLOBAL_BITS, globs.bits[lo:hi])
+
+
+def _const_data_rows(segs: ConstDataSegments, lo: int, hi: int) -> bytes:
+    """SEGMENT_ROWs of rows lo..hi-1 of `segs`: memory 0 at a constant offset."""
+    return _columns(hi - lo, SEG_DATA_ACTIVE, range(lo, hi), 0, OFFSET_CONST,
+                    segs.values[lo:hi], segs.lens[lo:hi])
+
+
+def _data_bytes(datas) -> tuple[array, list]:
+    """The length of every data segment, and their bytes in pieces (the rows': slices of
+    the module's bytes, made at C speed)."""
+    lengths, parts = array("Q"), []
+    for lo, hi, data in spans(datas):
+        if data is None:
+            at, n = datas.inits[lo:hi], datas.lens[lo:hi]
+            lengths.extend(n)
+            parts.extend(map(datas.data.__getitem__, map(slice, at, map(add, at, n))))
+        else:
+            lengths.append(len(data.init))
+            parts.append(data.init)
+    return lengths, parts
 
 
 def ir_bytes(data: bytes) -> str:

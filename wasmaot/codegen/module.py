@@ -17,6 +17,7 @@ from ..errors import UnsupportedFeature
 from ..wasm.module import Module
 from ..wasm.opcodes import OPCODES
 from ..wasm.reader import Reader
+from ..wasm.sections import spans
 from ..wasm.types import FuncType, RefType
 from ..wasm.refusals import Refusals
 from ..wasm.validate_module import ModuleContext
@@ -317,8 +318,8 @@ class ModuleEmitter:
         if img.num_globals:
             fx.emit(f"call void @wasmaot_init_globals(ptr %ctx, ptr {self._image_at(img.globals_at)}, "
                     f"i64 {img.num_globals})")
-        for i, g in enumerate(m.globals):
-            if nglob + i in img.simple_globals:
+        for i, _, g in spans(m.globals):
+            if g is None or nglob + i in img.simple_globals:  # rows are all in the image
                 continue
             value = self._const_expr(fx, g.init)
             cell = fx.ctx_array_item("globals", nglob + i)

@@ -7,8 +7,10 @@ section's declared size is consumed exactly.
 
 from __future__ import annotations
 
+import re
+import sys
 from array import array
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from ..errors import ImplementationLimit, MalformedModule
 from . import limits
@@ -39,6 +41,150 @@ from .opcodes import BY_NAME
 from .reader import Reader
 from .types import FUNCREF, GlobalType, Instr, RefType
 
+
+
+# --- items of the common forms, kept as rows ---------------------------------------------
+# A module may hold 100,000 data segments or globals.  As objects (a Data or Global and two
+# Instr each) they took most of a build's time to make, validate and lay out; the common
+# forms below are rows of arrays instead, read in one regular-expression match each and
+# handled in bulk by the validator and the module image, and read back as the objects
+# they stand for on access.  Items of any other form are those objects, in `others`.
+
+
+class Rows(Sequence):
+    """The items of one section, in order: `others[j]` for item j of an uncommon form,
+    else row j of the subclass's arrays (which hold a placeholder for the others)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data  # the module's bytes, which the rows point into
+        self.starts = array("Q")  # where each item starts, every item
+        self.others: dict = {}  # index -> the item, for items that are not rows
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def __getitem__(self, j):
+        if isinstance(j, slice):
+            return [self[k] for k in range(*j.indices(len(self)))]
+        j = range(len(self))[j]  # negative from the end; IndexError past it
+        other = self.others.get(j)
+        return other if other is not None else self._row(j)
+
+    def _row(self, j: int):
+        raise NotImplementedError
+
+    def _placeholder(self) -> None:
+        raise NotImplementedError
+
+    def add_other(self, item, start: int) -> None:
+        self.others[len(self.starts)] = item
+        self.starts.append(start)
+        self._placeholder()
+
+
+def spans(items: Sequence) -> Iterator[tuple[int, int, object]]:
+    """The items in order as stretches: (lo, hi, None) for rows lo..hi-1 of a `Rows`,
+    (j, j + 1, item) for every other item (every item of a plain list)."""
+    if not isinstance(items, Rows):
+        for j, item in enumerate(items):
+            yield j, j + 1, item
+        return
+    lo = 0
+    for j, item in items.others.items():  # added in index order
+        if lo < j:
+            yield lo, j, None
+        yield j, j + 1, item
+        lo = j + 1
+    if lo < len(items):
+        yield lo, len(items), None
+
+
+# LEB128 numbers of at most 4 bytes (28 bits: never "too large" for u32/s32/s64), then
+# their value from the little-endian integer of their bytes: each byte's 7 low bits.
+_LEB4 = rb"([\x80-\xff]{0,3}[\x00-\x7f])"
+
+
+def _uleb4(raw: bytes) -> int:
+    x = int.from_bytes(raw, "little")
+    return x & 0x7F | (x >> 1) & 0x3F80 | (x >> 2) & 0x1FC000 | (x >> 3) & 0xFE00000
+
+
+def _sleb4(raw: bytes) -> int:
+    v, bits = _uleb4(raw), 7 * len(raw)
+    return v - (1 << bits) if v >> (bits - 1) else v
+
+
+_I32_CONST, _I64_CONST, _F32_CONST, _F64_CONST = 0x41, 0x42, 0x43, 0x44
+_CONST_OPS = {code: BY_NAME[name] for code, name in (
+    (_I32_CONST, "i32.const"), (_I64_CONST, "i64.const"), (_F32_CONST, "f32.const"),
+    (_F64_CONST, "f64.const"))}
+_END_OP = BY_NAME["end"]
+
+# A global of number type (i32, i64, f32, f64) initialized by one constant: valtype,
+# mutability, then `i32.const`/`i64.const` with a LEB of at most 4 bytes, or `f32.const` /
+# `f64.const` with their bits, then `end`.
+_NUMBER_GLOBAL = re.compile(rb"([\x7c-\x7f][\x00\x01])(?:([\x41\x42])" + _LEB4
+                            + rb"|\x43(.{4})|\x44(.{8}))\x0b", re.DOTALL)
+_SIGNED_BITS = {_I32_CONST: 0xFFFFFFFF, _I64_CONST: (1 << 64) - 1}
+
+
+class NumberGlobals(Rows):
+    """Globals; rows: a number type initialized by one constant (_NUMBER_GLOBAL)."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.codes = bytearray()  # two bytes each: valtype code, mutability
+        self.ops = bytearray()  # the constant's opcode
+        self.bits = array("Q")  # its bits (an integer's two's complement)
+
+    def _placeholder(self) -> None:
+        self.codes += b"\0\0"
+        self.ops.append(0)
+        self.bits.append(0)
+
+    def types(self, lo: int, hi: int) -> Iterator[GlobalType]:
+        """The GlobalTypes of rows lo..hi-1 (at C speed)."""
+        return map(_GLOBALTYPE_BY_U16.__getitem__, array("H", self.codes[2 * lo:2 * hi]))
+
+    def _row(self, j: int) -> Global:
+        op, bits = self.ops[j], self.bits[j]
+        if op == _I32_CONST and bits >> 31:
+            bits -= 1 << 32
+        elif op == _I64_CONST and bits >> 63:
+            bits -= 1 << 64
+        start = self.starts[j]
+        gt = _NUMBER_GLOBALTYPES[bytes(self.codes[2 * j:2 * j + 2])]
+        return Global(gt, [Instr(_CONST_OPS[op], (bits,), start + 2),
+                           Instr(_END_OP, (), _NUMBER_GLOBAL.match(self.data, start).end() - 1)],
+                      start)
+
+
+# An active data segment of memory 0 at an `i32.const` offset (flags 0), its LEB of at
+# most 4 bytes, then `end` and the length of the bytes (at most 4 LEB bytes).
+_CONST_DATA = re.compile(rb"\x00\x41" + _LEB4 + rb"\x0b" + _LEB4, re.DOTALL)
+
+
+class ConstDataSegments(Rows):
+    """Data segments; rows: active in memory 0 at a constant i32 offset (_CONST_DATA)."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.values = array("Q")  # the offset, as u32 bits
+        self.inits = array("Q")  # where the bytes are
+        self.lens = array("Q")  # how many
+
+    def _placeholder(self) -> None:
+        for a in (self.values, self.inits, self.lens):
+            a.append(0)
+
+    def _row(self, j: int) -> Data:
+        value, start, at = self.values[j], self.starts[j], self.inits[j]
+        if value >> 31:
+            value -= 1 << 32
+        end_at = start + 2 + len(_CONST_DATA.match(self.data, start).group(1))  # the `end`
+        return Data("active", self.data[at:at + self.lens[j]], 0,
+                    [Instr(_CONST_OPS[_I32_CONST], (value,), start + 1),
+                     Instr(_END_OP, (), end_at)], start)
 
 
 def type_section(r: Reader, m: Module) -> None:
@@ -127,16 +273,45 @@ _NUMBER_GLOBALTYPES = {bytes((code, mut)): GlobalType(t, bool(mut))
                        for code, t in NUMTYPE_CODES.items() for mut in (0, 1)}
 
 
+# The same by the native u16 of the two bytes (NumberGlobals.types); v128 too, no harm.
+_GLOBALTYPE_BY_U16 = {int.from_bytes(k, sys.byteorder): gt for k, gt in _NUMBER_GLOBALTYPES.items()}
+
+
 def global_section(r: Reader, m: Module) -> None:
-    data = r.data
-    for _ in range(_count(r, limits.MAX_GLOBALS, "globals")):
-        start = r.pos
-        gt = _NUMBER_GLOBALTYPES.get(data[start:start + 2]) if start + 2 <= r.end else None
+    data, end = r.data, r.end
+    globs = NumberGlobals(data)
+    match = _NUMBER_GLOBAL.match
+    starts, codes, ops, bits_of = globs.starts, globs.codes, globs.ops, globs.bits
+    n = _count(r, limits.MAX_GLOBALS, "globals")
+    pos = r.pos
+    for _ in range(n):
+        row = match(data, pos, end)
+        if row is not None:
+            starts.append(pos)
+            codes += row.group(1)
+            op = data[pos + 2]
+            ops.append(op)
+            leb = row.group(3)
+            at = row.end()
+            if leb is None:  # f32.const, f64.const: their bits
+                bits_of.append(int.from_bytes(data[pos + 3:at - 1], "little"))
+            else:  # _sleb4, inline (100,000 times)
+                x = int.from_bytes(leb, "little")
+                value = x & 0x7F | (x >> 1) & 0x3F80 | (x >> 2) & 0x1FC000 | (x >> 3) & 0xFE00000
+                bits = 7 * len(leb)
+                bits_of.append((value - (value >> (bits - 1) << bits)) & _SIGNED_BITS[op])
+            pos = at
+            continue
+        r.pos = pos
+        gt = _NUMBER_GLOBALTYPES.get(data[pos:pos + 2]) if pos + 2 <= end else None
         if gt is None:
             gt = read_globaltype(r)
         else:
-            r.pos = start + 2
-        m.globals.append(Global(gt, read_expr(r), start))
+            r.pos = pos + 2
+        globs.add_other(Global(gt, read_expr(r), pos), pos)
+        pos = r.pos
+    r.pos = pos
+    m.globals = globs
 
 
 def export_section(r: Reader, m: Module) -> None:
@@ -274,18 +449,41 @@ def data_section(r: Reader, m: Module) -> None:
     n = _count(r, limits.MAX_DATA_SEGMENTS, "data segments")
     if m.data_count is not None and n != m.data_count:
         raise MalformedModule("data count and data section have inconsistent lengths", offset=r.pos)
+    data, end = r.data, r.end
+    segs = ConstDataSegments(data)
+    match = _CONST_DATA.match
+    starts, values, inits, lens = segs.starts, segs.values, segs.inits, segs.lens
+    pos = r.pos
     for _ in range(n):
-        start = r.pos
+        row = match(data, pos, end)
+        if row is not None:
+            offset, length = row.group(1, 2)
+            at = row.end()
+            size = length[0] if len(length) == 1 else _uleb4(length)
+            if size <= end - at:
+                starts.append(pos)
+                x = int.from_bytes(offset, "little")  # _sleb4, inline (100,000 times)
+                value = x & 0x7F | (x >> 1) & 0x3F80 | (x >> 2) & 0x1FC000 | (x >> 3) & 0xFE00000
+                bits = 7 * len(offset)
+                values.append((value - (value >> (bits - 1) << bits)) & 0xFFFFFFFF)
+                inits.append(at)
+                lens.append(size)
+                pos = at + size
+                continue
+        r.pos = pos
         flags = r.u32()
         if flags > 2:
-            raise MalformedModule("malformed data segment kind", offset=start)
+            raise MalformedModule("malformed data segment kind", offset=pos)
         if flags == 1:
-            m.datas.append(Data("passive", r.bytes(r.u32()), offset=start))
-            continue
-        memory = r.u32() if flags == 2 else 0
-        offset_expr = read_expr(r)
-        init = r.bytes(r.u32())
-        m.datas.append(Data("active", init, memory, offset_expr, start))
+            segs.add_other(Data("passive", r.bytes(r.u32()), offset=pos), pos)
+        else:
+            memory = r.u32() if flags == 2 else 0
+            offset_expr = read_expr(r)
+            init = r.bytes(r.u32())
+            segs.add_other(Data("active", init, memory, offset_expr, pos), pos)
+        pos = r.pos
+    r.pos = pos
+    m.datas = segs
 
 
 # id -> (name, decoder, position in the required order)
