@@ -146,3 +146,17 @@ def test_a_row_reads_back_as_the_item_it_stands_for():
     assert d.offset_expr[1].op.name == "end" and data[d.offset_expr[1].offset] == 0x0B
     with pytest.raises(IndexError):
         m.datas[1]
+
+
+@pytest.mark.parametrize("distinct", [1, 2, 16, 127, 128])
+def test_a_function_index_segment_names_its_distinct_functions(distinct):
+    """FuncIndexItems.distinct (what the validator type-checks and C.refs collects) is
+    the set of its indices, for one-byte items read in bulk and for wider ones."""
+    rng = random.Random(distinct)
+    for width in (1, 2):
+        indices = [rng.randrange(distinct) * (200 if width == 2 else 1) for _ in range(20_000)]
+        items = b"".join(uleb(x) for x in indices)
+        elem = b"\x00\x41\x00\x0b" + uleb(len(indices)) + items
+        m = decode_module(b"\0asm\1\0\0\0" + _sec(9, _vec([elem])))
+        assert m.elems[0].init.distinct() == set(indices)
+        assert list(m.elems[0].init.indices) == indices

@@ -11,6 +11,8 @@ from __future__ import annotations
 import heapq
 import sys
 from array import array
+from collections.abc import Iterable
+from itertools import chain
 from dataclasses import dataclass
 
 from ..errors import UnsupportedFeature
@@ -631,9 +633,7 @@ class ModuleEmitter:
             self._memory_row(mt.limits) + [("i64", int(self.needs_explicit_checks(i)))]
             for i, mt in enumerate(ctx.mems)])
         tabs = self._struct_array("tables", [self._table_row(tt) for tt in ctx.tables])
-        codes = {t: self._valtype_code(t) for t in {g.valtype for g in ctx.globals}}
-        globs = self._i64_array("globals", [  # rows {i64 valtype, i64 mutable}
-            field for g in ctx.globals for field in (codes[g.valtype], g.mutable)])
+        globs = self._i64_array("globals", self._global_rows())
         # Filled in the instance by the initializer (image.py: `datas` rows).
         datas = "null"
         if m.datas:
@@ -683,6 +683,15 @@ class ModuleEmitter:
             body.append(f"{ty} {fields[f.name]}")
         ty = "{ " + ", ".join(b.split()[0] for b in body) + " }"
         self.globals_text.append(f"@{self.options.descriptor_symbol} = constant {ty} {{ {', '.join(body)} }}")
+
+    def _global_rows(self) -> Iterable[int]:
+        """The descriptor's rows {i64 valtype, i64 mutable}, one per global, flattened.
+        100,000 globals share a few GlobalType objects: a row is made per object and
+        looked up by identity (map/chain at C speed; hashing a dataclass is Python)."""
+        gts = self.ctx.globals
+        by_id = dict(zip(map(id, gts), gts))
+        rows = {k: (self._valtype_code(g.valtype), int(g.mutable)) for k, g in by_id.items()}
+        return chain.from_iterable(map(rows.__getitem__, map(id, gts)))
 
     @staticmethod
     def _memory_row(limits) -> list:

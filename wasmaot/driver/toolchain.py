@@ -31,7 +31,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,6 +100,20 @@ def zig_command() -> list[str]:
 
 
 def zig_version() -> str:
+    """The ziglang wheel's version, from the name of its dist-info directory beside the
+    package (importlib.metadata would cost 10-17 ms of every build's start-up); else
+    importlib.metadata's answer."""
+    try:
+        import ziglang
+    except ImportError:
+        return "unknown"
+    site = Path(ziglang.__file__).resolve().parent.parent
+    try:
+        names = [n for n in os.listdir(site) if n.startswith("ziglang-") and n.endswith(".dist-info")]
+    except OSError:
+        names = []
+    if len(names) == 1:
+        return names[0].removeprefix("ziglang-").removesuffix(".dist-info")
     from importlib.metadata import PackageNotFoundError, version
 
     try:
@@ -200,6 +213,8 @@ def compile_object(
 
 
 def _build_runtime_into(target: Target, out: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor  # only here: a build that finds the cache skips its import
+
     include = out / "include"
     objdir = out / "obj"
     include.mkdir(parents=True)

@@ -341,10 +341,19 @@ class FuncIndexItems(Sequence):
     one byte, at `first + j`).  Item j reads back as the expression it stands
     for, `ref.func x` then `end`."""
 
-    def __init__(self, indices: array, offsets: array | None, first: int = 0) -> None:
+    def __init__(self, indices: array, offsets: array | None, first: int = 0,
+                 raw: bytes | None = None) -> None:
         self.indices = indices
         self.offsets = offsets  # one more than the items: where the last one ends
         self.first = first
+        self.raw = raw  # the items' bytes when each is one byte (offsets is None)
+        self._distinct: frozenset | None = None
+
+    def distinct(self) -> frozenset:
+        """The function indices the items name, each once."""
+        if self._distinct is None:
+            self._distinct = frozenset(self.indices if self.raw is None else _distinct_bytes(self.raw))
+        return self._distinct
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -360,6 +369,16 @@ class FuncIndexItems(Sequence):
                 Instr(_END, (), self._offset(j + 1))]
 
 
+def _distinct_bytes(raw: bytes) -> set:
+    """The byte values in `raw`, at C speed for few distinct values (a table of a few
+    functions repeated): take those of a prefix, delete them all, repeat on the rest."""
+    seen: set = set()
+    while raw:
+        seen.update(raw[:4096])
+        raw = raw.translate(None, bytes(seen))
+    return seen
+
+
 def _funcidx_exprs(r: Reader) -> FuncIndexItems:
     n = _count(r, limits.MAX_ELEMENT_ITEMS, "element items")
     start = r.pos
@@ -368,7 +387,7 @@ def _funcidx_exprs(r: Reader) -> FuncIndexItems:
         # Every index below 128 is one LEB byte: the n items are the next n bytes
         # (a table of a few functions repeated, as in 1,000,000-item segments).
         r.pos = start + n
-        return FuncIndexItems(array("I", memoryview(one_byte_each)), None, start)
+        return FuncIndexItems(array("I", memoryview(one_byte_each)), None, start, one_byte_each)
     indices, offsets = array("I"), array("Q")
     for _ in range(n):
         offsets.append(r.pos)

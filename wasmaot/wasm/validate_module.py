@@ -249,7 +249,7 @@ def _collect_refs(m: Module) -> set[int]:
     refs = {e.index for e in m.exports if e.kind == "func"}
     for elem in m.elems:
         if elem.func_indices:
-            refs.update(elem.init.indices)
+            refs.update(elem.init.distinct())
         else:
             exprs.extend(elem.init)
         if elem.offset_expr:
@@ -375,8 +375,8 @@ def _elem_funcidxs(ctx: ModuleContext, items, rt: RefType) -> None:
     """Each index names a function whose reference matches `rt`; the type check
     runs once per distinct function type (a segment may have millions of items)."""
     nfuncs, checked = len(ctx.funcs), set()
-    if items.indices and max(items.indices) < nfuncs:
-        distinct = {ctx.funcs[x] for x in set(items.indices)}
+    if items.indices and max(items.distinct()) < nfuncs:
+        distinct = {ctx.funcs[x] for x in items.distinct()}
         if all(ctx.types.matches(RefType(False, t), rt) for t in distinct):
             return  # all valid, known at C speed
     for j, x in enumerate(items.indices):  # find the first invalid item
