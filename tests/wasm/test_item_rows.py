@@ -95,8 +95,10 @@ def _both(data: bytes, monkeypatch) -> tuple:
             m = decode_module(data)
             ctx = validate_module(m)
             img = build_image(m, ctx)
+            rows = (set(range(len(m.globals))) - set(m.globals.others)
+                    if isinstance(m.globals, sections.NumberGlobals) else set())
             return (list(m.globals), list(m.datas), img.bytes(), img.runs, img.num_globals,
-                    sorted(img.simple_globals), [g for g in ctx.globals])
+                    sorted(img.simple_globals | rows), [g for g in ctx.globals])
         except WasmError as e:
             return type(e).__name__, str(e)
     rows = run()

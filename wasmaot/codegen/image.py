@@ -76,6 +76,7 @@ class Image:
     segments_at: int = 0
     runs: list = field(default_factory=list)
     datas_at: int = 0
+    # The globals the image holds other than rows of NumberGlobals (which it always holds).
     simple_globals: set = field(default_factory=set)
     simple_elems: set = field(default_factory=set)
     size: int = 0
@@ -132,7 +133,6 @@ def build_image(module: Module, ctx: ModuleContext) -> Image:
     for lo, hi, g in spans(module.globals):
         if g is None:  # number globals initialized by a constant, in bulk
             globals_rows += _number_global_rows(module.globals, lo, hi, nglob)
-            img.simple_globals.update(range(nglob + lo, nglob + hi))
             continue
         v = _simple_value(g.init) if ctx.globals[nglob + lo].valtype != "v128" else None
         if v is not None:

@@ -9,10 +9,9 @@ Output is deterministic: it depends only on the module and the options.
 from __future__ import annotations
 
 import heapq
+import struct
 import sys
 from array import array
-from collections.abc import Iterable
-from itertools import chain
 from dataclasses import dataclass
 
 from ..errors import UnsupportedFeature
@@ -591,12 +590,16 @@ class ModuleEmitter:
         parses that at memcpy speed, where 100,000 `i64 N` items cost about a second
         of Python and LLVM.  Both targets are little-endian."""
         data = array("q", values)
-        if not data:
-            return "null"
         if sys.byteorder != "little":
             data.byteswap()
+        return self._byte_table(name, data.tobytes())
+
+    def _byte_table(self, name: str, raw: bytes) -> str:
+        """A constant of bytes (rows of little-endian i64s), 8-aligned; null if empty."""
+        if not raw:
+            return "null"
         self.globals_text.append(f"@{name} = private unnamed_addr constant "
-                                 f"[{len(data) * 8} x i8] {ir_bytes(data.tobytes())}, align 8")
+                                 f"[{len(raw)} x i8] {ir_bytes(raw)}, align 8")
         return f"@{name}"
 
     def _struct_array(self, name: str, rows: list) -> str:
@@ -633,7 +636,7 @@ class ModuleEmitter:
             self._memory_row(mt.limits) + [("i64", int(self.needs_explicit_checks(i)))]
             for i, mt in enumerate(ctx.mems)])
         tabs = self._struct_array("tables", [self._table_row(tt) for tt in ctx.tables])
-        globs = self._i64_array("globals", self._global_rows())
+        globs = self._byte_table("globals", self._global_rows())
         # Filled in the instance by the initializer (image.py: `datas` rows).
         datas = "null"
         if m.datas:
@@ -684,14 +687,15 @@ class ModuleEmitter:
         ty = "{ " + ", ".join(b.split()[0] for b in body) + " }"
         self.globals_text.append(f"@{self.options.descriptor_symbol} = constant {ty} {{ {', '.join(body)} }}")
 
-    def _global_rows(self) -> Iterable[int]:
-        """The descriptor's rows {i64 valtype, i64 mutable}, one per global, flattened.
-        100,000 globals share a few GlobalType objects: a row is made per object and
-        looked up by identity (map/chain at C speed; hashing a dataclass is Python)."""
+    def _global_rows(self) -> bytes:
+        """The descriptor's rows {i64 valtype, i64 mutable}, one per global, as bytes.
+        100,000 globals share a few GlobalType objects: a row is packed per object and
+        looked up by identity (map and join at C speed; hashing a dataclass is Python)."""
         gts = self.ctx.globals
         by_id = dict(zip(map(id, gts), gts))
-        rows = {k: (self._valtype_code(g.valtype), int(g.mutable)) for k, g in by_id.items()}
-        return chain.from_iterable(map(rows.__getitem__, map(id, gts)))
+        rows = {k: struct.pack("<qq", self._valtype_code(g.valtype), int(g.mutable))
+                for k, g in by_id.items()}
+        return b"".join(map(rows.__getitem__, map(id, gts)))
 
     @staticmethod
     def _memory_row(limits) -> list:
