@@ -26,7 +26,7 @@ from ..driver.compile import CompileRequest, compile_module, frontend
 from ..driver.cpu import CpuChoice
 from ..driver.grants import Grant, check_count, env_grant, listen_grant, manifest_value
 from ..driver.targets import code_target
-from ..driver.toolchain import UNWIND_LIBS, _run, compile_object, runtime_build, zig_command
+from ..driver.toolchain import UNWIND_LIBS, compile_object, link_static, runtime_build
 
 MANIFEST_SECTION = ".wasmaot.manifest"
 
@@ -171,11 +171,10 @@ def build(data: bytes, output: str | os.PathLike, opts: BuildOptions) -> Path:
             manifest=manifest_for(data, opts, cpu).encode(), manifest_section=MANIFEST_SECTION))
         inputs += ["build_config.o", str(runtime.main_object("main"))]
         linked = tmpdir / "a.out"
-        cmd = [*zig_command(), "cc", "-target", target.zig_target, "-static", "-o", linked.name,
-               *inputs, str(runtime.archive), "-Wl,--build-id=none", "-Wl,--gc-sections", "-lm", *UNWIND_LIBS]
-        if opts.strip:
-            cmd.append("-s")
-        _run(cmd, f"linking {output.name} for {opts.target}", cwd=tmpdir)
+        flags = ("-Wl,--build-id=none", "-Wl,--gc-sections", "-lm", *UNWIND_LIBS)
+        link_static(target, linked.name, [*inputs, str(runtime.archive)],
+                    flags + (("-s",) if opts.strip else ()),
+                    f"linking {output.name} for {opts.target}", tmpdir)
         return _write_atomically(linked.read_bytes(), output, mode=0o755)
 
 
