@@ -16,6 +16,8 @@ into this image, and the initializer runs three small loops over it
   datas     rows of (image offset, length), one per data segment: the instance's
             segment table (vmctx->datas) is filled from them, so the descriptor
             has no per-segment constants (its `datas` is a zeroed table)
+  global descs  the descriptor's table of globals (abi.GLOBAL_DESC rows: valtype
+            code, mutable), one per global, imports first: the descriptor points here
   items     the u32 function indices of `items`' rows
   data      the data segments' bytes, back to back
 
@@ -36,12 +38,15 @@ import struct
 import sys
 from array import array
 from dataclasses import dataclass, field
-from itertools import accumulate, islice
+from itertools import accumulate
 from operator import add
 
 from ..wasm.module import Module
 from ..wasm.sections import ConstDataSegments, NumberGlobals, spans
+from ..wasm.types import FuncType, RefType
 from ..wasm.validate_module import ModuleContext
+from .abi import GLOBAL_DESC as _GLOBAL_DESC_LAYOUT
+from .abi import VALTYPE_CODES
 
 NULL_ITEM = 0xFFFFFFFF
 
@@ -53,6 +58,8 @@ GLOBAL_ROW = struct.Struct("<3Q")
 ITEM_ROW = struct.Struct("<3Q")
 SEGMENT_ROW = struct.Struct("<6Q")
 DATA_ROW = struct.Struct("<2Q")
+GLOBAL_DESC = struct.Struct("<2q")  # abi.GLOBAL_DESC, little-endian
+assert GLOBAL_DESC.size == _GLOBAL_DESC_LAYOUT.size
 
 _CONSTS = {"i32.const": 0xFFFFFFFF, "i64.const": (1 << 64) - 1,
            "f32.const": 0xFFFFFFFF, "f64.const": (1 << 64) - 1}
@@ -76,6 +83,7 @@ class Image:
     segments_at: int = 0
     runs: list = field(default_factory=list)
     datas_at: int = 0
+    global_descs_at: int = 0
     # The globals the image holds other than rows of NumberGlobals (which it always holds).
     simple_globals: set = field(default_factory=set)
     simple_elems: set = field(default_factory=set)
@@ -188,7 +196,9 @@ def build_image(module: Module, ctx: ModuleContext) -> Image:
         rows += ITEM_ROW.pack(elem, 0, count)  # item offsets patched below
     img.segments_at = img.items_at + len(rows)
     img.datas_at = img.segments_at + len(seg_rows)
-    items_base = img.datas_at + DATA_ROW.size * len(module.datas)
+    img.global_descs_at = img.datas_at + DATA_ROW.size * len(module.datas)
+    global_descs = _global_descs(ctx)
+    items_base = img.global_descs_at + len(global_descs)
     for k, (elem, at, count) in enumerate(item_rows):
         ITEM_ROW.pack_into(rows, k * ITEM_ROW.size, elem, items_base + at, count)
     if sys.byteorder != "little":
@@ -197,10 +207,37 @@ def build_image(module: Module, ctx: ModuleContext) -> Image:
     at = array("Q", accumulate(lengths, initial=items_base + len(items) * 4))
     size = at.pop()  # where the last segment ends
     data_rows = _columns(len(lengths), at, lengths)
-    img.parts = [bytes(globals_rows), bytes(rows), bytes(seg_rows), data_rows,
+    img.parts = [bytes(globals_rows), bytes(rows), bytes(seg_rows), data_rows, global_descs,
                  items.tobytes(), *data_parts]
     img.size = size
     return img
+
+
+# A reference type's code by its abstract heap type (the runtime's import checks compare
+# these); a concrete heap type is 0x70 (a function type) or 0x6E (struct, array).
+_REF_FAMILY_CODE = {"func": 0x70, "nofunc": 0x70, "extern": 0x6F, "noextern": 0x6F,
+                    "exn": 0x69, "noexn": 0x69}
+
+
+def valtype_code(ctx: ModuleContext, t) -> int:
+    """The code of a value type in the descriptor's tables (abi.VALTYPE_CODES)."""
+    if type(t) is RefType:
+        heap = t.heap
+        if type(heap) is int:
+            return 0x70 if type(ctx.types.comp(heap)) is FuncType else 0x6E
+        return _REF_FAMILY_CODE.get(heap, 0x6E)
+    return VALTYPE_CODES[t]
+
+
+def _global_descs(ctx: ModuleContext) -> bytes:
+    """GLOBAL_DESC rows of every global.  100,000 globals share a few GlobalType objects:
+    a row is packed per object and looked up by identity (map and join at C speed;
+    hashing a dataclass runs Python)."""
+    gts = ctx.globals
+    by_id = dict(zip(map(id, gts), gts))
+    rows = {k: GLOBAL_DESC.pack(valtype_code(ctx, g.valtype), int(g.mutable))
+            for k, g in by_id.items()}
+    return b"".join(map(rows.__getitem__, map(id, gts)))
 
 
 def _columns(n: int, *columns) -> bytes:

@@ -9,7 +9,6 @@ Output is deterministic: it depends only on the module and the options.
 from __future__ import annotations
 
 import heapq
-import struct
 import sys
 from array import array
 from dataclasses import dataclass
@@ -19,13 +18,13 @@ from ..wasm.module import Module
 from ..wasm.opcodes import OPCODES
 from ..wasm.reader import Reader
 from ..wasm.sections import spans
-from ..wasm.types import FuncType, RefType
+from ..wasm.types import FuncType
 from ..wasm.refusals import Refusals
 from ..wasm.validate_module import ModuleContext
 from . import abi, numeric, simd
 from .image import (
     DATA_ROW, GLOBAL_ROW, ITEM_ROW, NULL_ITEM, OFFSET_GLOBAL_I32, OFFSET_GLOBAL_I64, SEG_DATA_ACTIVE,
-    SEG_ELEM_ACTIVE, SEGMENT_ROW, Image, build_image, ir_bytes,
+    SEG_ELEM_ACTIVE, SEGMENT_ROW, Image, build_image, ir_bytes, valtype_code,
 )
 from .function import (
     CONTROL_HANDLERS, FUNC_ATTRS, LOWERED_WHEN_DEAD, NOINLINE_GROUP, UNSUPPORTED_PROPOSALS, Frame,
@@ -144,10 +143,6 @@ _RUNTIME_DECLS = tuple(
     f"declare {ret} @{name}({', '.join(params)}) {attrs}".rstrip()
     for name, (ret, params, attrs) in abi.RUNTIME_FUNCTIONS.items()
 )
-
-_REF_FAMILY_CODE = {"func": 0x70, "nofunc": 0x70, "extern": 0x6F, "noextern": 0x6F,
-                    "exn": 0x69, "noexn": 0x69}
-
 
 def _c_string(text: str) -> tuple:
     """(LLVM type, initializer) of a NUL-terminated UTF-8 string constant."""
@@ -636,7 +631,8 @@ class ModuleEmitter:
             self._memory_row(mt.limits) + [("i64", int(self.needs_explicit_checks(i)))]
             for i, mt in enumerate(ctx.mems)])
         tabs = self._struct_array("tables", [self._table_row(tt) for tt in ctx.tables])
-        globs = self._byte_table("globals", self._global_rows())
+        # Rows {i64 valtype, i64 mutable} per global, in the image (image.py).
+        globs = self._image_at(self.image.global_descs_at) if ctx.globals else "null"
         # Filled in the instance by the initializer (image.py: `datas` rows).
         datas = "null"
         if m.datas:
@@ -687,16 +683,6 @@ class ModuleEmitter:
         ty = "{ " + ", ".join(b.split()[0] for b in body) + " }"
         self.globals_text.append(f"@{self.options.descriptor_symbol} = constant {ty} {{ {', '.join(body)} }}")
 
-    def _global_rows(self) -> bytes:
-        """The descriptor's rows {i64 valtype, i64 mutable}, one per global, as bytes.
-        100,000 globals share a few GlobalType objects: a row is packed per object and
-        looked up by identity (map and join at C speed; hashing a dataclass is Python)."""
-        gts = self.ctx.globals
-        by_id = dict(zip(map(id, gts), gts))
-        rows = {k: struct.pack("<qq", self._valtype_code(g.valtype), int(g.mutable))
-                for k, g in by_id.items()}
-        return b"".join(map(rows.__getitem__, map(id, gts)))
-
     @staticmethod
     def _memory_row(limits) -> list:
         mx = (1 << 64) - 1 if limits.max is None else limits.max
@@ -710,13 +696,7 @@ class ModuleEmitter:
                 ("i64", self._valtype_code(tt.reftype))]
 
     def _valtype_code(self, t) -> int:
-        if type(t) is RefType:
-            heap = t.heap
-            if type(heap) is int:
-                comp = self.ctx.types.comp(heap)
-                return 0x70 if type(comp) is FuncType else 0x6E
-            return _REF_FAMILY_CODE.get(heap, 0x6E)
-        return abi.VALTYPE_CODES[t]
+        return valtype_code(self.ctx, t)
 
 
 # --- the initializer's loops over the module image (image.py) ----------------------

@@ -189,8 +189,8 @@ def llvm_ir(*, max_memory: int, max_wasm_stack: int, locked: bool, interruptible
         *v.lines,
         f"@wasmaot_build = hidden constant {_ir_type(CONFIG)} {_ir_value(CONFIG, config)}, align 8",
         "; the manifest: what this executable is and what it was granted (wasmaot inspect)",
-        f"@manifest = internal constant [{len(manifest)} x i8] {ir_bytes(manifest)}, "
-        f'section "{manifest_section}", align 1',
+        (f"@manifest = internal constant [{len(manifest)} x i8] {ir_bytes(manifest)}, "
+         f'section "{manifest_section}", align 1'),
         '@llvm.used = appending global [1 x ptr] [ptr @manifest], section "llvm.metadata"',
         "",
     ])

@@ -216,7 +216,8 @@ def compile_object(
 
 
 def _build_runtime_into(target: Target, out: Path) -> None:
-    from concurrent.futures import ThreadPoolExecutor  # only here: a build that finds the cache skips its import
+    # Imported only here: a build that finds the runtime in the cache skips it.
+    from concurrent.futures import ThreadPoolExecutor
 
     include = out / "include"
     objdir = out / "obj"

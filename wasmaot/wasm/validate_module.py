@@ -209,11 +209,11 @@ def _validate_declarations(m: Module, refusals: Refusals | None = None) -> Modul
         ctx.mems.append(_memtype(mem))
     for tag in m.tags:
         ctx.tags.append(_tag(ctx, tag.typeidx))
-    for lo, hi, g in spans(m.globals):
-        if g is None and _number_globals_valid(m.globals, lo, hi):
+    for lo, hi, other in spans(m.globals):
+        if other is None and _number_globals_valid(m.globals, lo, hi):
             ctx.globals.extend(m.globals.types(lo, hi))
             continue
-        for i, g in zip(range(lo, hi), m.globals[lo:hi] if g is None else [g]):
+        for i, g in zip(range(lo, hi), m.globals[lo:hi] if other is None else [other]):
             gt = GlobalType(ctx.valtype(g.type.valtype), g.type.mutable)
             ctx.visible_globals = num_imported_globals + i
             _const_expr(ctx, g.init, gt.valtype, "global")
