@@ -38,7 +38,7 @@ import struct
 import sys
 from array import array
 from dataclasses import dataclass, field
-from itertools import accumulate
+from itertools import accumulate, repeat
 from operator import add
 
 from ..wasm.module import Module
@@ -203,9 +203,7 @@ def build_image(module: Module, ctx: ModuleContext) -> Image:
         ITEM_ROW.pack_into(rows, k * ITEM_ROW.size, elem, items_base + at, count)
     if sys.byteorder != "little":
         items.byteswap()
-    lengths, data_parts = _data_bytes(module.datas)
-    at = array("Q", accumulate(lengths, initial=items_base + len(items) * 4))
-    size = at.pop()  # where the last segment ends
+    at, lengths, data_parts, size = _data_bytes(module.datas, items_base + len(items) * 4)
     data_rows = _columns(len(lengths), at, lengths)
     img.parts = [bytes(globals_rows), bytes(rows), bytes(seg_rows), data_rows, global_descs,
                  items.tobytes(), *data_parts]
@@ -265,19 +263,20 @@ def _const_data_rows(segs: ConstDataSegments, lo: int, hi: int) -> bytes:
                     segs.values[lo:hi], segs.lens[lo:hi])
 
 
-def _data_bytes(datas) -> tuple[array, list]:
-    """The length of every data segment, and their bytes in pieces (the rows': slices of
-    the module's bytes, made at C speed)."""
-    lengths, parts = array("Q"), []
-    for lo, hi, data in spans(datas):
-        if data is None:
-            at, n = datas.inits[lo:hi], datas.lens[lo:hi]
-            lengths.extend(n)
-            parts.extend(map(datas.data.__getitem__, map(slice, at, map(add, at, n))))
-        else:
-            lengths.append(len(data.init))
-            parts.append(data.init)
-    return lengths, parts
+def _data_bytes(datas, base: int) -> tuple:
+    """(image offset of each data segment, their lengths, the image's pieces from `base`
+    on, where they end).  A data section's segments go in as they are in the module,
+    headers between them included, each segment pointing at its own bytes: one slice
+    whatever the number of segments, and a 100 MB segment is not copied once more."""
+    if isinstance(datas, ConstDataSegments):
+        if not datas:
+            return array("Q"), array("Q"), [], base
+        at = array("Q", map(add, datas.inits, repeat(base - datas.start)))
+        region = memoryview(datas.data)[datas.start:datas.end]  # a view: no copy
+        return at, datas.lens, [region], base + len(region)
+    lengths = array("Q", (len(d.init) for d in datas))  # a list (a module built by hand)
+    at = array("Q", accumulate(lengths, initial=base))
+    return at[:-1], lengths, [d.init for d in datas], at[-1]
 
 
 def ir_bytes(data: bytes) -> str:

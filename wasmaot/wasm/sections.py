@@ -165,13 +165,21 @@ _CONST_DATA = re.compile(rb"\x00\x41" + _LEB4 + rb"\x0b" + _LEB4, re.DOTALL)
 
 
 class ConstDataSegments(Rows):
-    """Data segments; rows: active in memory 0 at a constant i32 offset (_CONST_DATA)."""
+    """Data segments; rows: active in memory 0 at a constant i32 offset (_CONST_DATA).
+    Every segment's bytes, rows' and others', are `data[inits[j]:inits[j] + lens[j]]`,
+    inside `data[start:end]` (the section's segments, headers between them)."""
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes, start: int = 0, end: int = 0) -> None:
         super().__init__(data)
+        self.start, self.end = start, end
         self.values = array("Q")  # the offset, as u32 bits
         self.inits = array("Q")  # where the bytes are
         self.lens = array("Q")  # how many
+
+    def add_other(self, item: Data, start: int, init_at: int = 0) -> None:
+        """A segment of another form, whose bytes are at `init_at`."""
+        super().add_other(item, start)
+        self.inits[-1], self.lens[-1] = init_at, len(item.init)
 
     def _placeholder(self) -> None:
         for a in (self.values, self.inits, self.lens):
@@ -472,7 +480,7 @@ def data_section(r: Reader, m: Module) -> None:
     if m.data_count is not None and n != m.data_count:
         raise MalformedModule("data count and data section have inconsistent lengths", offset=r.pos)
     data, end = r.data, r.end
-    segs = ConstDataSegments(data)
+    segs = ConstDataSegments(data, r.pos, end)
     match = _CONST_DATA.match
     # Bound methods and locals: this loop runs once per segment (100,000 times).
     add_start, add_value = segs.starts.append, segs.values.append
@@ -499,12 +507,14 @@ def data_section(r: Reader, m: Module) -> None:
         if flags > 2:
             raise MalformedModule("malformed data segment kind", offset=pos)
         if flags == 1:
-            segs.add_other(Data("passive", r.bytes(r.u32()), offset=pos), pos)
+            init = r.bytes(r.u32())
+            segs.add_other(Data("passive", init, offset=pos), pos, r.pos - len(init))
         else:
             memory = r.u32() if flags == 2 else 0
             offset_expr = read_expr(r)
             init = r.bytes(r.u32())
-            segs.add_other(Data("active", init, memory, offset_expr, pos), pos)
+            segs.add_other(Data("active", init, memory, offset_expr, pos), pos,
+                           r.pos - len(init))
         pos = r.pos
     r.pos = pos
     m.datas = segs
