@@ -162,3 +162,27 @@ def test_a_function_index_segment_names_its_distinct_functions(distinct):
         m = decode_module(b"\0asm\1\0\0\0" + _sec(9, _vec([elem])))
         assert m.elems[0].init.distinct() == set(indices)
         assert list(m.elems[0].init.indices) == indices
+
+
+def test_offsets_decoded_together_are_the_offsets_decoded_one_by_one():
+    """sections._sleb32_bits (every row's offset in one big-integer computation) against
+    _sleb4 on each: every LEB width 1-4, padded encodings, signs, the module's last bytes."""
+    rng = random.Random(7)
+    values = [0, 1, 63, 64, -1, -64, -65, 127, 128, 8191, -8192, 8192, 2**20, -2**20 - 1,
+              2**27 - 1, -2**27] + [rng.randrange(-2**27, 2**27) for _ in range(2000)]
+    data, at = b"", []
+    for v in values:
+        leb = _leb_padded(v, rng.randrange(len(sleb(v)), 5), signed=True)
+        at.append(len(data))
+        data += leb + rng.choice([b"", b"\x0b", b"\x0b\x01\xff"])
+    got = sections._sleb32_bits(b"".join(data[a:a + 4].ljust(4, b"\0") for a in at))
+    assert list(got) == [sections._sleb4(data[a:a + 4][:_leb_len(data, a)]) & 0xFFFFFFFF
+                         for a in at]
+    assert list(got) == [v & 0xFFFFFFFF for v in values]
+
+
+def _leb_len(data: bytes, at: int) -> int:
+    n = 1
+    while data[at + n - 1] & 0x80:
+        n += 1
+    return n

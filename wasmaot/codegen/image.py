@@ -260,7 +260,7 @@ def _number_global_rows(globs: NumberGlobals, lo: int, hi: int, base: int) -> by
 def _const_data_rows(segs: ConstDataSegments, lo: int, hi: int) -> bytes:
     """SEGMENT_ROWs of rows lo..hi-1 of `segs`: memory 0 at a constant offset."""
     return _columns(hi - lo, SEG_DATA_ACTIVE, range(lo, hi), 0, OFFSET_CONST,
-                    segs.values[lo:hi], segs.lens[lo:hi])
+                    segs.offsets(lo, hi), segs.lens[lo:hi])
 
 
 def _data_bytes(datas, base: int) -> tuple:

@@ -172,9 +172,18 @@ class ConstDataSegments(Rows):
     def __init__(self, data: bytes, start: int = 0, end: int = 0) -> None:
         super().__init__(data)
         self.start, self.end = start, end
-        self.values = array("Q")  # the offset, as u32 bits
         self.inits = array("Q")  # where the bytes are
         self.lens = array("Q")  # how many
+
+    def offsets(self, lo: int, hi: int) -> array:
+        """The offsets of rows lo..hi-1, as u32 bits, decoded together (_sleb32_bits): the
+        four bytes from each LEB on (after the row's 0x00 0x41; a segment takes three
+        bytes at least, so only the last two may reach past the module's end)."""
+        data = self.data
+        four = [data[a + 2:a + 6] for a in self.starts[lo:hi]]
+        for k in range(max(0, len(four) - 2), len(four)):
+            four[k] = four[k].ljust(4, b"\0")
+        return _sleb32_bits(b"".join(four))
 
     def add_other(self, item: Data, start: int, init_at: int = 0) -> None:
         """A segment of another form, whose bytes are at `init_at`."""
@@ -182,17 +191,48 @@ class ConstDataSegments(Rows):
         self.inits[-1], self.lens[-1] = init_at, len(item.init)
 
     def _placeholder(self) -> None:
-        for a in (self.values, self.inits, self.lens):
-            a.append(0)
+        self.inits.append(0)
+        self.lens.append(0)
 
     def _row(self, j: int) -> Data:
-        value, start, at = self.values[j], self.starts[j], self.inits[j]
-        if value >> 31:
-            value -= 1 << 32
-        end_at = start + 2 + len(_CONST_DATA.match(self.data, start).group(1))  # the `end`
+        start, at = self.starts[j], self.inits[j]
+        offset = _CONST_DATA.match(self.data, start).group(1)
         return Data("active", self.data[at:at + self.lens[j]], 0,
-                    [Instr(_CONST_OPS[_I32_CONST], (value,), start + 1),
-                     Instr(_END_OP, (), end_at)], start)
+                    [Instr(_CONST_OPS[_I32_CONST], (_sleb4(offset),), start + 1),
+                     Instr(_END_OP, (), start + 2 + len(offset))], start)
+
+
+def _slots(value: int, n: int) -> int:
+    """`value` in each of n 32-bit slots of one integer."""
+    return int.from_bytes(value.to_bytes(4, "little") * n, "little")
+
+
+def _sleb32_bits(four: bytes) -> array:
+    """The u32 bits of signed LEB128 numbers of 1 to 4 bytes, each given as the four
+    bytes from its start on (what follows it is ignored), decoded together: each in a
+    32-bit slot of one big integer, and the decoding of _sleb4 as a dozen operations on
+    it (C speed, where a Python loop costs 0.3 us a number).  Slot bit 7 + 8i is byte i's
+    continuation bit: byte i + 1 belongs to the number if bytes 0..i all have it."""
+    n = len(four) // 4
+    if n == 0:
+        return array("Q")
+    x = int.from_bytes(four, "little")
+    one = _slots(1, n)
+    c0 = (x >> 7) & one  # slot bit 0: the number has a byte 1
+    c1 = (x >> 15) & c0  # ... a byte 2
+    c2 = (x >> 23) & c1  # ... a byte 3
+    x &= _slots(0x7F, n) | c0 * 0x7F00 | c1 * 0x7F0000 | c2 * 0x7F000000  # its bytes' 7 bits
+    v = (x & _slots(0x7F, n) | (x >> 1) & _slots(0x3F80, n) | (x >> 2) & _slots(0x1FC000, n)
+         | (x >> 3) & _slots(0xFE00000, n))
+    # Sign extension from bit 7k - 1 of a k-byte number, k = 1..4.
+    ext = 0
+    for k, (has, more, fill) in enumerate(((one, c0, 0xFFFFFF80), (c0, c1, 0xFFFFC000),
+                                           (c1, c2, 0xFFE00000), (c2, 0, 0xF0000000))):
+        ext |= ((v >> (7 * k + 6)) & (has ^ more)) * fill
+    bits = array("I", (v | ext).to_bytes(4 * n, "little"))
+    if sys.byteorder != "little":
+        bits.byteswap()
+    return array("Q", bits)
 
 
 def type_section(r: Reader, m: Module) -> None:
@@ -482,22 +522,18 @@ def data_section(r: Reader, m: Module) -> None:
     data, end = r.data, r.end
     segs = ConstDataSegments(data, r.pos, end)
     match = _CONST_DATA.match
-    # Bound methods and locals: this loop runs once per segment (100,000 times).
-    add_start, add_value = segs.starts.append, segs.values.append
-    add_init, add_len, from_bytes = segs.inits.append, segs.lens.append, int.from_bytes
+    # Bound methods and locals: this loop runs once per segment (100,000 times).  The
+    # offsets are decoded later, all together (ConstDataSegments.offsets).
+    add_start, add_init, add_len = segs.starts.append, segs.inits.append, segs.lens.append
     pos = r.pos
     for _ in range(n):
         row = match(data, pos, end)
         if row is not None:
-            offset, length = row.group(1, 2)
+            length = row.group(2)
             at = row.end()
             size = length[0] if len(length) == 1 else _uleb4(length)
             if size <= end - at:
                 add_start(pos)
-                x = from_bytes(offset, "little")  # _sleb4, inline
-                value = x & 0x7F | (x >> 1) & 0x3F80 | (x >> 2) & 0x1FC000 | (x >> 3) & 0xFE00000
-                bits = 7 * len(offset)
-                add_value((value - (value >> (bits - 1) << bits)) & 0xFFFFFFFF)
                 add_init(at)
                 add_len(size)
                 pos = at + size
