@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import traceback
 from typing import Any, Callable
 
 import click
@@ -41,6 +40,8 @@ class _Reporter:
             raise
         except BaseException as err:  # a bug in wasmaot: never a bare traceback
             if self.debug:
+                import traceback  # only here: a millisecond of every start-up otherwise
+
                 traceback.print_exc()
             self._fail(file, "internal error", f"{type(err).__name__}: {err}")
         return None
