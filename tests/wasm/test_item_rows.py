@@ -73,10 +73,11 @@ def _global(rng: random.Random) -> bytes:
     mut = bytes([rng.randrange(2)])
     kind = rng.randrange(6)
     if kind == 0:
-        v = rng.choice([0, -1, 2**27 - 1, -2**27, 2**31 - 1, -2**31])
+        v = rng.choice([0, -1, 2**27 - 1, -2**27, 2**31 - 1, -2**31, rng.randrange(-2**27, 2**27)])
         return b"\x7f" + mut + b"\x41" + _leb_padded(v, rng.choice([1, 4, 5]), True) + b"\x0b"
     if kind == 1:
-        v = rng.choice([0, -1, 2**27, -2**63, 2**63 - 1, rng.randrange(-2**63, 2**63)])
+        v = rng.choice([0, -1, 64, -65, 2**20, -2**20, 2**27 - 1, -2**27, 2**27, -2**63,
+                        2**63 - 1, rng.randrange(-2**63, 2**63), rng.randrange(-2**27, 2**27)])
         return b"\x7e" + mut + b"\x42" + sleb(v) + b"\x0b"
     if kind == 2:
         return b"\x7d" + mut + b"\x43" + rng.randbytes(4) + b"\x0b"
@@ -109,7 +110,7 @@ def _both(data: bytes, monkeypatch) -> tuple:
     return rows, general
 
 
-@pytest.mark.parametrize("seed", range(40))
+@pytest.mark.parametrize("seed", range(60))
 def test_rows_decode_validate_and_lay_out_as_the_general_path(seed, monkeypatch):
     rng = random.Random(seed)
     globals_ = [_global(rng) for _ in range(rng.randrange(0, 30))]

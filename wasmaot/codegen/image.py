@@ -254,7 +254,7 @@ def _columns(n: int, *columns) -> bytes:
 
 def _number_global_rows(globs: NumberGlobals, lo: int, hi: int, base: int) -> bytes:
     """GLOBAL_ROWs of rows lo..hi-1 of `globs` (global index `base` + i)."""
-    return _columns(hi - lo, range(base + lo, base + hi), GLOBAL_BITS, globs.bits[lo:hi])
+    return _columns(hi - lo, range(base + lo, base + hi), GLOBAL_BITS, globs.bits(lo, hi))
 
 
 def _const_data_rows(segs: ConstDataSegments, lo: int, hi: int) -> bytes:

@@ -125,7 +125,8 @@ _END_OP = BY_NAME["end"]
 # `f64.const` with their bits, then `end`.
 _NUMBER_GLOBAL = re.compile(rb"([\x7c-\x7f][\x00\x01])(?:([\x41\x42])" + _LEB4
                             + rb"|\x43(.{4})|\x44(.{8}))\x0b", re.DOTALL)
-_SIGNED_BITS = {_I32_CONST: 0xFFFFFFFF, _I64_CONST: (1 << 64) - 1}
+# bytes.translate tables: 1 for the opcode, 0 for every other byte.
+_IS_OP = {op: bytes(int(b == op) for b in range(256)) for op in _CONST_OPS}
 
 
 class NumberGlobals(Rows):
@@ -135,19 +136,42 @@ class NumberGlobals(Rows):
         super().__init__(data)
         self.codes = bytearray()  # two bytes each: valtype code, mutability
         self.ops = bytearray()  # the constant's opcode
-        self.bits = array("Q")  # its bits (an integer's two's complement)
 
     def _placeholder(self) -> None:
         self.codes += b"\0\0"
         self.ops.append(0)
-        self.bits.append(0)
+
+    def bits(self, lo: int, hi: int) -> array:
+        """The constants of rows lo..hi-1 as the image stores them (u64: an integer's two's
+        complement, a float's bits), decoded together: the eight bytes after each opcode
+        in a 64-bit slot of one big integer, read as a LEB (_sleb4) and as raw bits, and
+        each slot's by its opcode (C speed; a row takes five bytes at least, so only the
+        last two may reach past the module's end)."""
+        data, n = self.data, hi - lo
+        eight = [data[p + 3:p + 11] for p in self.starts[lo:hi]]
+        for k in range(max(0, n - 2), n):
+            eight[k] = eight[k].ljust(8, b"\0")
+        x = int.from_bytes(b"".join(eight), "little")
+        ops = self.ops[lo:hi]
+        value = _sleb_slots(x, n, 64)
+        out = 0
+        for op, raw, mask in ((_I32_CONST, value, 0xFFFFFFFF), (_I64_CONST, value, (1 << 64) - 1),
+                              (_F32_CONST, x, 0xFFFFFFFF), (_F64_CONST, x, (1 << 64) - 1)):
+            slots = bytearray(8 * n)
+            slots[::8] = ops.translate(_IS_OP[op])  # 1 in the slots of this opcode
+            out |= raw & int.from_bytes(slots, "little") * mask
+        result = array("Q")
+        result.frombytes(out.to_bytes(8 * n, "little"))
+        if sys.byteorder != "little":
+            result.byteswap()
+        return result
 
     def types(self, lo: int, hi: int) -> Iterator[GlobalType]:
         """The GlobalTypes of rows lo..hi-1 (at C speed)."""
         return map(_GLOBALTYPE_BY_U16.__getitem__, array("H", self.codes[2 * lo:2 * hi]))
 
     def _row(self, j: int) -> Global:
-        op, bits = self.ops[j], self.bits[j]
+        op, bits = self.ops[j], self.bits(j, j + 1)[0]
         if op == _I32_CONST and bits >> 31:
             bits -= 1 << 32
         elif op == _I64_CONST and bits >> 63:
@@ -202,9 +226,28 @@ class ConstDataSegments(Rows):
                      Instr(_END_OP, (), start + 2 + len(offset))], start)
 
 
-def _slots(value: int, n: int) -> int:
-    """`value` in each of n 32-bit slots of one integer."""
-    return int.from_bytes(value.to_bytes(4, "little") * n, "little")
+def _slots(value: int, n: int, width: int = 32) -> int:
+    """`value` in each of n slots of `width` bits of one integer."""
+    return int.from_bytes(value.to_bytes(width // 8, "little") * n, "little")
+
+
+def _sleb_slots(x: int, n: int, width: int) -> int:
+    """The n signed LEB128 numbers of 1 to 4 bytes at the start of the `width`-bit slots
+    of x (what follows each is ignored), each as its two's complement in its slot.  Slot
+    bit 7 + 8i is byte i's continuation bit: byte i + 1 belongs to the number if bytes
+    0..i all have it."""
+    one = _slots(1, n, width)
+    c0 = (x >> 7) & one  # slot bit 0: the number has a byte 1
+    c1 = (x >> 15) & c0  # ... a byte 2
+    c2 = (x >> 23) & c1  # ... a byte 3
+    x &= _slots(0x7F, n, width) | c0 * 0x7F00 | c1 * 0x7F0000 | c2 * 0x7F000000
+    v = (x & _slots(0x7F, n, width) | (x >> 1) & _slots(0x3F80, n, width)
+         | (x >> 2) & _slots(0x1FC000, n, width) | (x >> 3) & _slots(0xFE00000, n, width))
+    # Sign extension from bit 7k + 6 of a number of k + 1 bytes, k = 0..3.
+    top = (1 << width) - 1
+    for k, (has, more) in enumerate(((one, c0), (c0, c1), (c1, c2), (c2, 0))):
+        v |= ((v >> (7 * k + 6)) & (has ^ more)) * (top >> (7 * k + 7) << (7 * k + 7))
+    return v
 
 
 def _sleb32_bits(four: bytes) -> array:
@@ -216,20 +259,8 @@ def _sleb32_bits(four: bytes) -> array:
     n = len(four) // 4
     if n == 0:
         return array("Q")
-    x = int.from_bytes(four, "little")
-    one = _slots(1, n)
-    c0 = (x >> 7) & one  # slot bit 0: the number has a byte 1
-    c1 = (x >> 15) & c0  # ... a byte 2
-    c2 = (x >> 23) & c1  # ... a byte 3
-    x &= _slots(0x7F, n) | c0 * 0x7F00 | c1 * 0x7F0000 | c2 * 0x7F000000  # its bytes' 7 bits
-    v = (x & _slots(0x7F, n) | (x >> 1) & _slots(0x3F80, n) | (x >> 2) & _slots(0x1FC000, n)
-         | (x >> 3) & _slots(0xFE00000, n))
-    # Sign extension from bit 7k - 1 of a k-byte number, k = 1..4.
-    ext = 0
-    for k, (has, more, fill) in enumerate(((one, c0, 0xFFFFFF80), (c0, c1, 0xFFFFC000),
-                                           (c1, c2, 0xFFE00000), (c2, 0, 0xF0000000))):
-        ext |= ((v >> (7 * k + 6)) & (has ^ more)) * fill
-    bits = array("I", (v | ext).to_bytes(4 * n, "little"))
+    v = _sleb_slots(int.from_bytes(four, "little"), n, 32)
+    bits = array("I", v.to_bytes(4 * n, "little"))
     if sys.byteorder != "little":
         bits.byteswap()
     return array("Q", bits)
@@ -330,28 +361,16 @@ def global_section(r: Reader, m: Module) -> None:
     globs = NumberGlobals(data)
     match = _NUMBER_GLOBAL.match
     # Bound methods and locals: this loop runs once per global (100,000 times).
-    add_start, codes, add_op, add_bits = (globs.starts.append, globs.codes, globs.ops.append,
-                                          globs.bits.append)
-    from_bytes = int.from_bytes
+    add_start, codes, add_op = globs.starts.append, globs.codes, globs.ops.append
     n = _count(r, limits.MAX_GLOBALS, "globals")
     pos = r.pos
     for _ in range(n):
         row = match(data, pos, end)
-        if row is not None:
+        if row is not None:  # the constants are decoded later, together (NumberGlobals.bits)
             add_start(pos)
             codes += row.group(1)
-            op = data[pos + 2]
-            add_op(op)
-            leb = row.group(3)
-            at = row.end()
-            if leb is None:  # f32.const, f64.const: their bits
-                add_bits(from_bytes(data[pos + 3:at - 1], "little"))
-            else:  # _sleb4, inline
-                x = from_bytes(leb, "little")
-                value = x & 0x7F | (x >> 1) & 0x3F80 | (x >> 2) & 0x1FC000 | (x >> 3) & 0xFE00000
-                bits = 7 * len(leb)
-                add_bits((value - (value >> (bits - 1) << bits)) & _SIGNED_BITS[op])
-            pos = at
+            add_op(data[pos + 2])
+            pos = row.end()
             continue
         r.pos = pos
         gt = _NUMBER_GLOBALTYPES.get(data[pos:pos + 2]) if pos + 2 <= end else None
