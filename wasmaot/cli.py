@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import traceback
 from contextlib import contextmanager
 from typing import Any, Callable
 
@@ -43,6 +42,8 @@ class _Reporter:
             raise
         except BaseException as err:  # a bug in wasmaot: never a bare traceback
             if self.debug:
+                import traceback  # only here: a millisecond of every start-up otherwise
+
                 traceback.print_exc()
             self._fail(file, "internal error", f"{type(err).__name__}: {err}")
         return None

@@ -115,20 +115,6 @@ def test_every_level_names_features_of_its_own_architecture():
         assert (level.name == "baseline") == (choice.mask == 0)
 
 
-def test_the_build_config_refuses_a_mask_of_another_architecture(tmp_path):
-    from wasmaot.driver import build_config
-
-    (tmp_path / build_config.HEADER_NAME).write_text(build_config.c_header())
-    src = tmp_path / "config.c"
-    src.write_text(build_config.source(
-        max_memory=0, max_wasm_stack=0, locked=False, interruptible=False, timeout_ns=0,
-        cpu=cpu.resolve("x86_64", "x86-64-v3"), dirs=(), env=(), listen=(), manifest=b"{}",
-        manifest_section=".wasmaot.manifest"))
-    with pytest.raises(ToolchainError, match="cpu_features are x86_64 rows"):
-        toolchain.compile_object(src, tmp_path / "config.o", "aarch64-linux-musl",
-                                 include_dirs=(tmp_path,))
-
-
 # --- the manifest ---------------------------------------------------------------------------
 
 

@@ -4,13 +4,18 @@ against wasmaot_rt.h, and abi.RUNTIME_FUNCTIONS against the runtime's signatures
 
 from __future__ import annotations
 
+import platform
 import re
+import shutil
+import struct
+import subprocess
 
 import pytest
 
 from wasmaot import _ffi
 from wasmaot.codegen import abi
 from wasmaot.driver import toolchain
+from wasmaot.errors import ToolchainError
 
 ffi = _ffi.ffi
 
@@ -117,22 +122,111 @@ def test_abi_version_mismatch_is_refused(rt, fake_libs):
 
 @pytest.mark.parametrize("target", ["x86_64-linux-musl", "aarch64-linux-musl"])
 def test_build_config_static_asserts_compile(tmp_path, target):
-    """The C compiler agrees with every offset build_config.py lays out, and a
-    configuration holding every byte value compiles (no C escapes involved)."""
+    """The C compiler agrees with every offset build_config.py lays out."""
+    from wasmaot.driver import build_config
+
+    (tmp_path / build_config.HEADER_NAME).write_text(build_config.c_header())
+    src = tmp_path / "asserts.c"
+    src.write_text(f'#include <stddef.h>\n#include "{build_config.HEADER_NAME}"\n'
+                   f"{build_config.static_asserts()}")
+    toolchain.compile_object(src, tmp_path / "asserts.o", target, include_dirs=(tmp_path,))
+
+
+@pytest.mark.parametrize("target", ["x86_64-linux-musl", "aarch64-linux-musl"])
+def test_build_config_object_reads_back_in_c_as_written(tmp_path, target):
+    """The configuration object (LLVM IR from build_config.py), linked with a C program
+    compiled against the header, holds every value as given: every field, every byte
+    value in a grant, the counts, the manifest in its section."""
     from wasmaot.driver import build_config, cpu
     from wasmaot.driver.grants import Grant
+    from wasmaot.driver.targets import code_target
 
     arch = target.split("-")[0]
-    level = "x86-64-v4" if arch == "x86_64" else "aarch64-v8.2"
-    (tmp_path / build_config.HEADER_NAME).write_text(build_config.c_header())
+    level = cpu.resolve(arch, "x86-64-v4" if arch == "x86_64" else "aarch64-v8.2")
     every_byte = bytes(range(1, 256))
-    src = tmp_path / "config.c"
-    src.write_text(build_config.source(
-        max_memory=1, max_wasm_stack=2, locked=False, interruptible=True,
-        timeout_ns=3, cpu=cpu.resolve(arch, level), dirs=(Grant(every_byte, every_byte),),
-        env=(b"E=" + every_byte,), listen=(b"[::1]:80",), manifest=b'{"a": 1}',
+    runtime = toolchain.runtime_build(target)
+    (tmp_path / "config.o").write_bytes(build_config.config_object(
+        code_target(f"{arch}-linux"), max_memory=1, max_wasm_stack=2, locked=True,
+        interruptible=True, timeout_ns=3, cpu=level,
+        dirs=(Grant(every_byte, b"/g", readonly=True), Grant(b"/h2", b"/g2")),
+        env=(b"E=" + every_byte, b"F"), listen=(b"[::1]:80",), manifest=b'{"a": 1}',
         manifest_section=".wasmaot.manifest"))
-    toolchain.compile_object(src, tmp_path / "config.o", target, include_dirs=(tmp_path,))
+    src = tmp_path / "show.c"
+    src.write_text(_SHOW_CONFIG)
+    toolchain.compile_object(src, tmp_path / "show.o", target, include_dirs=runtime.include_dirs)
+    exe = tmp_path / "show"
+    toolchain._run([*toolchain.zig_command(), "cc", "-target", toolchain.resolve_target(target).zig_target,
+                    "-static", "-o", str(exe), "show.o", "config.o", "-Wl,--gc-sections"],
+                   "linking show", cwd=tmp_path)
+    cmd = [str(exe)]
+    if arch != platform.machine():
+        qemu = shutil.which("qemu-aarch64-static") or shutil.which("qemu-aarch64")
+        if qemu is None:
+            pytest.fail("qemu-aarch64-static is needed to run aarch64 executables")
+        cmd = [qemu, *cmd]
+    out = subprocess.run(cmd, capture_output=True, timeout=60, check=True).stdout
+    hexed = every_byte.hex()
+    assert out.decode().splitlines() == [
+        f"1 2 1 1 3 {level.mask}",
+        f"dirs 2: {hexed}/255 2f67/2 1; 2f6832/3 2f6732/3 0;",
+        f"env 2: 453d{hexed}/257; 46/1;",
+        "listen 1: 5b3a3a315d3a3830/8;",
+        f"cpu {level.described().encode().hex()}/{len(level.described())}",
+    ]
+    manifest = _section(exe.read_bytes(), b".wasmaot.manifest")
+    assert manifest == b'{"a": 1}'
+
+
+# A C program that prints wasmaot_build through the header: each byte string as hex,
+# its length, and whether the byte after it is the NUL main.c requires (else "!").
+_SHOW_CONFIG = r"""#include <stdio.h>
+#include "wasmaot_build_config.h"
+static void show(const struct wasmaot_bytes *b) {
+  for (uint64_t i = 0; i < b->len; i++) printf("%02x", b->data[i]);
+  printf("/%llu%s", (unsigned long long)b->len, b->data[b->len] ? "!" : "");
+}
+int main(void) {
+  const struct wasmaot_build_config *c = &wasmaot_build;
+  printf("%llu %llu %llu %llu %llu %llu\n", (unsigned long long)c->max_memory_bytes,
+         (unsigned long long)c->max_wasm_stack, (unsigned long long)c->locked,
+         (unsigned long long)c->interruptible, (unsigned long long)c->timeout_ns,
+         (unsigned long long)c->cpu_features);
+  printf("dirs %llu:", (unsigned long long)c->ndirs);
+  for (uint64_t i = 0; i < c->ndirs; i++) {
+    printf(" "); show(&c->dirs[i].host); printf(" "); show(&c->dirs[i].guest);
+    printf(" %llu;", (unsigned long long)c->dirs[i].readonly);
+  }
+  printf("\nenv %llu:", (unsigned long long)c->nenv);
+  for (uint64_t i = 0; i < c->nenv; i++) { printf(" "); show(&c->env[i]); printf(";"); }
+  printf("\nlisten %llu:", (unsigned long long)c->nlisten);
+  for (uint64_t i = 0; i < c->nlisten; i++) { printf(" "); show(&c->listen[i]); printf(";"); }
+  printf("\ncpu "); show(&c->cpu_level); printf("\n");
+  return 0;
+}
+"""
+
+
+def _section(elf: bytes, name: bytes) -> bytes:
+    """The contents of section `name` of a 64-bit little-endian ELF file."""
+    shoff, = struct.unpack_from("<Q", elf, 0x28)
+    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", elf, 0x3A)
+    headers = [struct.unpack_from("<IIQQQQIIQQ", elf, shoff + i * shentsize) for i in range(shnum)]
+    names = headers[shstrndx]
+    for h in headers:
+        start = names[4] + h[0]
+        if elf[start:elf.index(b"\0", start)] == name:
+            return elf[h[4]:h[4] + h[5]]
+    raise AssertionError(f"no section {name!r}")
+
+
+def test_build_config_refuses_a_mask_of_another_architecture():
+    from wasmaot.driver import build_config, cpu
+
+    with pytest.raises(ToolchainError, match="cpu_features are x86_64 rows"):
+        build_config.llvm_ir(max_memory=0, max_wasm_stack=0, locked=False, interruptible=False,
+                             timeout_ns=0, cpu=cpu.resolve("x86_64", "x86-64-v3"), dirs=(),
+                             env=(), listen=(), manifest=b"{}",
+                             manifest_section=".wasmaot.manifest", arch="aarch64")
 
 
 def test_build_config_static_asserts_catch_a_wrong_offset(tmp_path):

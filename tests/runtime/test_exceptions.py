@@ -20,6 +20,7 @@ from harness import HERE, HostFunc, Instance, ffi
 from wasmaot import _ffi
 from wasmaot.codegen import abi
 from wasmaot.driver import build_config, cpu, toolchain
+from wasmaot.driver.targets import code_target
 from wasmaot.errors import Trap
 
 # thrower's `which`
@@ -307,12 +308,11 @@ def _link_executable(tmp_path, target):
     arch = target.split("-")[0]
     code, desc = build_objects(tmp_path, target, EXE_TARGETS[target])
     runtime = toolchain.runtime_build(target)
-    (tmp_path / "config.c").write_text(build_config.source(
-        max_memory=0, max_wasm_stack=0, locked=False, interruptible=False, timeout_ns=0,
-        cpu=cpu.resolve(arch, cpu.DEFAULT), dirs=(), env=(), listen=(), manifest=b"{}",
-        manifest_section=".wasmaot.manifest"))
-    config = toolchain.compile_object(tmp_path / "config.c", tmp_path / "config.o", target,
-                                      include_dirs=runtime.include_dirs)
+    config = tmp_path / "config.o"
+    config.write_bytes(build_config.config_object(
+        code_target(EXE_TARGETS[target]), max_memory=0, max_wasm_stack=0, locked=False,
+        interruptible=False, timeout_ns=0, cpu=cpu.resolve(arch, cpu.DEFAULT), dirs=(), env=(),
+        listen=(), manifest=b"{}", manifest_section=".wasmaot.manifest"))
     exe = tmp_path / "eh"
     toolchain._run([*toolchain.zig_command(), "cc", "-target", runtime.target.zig_target, "-static",
                     "-o", str(exe), str(code), str(desc), str(config), str(runtime.main_object("main")),

@@ -16,6 +16,8 @@ into this image, and the initializer runs three small loops over it
   datas     rows of (image offset, length), one per data segment: the instance's
             segment table (vmctx->datas) is filled from them, so the descriptor
             has no per-segment constants (its `datas` is a zeroed table)
+  global descs  the descriptor's table of globals (abi.GLOBAL_DESC rows: valtype
+            code, mutable), one per global, imports first: the descriptor points here
   items     the u32 function indices of `items`' rows
   data      the data segments' bytes, back to back
 
@@ -36,10 +38,15 @@ import struct
 import sys
 from array import array
 from dataclasses import dataclass, field
-from itertools import islice
+from itertools import accumulate, repeat
+from operator import add
 
 from ..wasm.module import Module
+from ..wasm.sections import ConstDataSegments, NumberGlobals, spans
+from ..wasm.types import FuncType, RefType
 from ..wasm.validate_module import ModuleContext
+from .abi import GLOBAL_DESC as _GLOBAL_DESC_LAYOUT
+from .abi import VALTYPE_CODES
 
 NULL_ITEM = 0xFFFFFFFF
 
@@ -51,6 +58,8 @@ GLOBAL_ROW = struct.Struct("<3Q")
 ITEM_ROW = struct.Struct("<3Q")
 SEGMENT_ROW = struct.Struct("<6Q")
 DATA_ROW = struct.Struct("<2Q")
+GLOBAL_DESC = struct.Struct("<2q")  # abi.GLOBAL_DESC, little-endian
+assert GLOBAL_DESC.size == _GLOBAL_DESC_LAYOUT.size
 
 _CONSTS = {"i32.const": 0xFFFFFFFF, "i64.const": (1 << 64) - 1,
            "f32.const": 0xFFFFFFFF, "f64.const": (1 << 64) - 1}
@@ -74,7 +83,8 @@ class Image:
     segments_at: int = 0
     runs: list = field(default_factory=list)
     datas_at: int = 0
-    data_at: list = field(default_factory=list)  # image offset of each data segment
+    global_descs_at: int = 0
+    # The globals the image holds other than rows of NumberGlobals (which it always holds).
     simple_globals: set = field(default_factory=set)
     simple_elems: set = field(default_factory=set)
     size: int = 0
@@ -128,11 +138,14 @@ def build_image(module: Module, ctx: ModuleContext) -> Image:
     img = Image()
     nglob = len(ctx.globals) - len(module.globals)
     globals_rows = bytearray()
-    for i, (g, gt) in enumerate(zip(module.globals, islice(ctx.globals, nglob, None)), nglob):
-        v = _simple_value(g.init) if gt.valtype != "v128" else None
+    for lo, hi, g in spans(module.globals):
+        if g is None:  # number globals initialized by a constant, in bulk
+            globals_rows += _number_global_rows(module.globals, lo, hi, nglob)
+            continue
+        v = _simple_value(g.init) if ctx.globals[nglob + lo].valtype != "v128" else None
         if v is not None:
-            img.simple_globals.add(i)
-            globals_rows += GLOBAL_ROW.pack(i, *v)
+            img.simple_globals.add(nglob + lo)
+            globals_rows += GLOBAL_ROW.pack(nglob + lo, *v)
     img.num_globals = len(globals_rows) // GLOBAL_ROW.size
 
     item_rows, items = [], array("I")  # 4 bytes on every target we run on
@@ -150,11 +163,11 @@ def build_image(module: Module, ctx: ModuleContext) -> Image:
 
     seg_rows = bytearray()
 
-    def add_row(*row) -> None:
+    def add_rows(rows: bytes) -> None:
         if not img.runs or img.runs[-1].inline is not None:
             img.runs.append(Run(len(seg_rows) // SEGMENT_ROW.size, 0))
-        seg_rows.extend(SEGMENT_ROW.pack(*row))
-        img.runs[-1].count += 1
+        seg_rows.extend(rows)
+        img.runs[-1].count += len(rows) // SEGMENT_ROW.size
 
     for i, elem in enumerate(module.elems):
         if elem.mode == "active":
@@ -162,17 +175,18 @@ def build_image(module: Module, ctx: ModuleContext) -> Image:
             if off is None:
                 img.runs.append(Run(inline=("elem", i)))
             else:
-                add_row(SEG_ELEM_ACTIVE, i, elem.table, *off, len(elem.init))
+                add_rows(SEGMENT_ROW.pack(SEG_ELEM_ACTIVE, i, elem.table, *off, len(elem.init)))
         elif elem.mode == "declarative":
-            add_row(SEG_ELEM_DROP, i, 0, 0, 0, 0)
-    for i, data in enumerate(module.datas):
-        if data.mode != "active":
-            continue
-        off = _offset(ctx, data.offset_expr)
-        if off is None:
-            img.runs.append(Run(inline=("data", i)))
-        else:
-            add_row(SEG_DATA_ACTIVE, i, data.memory, *off, len(data.init))
+            add_rows(SEGMENT_ROW.pack(SEG_ELEM_DROP, i, 0, 0, 0, 0))
+    for i, hi, data in spans(module.datas):
+        if data is None:  # active segments at constant offsets, in bulk
+            add_rows(_const_data_rows(module.datas, i, hi))
+        elif data.mode == "active":
+            off = _offset(ctx, data.offset_expr)
+            if off is None:
+                img.runs.append(Run(inline=("data", i)))
+            else:
+                add_rows(SEGMENT_ROW.pack(SEG_DATA_ACTIVE, i, data.memory, *off, len(data.init)))
 
     # Layout: the u64 rows first (8-aligned), then the u32 items, then the bytes.
     img.globals_at = 0
@@ -182,21 +196,87 @@ def build_image(module: Module, ctx: ModuleContext) -> Image:
         rows += ITEM_ROW.pack(elem, 0, count)  # item offsets patched below
     img.segments_at = img.items_at + len(rows)
     img.datas_at = img.segments_at + len(seg_rows)
-    items_base = img.datas_at + DATA_ROW.size * len(module.datas)
+    img.global_descs_at = img.datas_at + DATA_ROW.size * len(module.datas)
+    global_descs = _global_descs(ctx)
+    items_base = img.global_descs_at + len(global_descs)
     for k, (elem, at, count) in enumerate(item_rows):
         ITEM_ROW.pack_into(rows, k * ITEM_ROW.size, elem, items_base + at, count)
     if sys.byteorder != "little":
         items.byteswap()
-    pos = items_base + len(items) * 4
-    data_rows = bytearray()
-    for data in module.datas:
-        img.data_at.append(pos)
-        data_rows += DATA_ROW.pack(pos, len(data.init))
-        pos += len(data.init)
-    img.parts = [bytes(globals_rows), bytes(rows), bytes(seg_rows), bytes(data_rows),
-                 items.tobytes(), *(data.init for data in module.datas)]
-    img.size = pos
+    at, lengths, data_parts, size = _data_bytes(module.datas, items_base + len(items) * 4)
+    data_rows = _columns(len(lengths), at, lengths)
+    img.parts = [bytes(globals_rows), bytes(rows), bytes(seg_rows), data_rows, global_descs,
+                 items.tobytes(), *data_parts]
+    img.size = size
     return img
+
+
+# A reference type's code by its abstract heap type (the runtime's import checks compare
+# these); a concrete heap type is 0x70 (a function type) or 0x6E (struct, array).
+_REF_FAMILY_CODE = {"func": 0x70, "nofunc": 0x70, "extern": 0x6F, "noextern": 0x6F,
+                    "exn": 0x69, "noexn": 0x69}
+
+
+def valtype_code(ctx: ModuleContext, t) -> int:
+    """The code of a value type in the descriptor's tables (abi.VALTYPE_CODES)."""
+    if type(t) is RefType:
+        heap = t.heap
+        if type(heap) is int:
+            return 0x70 if type(ctx.types.comp(heap)) is FuncType else 0x6E
+        return _REF_FAMILY_CODE.get(heap, 0x6E)
+    return VALTYPE_CODES[t]
+
+
+def _global_descs(ctx: ModuleContext) -> bytes:
+    """GLOBAL_DESC rows of every global.  100,000 globals share a few GlobalType objects:
+    a row is packed per object and looked up by identity (map and join at C speed;
+    hashing a dataclass runs Python)."""
+    gts = ctx.globals
+    by_id = dict(zip(map(id, gts), gts))
+    rows = {k: GLOBAL_DESC.pack(valtype_code(ctx, g.valtype), int(g.mutable))
+            for k, g in by_id.items()}
+    return b"".join(map(rows.__getitem__, map(id, gts)))
+
+
+def _columns(n: int, *columns) -> bytes:
+    """n rows of u64 (little-endian), the columns interleaved at C speed; a column is
+    an array("Q") or an iterable of n ints, or one int for every row."""
+    width = len(columns)
+    out = array("Q", bytes(8 * width * n))
+    for k, col in enumerate(columns):
+        if n:
+            out[k::width] = (array("Q", [col]) * n if isinstance(col, int)
+                             else col if isinstance(col, array) else array("Q", col))
+    if sys.byteorder != "little":
+        out.byteswap()
+    return out.tobytes()
+
+
+def _number_global_rows(globs: NumberGlobals, lo: int, hi: int, base: int) -> bytes:
+    """GLOBAL_ROWs of rows lo..hi-1 of `globs` (global index `base` + i)."""
+    return _columns(hi - lo, range(base + lo, base + hi), GLOBAL_BITS, globs.bits(lo, hi))
+
+
+def _const_data_rows(segs: ConstDataSegments, lo: int, hi: int) -> bytes:
+    """SEGMENT_ROWs of rows lo..hi-1 of `segs`: memory 0 at a constant offset."""
+    return _columns(hi - lo, SEG_DATA_ACTIVE, range(lo, hi), 0, OFFSET_CONST,
+                    segs.offsets(lo, hi), segs.lens[lo:hi])
+
+
+def _data_bytes(datas, base: int) -> tuple:
+    """(image offset of each data segment, their lengths, the image's pieces from `base`
+    on, where they end).  A data section's segments go in as they are in the module,
+    headers between them included, each segment pointing at its own bytes: one slice
+    whatever the number of segments, and a 100 MB segment is not copied once more."""
+    if isinstance(datas, ConstDataSegments):
+        if not datas:
+            return array("Q"), array("Q"), [], base
+        at = array("Q", map(add, datas.inits, repeat(base - datas.start)))
+        region = memoryview(datas.data)[datas.start:datas.end]  # a view: no copy
+        return at, datas.lens, [region], base + len(region)
+    lengths = array("Q", (len(d.init) for d in datas))  # a list (a module built by hand)
+    at = array("Q", accumulate(lengths, initial=base))
+    return at[:-1], lengths, [d.init for d in datas], at[-1]
 
 
 def ir_bytes(data: bytes) -> str:

@@ -16,13 +16,14 @@ from ..errors import UnsupportedFeature
 from ..wasm.module import Module
 from ..wasm.opcodes import OPCODES
 from ..wasm.reader import Reader
-from ..wasm.types import FuncType, RefType
+from ..wasm.sections import spans
+from ..wasm.types import FuncType
 from ..wasm.refusals import Refusals
 from ..wasm.validate_module import ModuleContext
 from . import abi, numeric, simd
 from .image import (
     DATA_ROW, GLOBAL_ROW, ITEM_ROW, NULL_ITEM, OFFSET_GLOBAL_I32, OFFSET_GLOBAL_I64, SEG_DATA_ACTIVE,
-    SEG_ELEM_ACTIVE, SEGMENT_ROW, Image, build_image, ir_bytes,
+    SEG_ELEM_ACTIVE, SEGMENT_ROW, Image, build_image, ir_bytes, valtype_code,
 )
 from .function import (
     CONTROL_HANDLERS, FUNC_ATTRS, LOWERED_WHEN_DEAD, NOINLINE_GROUP, UNSUPPORTED_PROPOSALS, Frame,
@@ -141,10 +142,6 @@ _RUNTIME_DECLS = tuple(
     f"declare {ret} @{name}({', '.join(params)}) {attrs}".rstrip()
     for name, (ret, params, attrs) in abi.RUNTIME_FUNCTIONS.items()
 )
-
-_REF_FAMILY_CODE = {"func": 0x70, "nofunc": 0x70, "extern": 0x6F, "noextern": 0x6F,
-                    "exn": 0x69, "noexn": 0x69}
-
 
 def _is_exnref(t) -> bool:
     """An exnref that may be non-null (a `(ref null noexn)` is always null)."""
@@ -321,8 +318,8 @@ class ModuleEmitter:
         if img.num_globals:
             fx.emit(f"call void @wasmaot_init_globals(ptr %ctx, ptr {self._image_at(img.globals_at)}, "
                     f"i64 {img.num_globals})")
-        for i, g in enumerate(m.globals):
-            if nglob + i in img.simple_globals:
+        for i, _, g in spans(m.globals):
+            if g is None or nglob + i in img.simple_globals:  # rows are all in the image
                 continue
             value = self._const_expr(fx, g.init)
             cell = fx.ctx_array_item("globals", nglob + i)
@@ -600,12 +597,16 @@ class ModuleEmitter:
         parses that at memcpy speed, where 100,000 `i64 N` items cost about a second
         of Python and LLVM.  Both targets are little-endian."""
         data = array("q", values)
-        if not data:
-            return "null"
         if sys.byteorder != "little":
             data.byteswap()
+        return self._byte_table(name, data.tobytes())
+
+    def _byte_table(self, name: str, raw: bytes) -> str:
+        """A constant of bytes (rows of little-endian i64s), 8-aligned; null if empty."""
+        if not raw:
+            return "null"
         self.globals_text.append(f"@{name} = private unnamed_addr constant "
-                                 f"[{len(data) * 8} x i8] {ir_bytes(data.tobytes())}, align 8")
+                                 f"[{len(raw)} x i8] {ir_bytes(raw)}, align 8")
         return f"@{name}"
 
     def _struct_array(self, name: str, rows: list) -> str:
@@ -642,9 +643,8 @@ class ModuleEmitter:
             self._memory_row(mt.limits) + [("i64", int(self.needs_explicit_checks(i)))]
             for i, mt in enumerate(ctx.mems)])
         tabs = self._struct_array("tables", [self._table_row(tt) for tt in ctx.tables])
-        codes = {t: self._valtype_code(t) for t in {g.valtype for g in ctx.globals}}
-        globs = self._i64_array("globals", [  # rows {i64 valtype, i64 mutable}
-            field for g in ctx.globals for field in (codes[g.valtype], g.mutable)])
+        # Rows {i64 valtype, i64 mutable} per global, in the image (image.py).
+        globs = self._image_at(self.image.global_descs_at) if ctx.globals else "null"
         # Filled in the instance by the initializer (image.py: `datas` rows).
         datas = "null"
         if m.datas:
@@ -708,13 +708,7 @@ class ModuleEmitter:
                 ("i64", self._valtype_code(tt.reftype))]
 
     def _valtype_code(self, t) -> int:
-        if type(t) is RefType:
-            heap = t.heap
-            if type(heap) is int:
-                comp = self.ctx.types.comp(heap)
-                return 0x70 if type(comp) is FuncType else 0x6E
-            return _REF_FAMILY_CODE.get(heap, 0x6E)
-        return abi.VALTYPE_CODES[t]
+        return valtype_code(self.ctx, t)
 
 
 # --- the initializer's loops over the module image (image.py) ----------------------

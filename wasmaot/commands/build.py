@@ -3,8 +3,8 @@
 Steps: decode and validate; bind every import at build time (WASI preview1
 to the runtime's C functions; anything else is a build error for now, listing
 each); compile to objects for the target; generate the build configuration
-(baked grants, limits, and the manifest that `wasmaot inspect` reads back);
-link statically with zig against musl and the runtime archive; strip; move
+(baked grants, limits, and the manifest that `wasmaot inspect` reads back: an
+object LLVM compiles in-process, driver/build_config.py); link statically with zig against musl and the runtime archive; strip; move
 into place.  The output file is written atomically: a failed build leaves no
 partial file and never replaces an existing one.
 """
@@ -26,7 +26,7 @@ from ..driver.compile import CompileRequest, compile_module, frontend
 from ..driver.cpu import CpuChoice
 from ..driver.grants import Grant, check_count, env_grant, listen_grant, manifest_value
 from ..driver.targets import code_target
-from ..driver.toolchain import UNWIND_LIBS, _run, compile_object, runtime_build, zig_command
+from ..driver.toolchain import UNWIND_LIBS, compile_object, link_static, runtime_build
 
 MANIFEST_SECTION = ".wasmaot.manifest"
 
@@ -166,20 +166,18 @@ def build(data: bytes, output: str | os.PathLike, opts: BuildOptions, *,
                 runtime.include_dirs)
             link.check_definitions([(w, sym) for w, sym, _ in custom], linked_inputs)
             inputs.extend(str(p) for p in linked_inputs)
-        (tmpdir / "build_config.c").write_text(build_config.source(
-            max_memory=opts.max_memory, max_wasm_stack=opts.max_wasm_stack, locked=opts.locked,
-            interruptible=opts.interruptible, timeout_ns=opts.timeout_ns, dirs=opts.dirs, env=opts.env, listen=opts.tcp_listen,
-            cpu=cpu, manifest=manifest_for(data, opts, cpu).encode(), manifest_section=MANIFEST_SECTION))
-        compile_object(tmpdir / "build_config.c", tmpdir / "build_config.o", target,
-                       include_dirs=runtime.include_dirs,
-                       extra_flags=(f"-ffile-prefix-map={tmpdir}=build",))
+        (tmpdir / "build_config.o").write_bytes(build_config.config_object(
+            code_target(opts.target), max_memory=opts.max_memory,
+            max_wasm_stack=opts.max_wasm_stack, locked=opts.locked,
+            interruptible=opts.interruptible, timeout_ns=opts.timeout_ns, dirs=opts.dirs,
+            env=opts.env, listen=opts.tcp_listen, cpu=cpu,
+            manifest=manifest_for(data, opts, cpu).encode(), manifest_section=MANIFEST_SECTION))
         inputs += ["build_config.o", str(runtime.main_object("main"))]
         linked = tmpdir / "a.out"
-        cmd = [*zig_command(), "cc", "-target", target.zig_target, "-static", "-o", linked.name,
-               *inputs, str(runtime.archive), "-Wl,--build-id=none", "-Wl,--gc-sections", "-lm", *UNWIND_LIBS]
-        if opts.strip:
-            cmd.append("-s")
-        _run(cmd, f"linking {output.name} for {opts.target}", cwd=tmpdir)
+        flags = ("-Wl,--build-id=none", "-Wl,--gc-sections", "-lm", *UNWIND_LIBS)
+        link_static(target, linked.name, [*inputs, str(runtime.archive)],
+                    flags + (("-s",) if opts.strip else ()),
+                    f"linking {output.name} for {opts.target}", tmpdir)
         return _write_atomically(linked.read_bytes(), output, mode=0o755)
 
 

@@ -3,13 +3,13 @@ runtime_c/exe/main.c, defined once.
 
 `c_header()` renders the layout below as `wasmaot_build_config.h`, which the
 runtime's `main` is compiled against (driver/toolchain.py writes it next to
-`wasmaot_abi.h`); `source()` renders one build's configuration against the
-same header, with `static_asserts()` inside, so a build whose C compiler
-disagrees with an offset here does not compile (tests/runtime/test_contract.py
-checks both targets).
+`wasmaot_abi.h`), and `static_asserts()` check that a C compiler lays it out as
+here (tests/runtime/test_contract.py, both targets).  `llvm_ir()` renders one
+build's configuration from the same definitions as LLVM IR, which the build
+compiles in-process (a C compiler run per build cost 30 ms of a 0.2 s build).
 
-Every value is bytes (driver/grants.py): a `uint8_t` array holding the value
-and one NUL after it, described by `struct wasmaot_bytes` with the length
+Every value is bytes (driver/grants.py): an array holding the value and one NUL
+after it, described by `struct wasmaot_bytes` with the length
 without that NUL.  main.c refuses a value whose byte at `len` is not NUL or
 that holds a NUL before it, so the C strings it hands to the WASI layer are
 exactly the bytes given here.
@@ -18,8 +18,12 @@ exactly the bytes given here.
 from __future__ import annotations
 
 from ..codegen.abi import Field, Struct
-from .cpu import CpuChoice, c_macros
+from ..codegen.image import ir_bytes
+from ..errors import ToolchainError
+from . import llvm
+from .cpu import FEATURES, CpuChoice, c_macros
 from .grants import MAX_GRANTS, RUN_TIME_VARS, Grant
+from .targets import CodeTarget
 
 HEADER_NAME = "wasmaot_build_config.h"
 
@@ -94,76 +98,104 @@ def static_asserts() -> str:
     return "\n".join(lines) + "\n"
 
 
-def byte_array(name: str, value: bytes) -> str:
-    """A C definition of `value` plus a NUL, as numbers: no C escape rules apply."""
-    body = ",".join(str(b) for b in value + b"\0")
-    return f"static const uint8_t {name}[{len(value) + 1}] = {{{body}}};"
-
-
-class _Arrays:
-    """Collects the byte arrays of one source file, each named once."""
+class _Values:
+    """The IR globals of one build's values: each byte string once, named in order."""
 
     def __init__(self) -> None:
         self.lines: list[str] = []
 
-    def bytes_ref(self, value: bytes) -> str:
-        name = f"v{len(self.lines)}"
-        self.lines.append(byte_array(name, value))
-        return f"{{{name}, {len(value)}u}}"
+    def bytes_ref(self, value: bytes) -> dict:
+        """A `wasmaot_bytes` for `value`: its bytes, then a NUL."""
+        name = f"@v{len(self.lines)}"
+        self.lines.append(f"{name} = private unnamed_addr constant [{len(value) + 1} x i8] "
+                          f"{ir_bytes(value + bytes(1))}, align 1")
+        return {"data": name, "len": len(value)}
+
+    def array(self, s: Struct, name: str, rows: list[dict]) -> str:
+        if not rows:
+            return "null"
+        items = ", ".join(f"{_ir_type(s)} {_ir_value(s, row)}" for row in rows)
+        self.lines.append(f"@{name} = private unnamed_addr constant [{len(rows)} x {_ir_type(s)}] "
+                          f"[{items}], align 8")
+        return f"@{name}"
 
 
-def _array(ctype: str, name: str, items: list[str]) -> str:
-    # C has no empty arrays: an unused zero entry stands in (its count is 0).
-    return f"static const {ctype} {name}[] = {{{', '.join(items) or '{0}'}}};"
+_STRUCTS_BY_NAME = {f"struct {s.name}": s for s in STRUCTS}
 
 
-def _cpu_asserts(cpu: CpuChoice) -> list[str]:
-    """The required mask names rows of the table of the architecture this file
-    is compiled for (a mask of another architecture's rows would check the
-    wrong features)."""
-    macro = f"WASMAOT_CPU_FEATURES_{cpu.arch.upper()}_COUNT"
-    return [f"#if !defined(__{cpu.arch}__)",
-            f'#error "cpu_features are {cpu.arch} rows"',
-            "#endif",
-            f'_Static_assert(({cpu.mask:#x}ull >> {macro}) == 0, "cpu_features: rows of the table");',
-            ""]
+def _field_type(f: Field) -> str:
+    nested = _STRUCTS_BY_NAME.get(f.ctype)
+    if nested is not None:
+        return _ir_type(nested)
+    return "ptr" if f.ctype.endswith("*") else "i64"
 
 
-def source(*, max_memory: int, max_wasm_stack: int, locked: bool, interruptible: bool,
-           timeout_ns: int, cpu: CpuChoice, dirs: tuple[Grant, ...],
-           env: tuple[bytes, ...], listen: tuple[bytes, ...], manifest: bytes,
-           manifest_section: str) -> str:
-    """The C file of one build's configuration and manifest."""
-    arrays = _Arrays()
-    dir_items = [f"{{{arrays.bytes_ref(g.host)}, {arrays.bytes_ref(g.guest)}, {int(g.readonly)}u}}"
-                 for g in dirs]
-    env_items = [arrays.bytes_ref(e) for e in env]
-    listen_items = [arrays.bytes_ref(a) for a in listen]
-    cpu_level = arrays.bytes_ref(cpu.described().encode())
+def _ir_type(s: Struct) -> str:
+    return "{ " + ", ".join(_field_type(f) for f in s.fields) + " }"
+
+
+def _ir_value(s: Struct, values: dict) -> str:
+    """An IR constant of `s` from {field: value} (a dict for a nested struct): every
+    field named, none more."""
+    if set(values) != {f.name for f in s.fields}:
+        raise ValueError(f"{s.name}: fields {sorted(values)}")
+    out = []
+    for f in s.fields:
+        v = values[f.name]
+        nested = _STRUCTS_BY_NAME.get(f.ctype)
+        out.append(f"{_field_type(f)} {_ir_value(nested, v) if nested else v}")
+    return "{ " + ", ".join(out) + " }"
+
+
+def _check_layout() -> None:
+    """LLVM lays a struct of i64, ptr and such structs out with no padding on our 64-bit
+    targets: offsets are the running sums of the sizes, which is what Struct says and
+    what the C header's static asserts check (tests/runtime/test_contract.py)."""
+    for s in STRUCTS:
+        for f in s.fields:
+            nested = _STRUCTS_BY_NAME.get(f.ctype)
+            assert f.size == (nested.size if nested else 8), (s.name, f.name)
+
+
+_check_layout()
+
+
+def llvm_ir(*, max_memory: int, max_wasm_stack: int, locked: bool, interruptible: bool,
+            timeout_ns: int, cpu: CpuChoice, dirs: tuple[Grant, ...],
+            env: tuple[bytes, ...], listen: tuple[bytes, ...], manifest: bytes,
+            manifest_section: str, arch: str) -> str:
+    """The LLVM IR of one build's configuration (`wasmaot_build`, laid out as CONFIG)
+    and its manifest, for an executable of `arch`: compiled by LLVM in-process, no C
+    compiler run per build.  The manifest is kept by the linker's --gc-sections
+    (`llvm.used` gives its section SHF_GNU_RETAIN)."""
+    if cpu.arch != arch:  # the mask names rows of the table of one architecture
+        raise ToolchainError(f"cpu_features are {cpu.arch} rows, the executable is {arch}")
+    if cpu.mask >> len(FEATURES[arch]):
+        raise ToolchainError(f"cpu_features: {cpu.mask:#x} names rows past the {arch} table")
+    v = _Values()
+    dir_rows = [{"host": v.bytes_ref(g.host), "guest": v.bytes_ref(g.guest),
+                 "readonly": int(g.readonly)} for g in dirs]
+    config = {
+        "max_memory_bytes": max_memory, "max_wasm_stack": max_wasm_stack, "locked": int(locked),
+        "ndirs": len(dirs), "dirs": v.array(DIR, "dirs", dir_rows),
+        "nenv": len(env), "env": v.array(BYTES, "env", [v.bytes_ref(e) for e in env]),
+        "nlisten": len(listen),
+        "listen": v.array(BYTES, "listen", [v.bytes_ref(a) for a in listen]),
+        "interruptible": int(interruptible), "timeout_ns": timeout_ns,
+        "cpu_features": cpu.mask, "cpu_level": v.bytes_ref(cpu.described().encode()),
+    }
     return "\n".join([
-        "/* Generated by wasmaot build. */",
-        "#include <stddef.h>",
-        "#include <stdint.h>",
-        f'#include "{HEADER_NAME}"',
-        "",
-        static_asserts(),
-        *_cpu_asserts(cpu),
-        *arrays.lines,
-        _array("struct wasmaot_build_dir", "dirs", dir_items),
-        _array("struct wasmaot_bytes", "env", env_items),
-        _array("struct wasmaot_bytes", "listen", listen_items),
-        "",
-        "const struct wasmaot_build_config wasmaot_build = {",
-        f"  .max_memory_bytes = {max_memory}u, .max_wasm_stack = {max_wasm_stack}u,",
-        f"  .locked = {int(locked)}u,",
-        f"  .ndirs = {len(dirs)}u, .dirs = dirs, .nenv = {len(env)}u, .env = env,",
-        f"  .nlisten = {len(listen)}u, .listen = listen,",
-        f"  .interruptible = {int(interruptible)}u, .timeout_ns = {timeout_ns}u,",
-        f"  .cpu_features = {cpu.mask:#x}u, .cpu_level = {cpu_level},",
-        "};",
-        "",
-        "/* The manifest: what this executable is and what it was granted (wasmaot inspect). */",
-        f'__attribute__((used, retain, section("{manifest_section}")))',
-        byte_array("manifest", manifest),
+        "; the build configuration, generated by wasmaot build (driver/build_config.py)",
+        *v.lines,
+        f"@wasmaot_build = hidden constant {_ir_type(CONFIG)} {_ir_value(CONFIG, config)}, align 8",
+        "; the manifest: what this executable is and what it was granted (wasmaot inspect)",
+        (f"@manifest = internal constant [{len(manifest)} x i8] {ir_bytes(manifest)}, "
+         f'section "{manifest_section}", align 1'),
+        '@llvm.used = appending global [1 x ptr] [ptr @manifest], section "llvm.metadata"',
         "",
     ])
+
+
+def config_object(target: CodeTarget, **config) -> bytes:
+    """The object file of llvm_ir(**config) for `target` (an executable's)."""
+    return llvm.compile_ir(llvm_ir(arch=target.arch, **config), target, 0)

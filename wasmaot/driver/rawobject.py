@@ -38,7 +38,7 @@ def data_object(symbol: str, parts: list, arch: str) -> bytes:
     machine = _MACHINES.get(arch)
     if machine is None:
         raise ToolchainError(f"no raw-data object format for {arch}")
-    size = sum(len(p) for p in parts)
+    size = sum(map(len, parts))
     section = f".rodata.{symbol}".encode()
     shstrtab = b"\0" + section + b"\0.symtab\0.strtab\0.shstrtab\0.note.GNU-stack\0"
     name_at = {n: shstrtab.index(b"\0" + n + b"\0") + 1

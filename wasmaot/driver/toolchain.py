@@ -26,12 +26,12 @@ written without timestamps.  Every failure is a `ToolchainError` with one line.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,6 +101,20 @@ def zig_command() -> list[str]:
 
 
 def zig_version() -> str:
+    """The ziglang wheel's version, from the name of its dist-info directory beside the
+    package (importlib.metadata would cost 10-17 ms of every build's start-up); else
+    importlib.metadata's answer."""
+    try:
+        import ziglang
+    except ImportError:
+        return "unknown"
+    site = Path(ziglang.__file__).resolve().parent.parent
+    try:
+        names = [n for n in os.listdir(site) if n.startswith("ziglang-") and n.endswith(".dist-info")]
+    except OSError:
+        names = []
+    if len(names) == 1:
+        return names[0].removeprefix("ziglang-").removesuffix(".dist-info")
     from importlib.metadata import PackageNotFoundError, version
 
     try:
@@ -162,7 +176,8 @@ def _first_error_line(output: str) -> str:
     return lines[-1] if lines else "no diagnostic"
 
 
-def _run(cmd: list[str], what: str, cwd: Path | None = None) -> None:
+def _run(cmd: list[str], what: str, cwd: Path | None = None) -> str:
+    """Runs a zig command; its stderr (ToolchainError if it fails)."""
     try:
         proc = subprocess.run(cmd, check=False, cwd=cwd, capture_output=True, text=True, timeout=TIMEOUT_SECONDS)
     except subprocess.TimeoutExpired:
@@ -173,6 +188,7 @@ def _run(cmd: list[str], what: str, cwd: Path | None = None) -> None:
         err = ToolchainError(f"{what}: {_first_error_line(proc.stderr + proc.stdout)}")
         err.details = proc.stderr  # the whole diagnostic, for --debug
         raise err
+    return proc.stderr
 
 
 def _target_flags(target: Target) -> list[str]:
@@ -200,6 +216,9 @@ def compile_object(
 
 
 def _build_runtime_into(target: Target, out: Path) -> None:
+    # Imported only here: a build that finds the runtime in the cache skips it.
+    from concurrent.futures import ThreadPoolExecutor
+
     include = out / "include"
     objdir = out / "obj"
     include.mkdir(parents=True)
@@ -319,3 +338,109 @@ def link_module_shared(
         if os.path.exists(tmp):
             os.unlink(tmp)
     return out_path
+
+
+# --- static links through a remembered linker command ---------------------------------------
+# `zig cc` spends 30-80 ms of a link finding its libraries for the target (it hashes its
+# sources to look up crt1.o, libc.a, libunwind.a, compiler_rt in its cache); the linker
+# itself takes about 10 ms.  With `-###`, zig prints the `ld.lld` command it runs (and
+# runs it), so the first link of a kind remembers that command as a plan, and later links
+# of the same kind run `zig ld.lld` with it directly: the same linker, the same arguments,
+# the same bytes out.  A plan is used only while every absolute path in it still exists
+# (zig's cache is content-addressed: a path that exists holds what it held), and a link
+# that fails through a plan is run again through `zig cc`, whose diagnostic is reported.
+
+_PLAN_INPUTS, _PLAN_OUTPUT = "\0inputs", "\0output"
+
+
+@dataclass(frozen=True)
+class LinkPlan:
+    """The linker's arguments with the inputs (one marker) and the output left open."""
+    argv: tuple
+
+    def expand(self, output: str, inputs: list[str]) -> list[str] | None:
+        """The arguments for this link; None if a path the plan names is gone."""
+        out = []
+        for a in self.argv:
+            if a == _PLAN_INPUTS:
+                out.extend(inputs)
+            elif a == _PLAN_OUTPUT:
+                out.append(output)
+            elif a.startswith("/") and not os.path.exists(a):
+                return None
+            else:
+                out.append(a)
+        return out
+
+
+def plan_from_line(line: str, output: str, inputs: list[str]) -> LinkPlan | None:
+    """The plan of zig's printed `ld.lld ...` command of a link of `inputs` into `output`,
+    or None if the line cannot be read back unambiguously (it is words joined by spaces,
+    unquoted: a name with a space makes it ambiguous)."""
+    words = line.strip().split(" ")
+    if words[0] != "ld.lld" or any(" " in a or not a for a in [output, *inputs]):
+        return None
+    argv = words[1:]
+    for k in range(len(argv) - len(inputs) + 1):
+        if argv[k:k + len(inputs)] == inputs:
+            argv[k:k + len(inputs)] = [_PLAN_INPUTS]
+            break
+    else:
+        return None
+    if argv.count("-o") != 1 or argv[argv.index("-o") + 1] != output:
+        return None
+    argv[argv.index("-o") + 1] = _PLAN_OUTPUT
+    if any(a.startswith("/") and not os.path.exists(a) for a in argv):
+        return None
+    return LinkPlan(tuple(argv))
+
+
+def _plan_path(target: Target, flags: tuple) -> Path:
+    h = hashlib.sha256()
+    for part in (str(zig_command()), zig_version(), target.zig_target, *flags):
+        h.update(part.encode() + b"\0")
+    return cache_root() / "link-plans" / f"{target.name}-{h.hexdigest()[:20]}.json"
+
+
+def _read_plan(path: Path) -> LinkPlan | None:
+    try:
+        argv = json.loads(path.read_text())["argv"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(argv, list) or not all(isinstance(a, str) for a in argv):
+        return None
+    return LinkPlan(tuple(argv))
+
+
+def _write_plan(path: Path, plan: LinkPlan) -> None:
+    """Atomically; a plan that cannot be written is simply not remembered."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".plan-", dir=path.parent)
+        with os.fdopen(fd, "w") as f:
+            json.dump({"argv": list(plan.argv)}, f)
+        os.replace(tmp, path)
+    except OSError:
+        pass
+
+
+def link_static(target: Target, output: str, inputs: list[str], flags: tuple, what: str,
+                cwd: Path) -> None:
+    """`zig cc -target T -static -o output inputs flags` (run in `cwd`), through the
+    remembered plan of such links when there is one."""
+    path = _plan_path(target, flags)
+    plan = _read_plan(path)
+    argv = plan.expand(output, inputs) if plan is not None else None
+    if argv is not None:
+        try:
+            _run([*zig_command(), "ld.lld", *argv], what, cwd=cwd)
+            return
+        except ToolchainError:
+            pass  # `zig cc` below says what is wrong, as it would have without a plan
+    cmd = [*zig_command(), "cc", "-target", target.zig_target, "-static", "-o", output,
+           *inputs, *flags]
+    stderr = _run(cmd + ["-###"], what, cwd=cwd)
+    line = next((ln for ln in stderr.splitlines() if ln.startswith("ld.lld ")), None)
+    plan = plan_from_line(line, output, inputs) if line else None
+    if plan is not None:
+        _write_plan(path, plan)

@@ -7,6 +7,7 @@ entities the module defines itself.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Union
 
@@ -124,13 +125,15 @@ class Module:
     tables: list[Table] = field(default_factory=list)
     memories: list[MemType] = field(default_factory=list)
     tags: list[TagType] = field(default_factory=list)
-    globals: list[Global] = field(default_factory=list)
+    # The decoder gives a sections.NumberGlobals: common globals kept as rows, read back
+    # as Global objects on access.
+    globals: Sequence[Global] = field(default_factory=list)
     exports: list[Export] = field(default_factory=list)
     start: int | None = None
     elems: list[Elem] = field(default_factory=list)
     data_count: int | None = None
     codes: list[Code] = field(default_factory=list)
-    datas: list[Data] = field(default_factory=list)
+    datas: Sequence[Data] = field(default_factory=list)  # sections.ConstDataSegments, likewise
     sections: list[SectionInfo] = field(default_factory=list)
     customs: list[CustomSection] = field(default_factory=list)
     names: Names = field(default_factory=Names)

@@ -22,7 +22,7 @@ from .limits import (
 )
 from . import limits
 from .refusals import Refusals
-from .sections import check_limit
+from .sections import ConstDataSegments, NumberGlobals, check_limit, spans
 from .validate_func import DATA_COUNT_OPS, ENTRIES, PREFIXED_ENTRIES, FuncValidator
 
 
@@ -213,11 +213,15 @@ def _validate_declarations(m: Module, refusals: Refusals | None = None) -> Modul
         ctx.mems.append(_memtype(mem))
     for tag in m.tags:
         ctx.tags.append(_tag(ctx, tag.typeidx))
-    for i, g in enumerate(m.globals):
-        gt = GlobalType(ctx.valtype(g.type.valtype), g.type.mutable)
-        ctx.visible_globals = num_imported_globals + i
-        _const_expr(ctx, g.init, gt.valtype, "global")
-        ctx.globals.append(gt)
+    for lo, hi, other in spans(m.globals):
+        if other is None and _number_globals_valid(m.globals, lo, hi):
+            ctx.globals.extend(m.globals.types(lo, hi))
+            continue
+        for i, g in zip(range(lo, hi), m.globals[lo:hi] if other is None else [other]):
+            gt = GlobalType(ctx.valtype(g.type.valtype), g.type.mutable)
+            ctx.visible_globals = num_imported_globals + i
+            _const_expr(ctx, g.init, gt.valtype, "global")
+            ctx.globals.append(gt)
     ctx.visible_globals = len(ctx.globals)
     _validate_exports(ctx, m)
     if m.start is not None:
@@ -229,7 +233,10 @@ def _validate_declarations(m: Module, refusals: Refusals | None = None) -> Modul
             raise InvalidModule("start function must have type [] -> []", section="start")
     for elem in m.elems:
         ctx.elems.append(_validate_elem(ctx, elem))
-    for data in m.datas:
+    datas = m.datas
+    if isinstance(datas, ConstDataSegments) and ctx.mems and ctx.mems[0].limits.addrtype == "i32":
+        datas = datas.others.values()  # the rows are valid: memory 0 exists and takes i32.const
+    for data in datas:
         if data.mode == "active":
             if data.memory >= len(ctx.mems):
                 raise InvalidModule(f"unknown memory {data.memory}", offset=data.offset,
@@ -240,11 +247,13 @@ def _validate_declarations(m: Module, refusals: Refusals | None = None) -> Modul
 
 def _collect_refs(m: Module) -> set[int]:
     """C.refs: functions referenced outside function bodies (spec 3.5.x)."""
-    exprs = [g.init for g in m.globals] + [t.init for t in m.tables if t.init]
+    # (A global kept as a row is initialized by a number: it references nothing.)
+    exprs = [g.init for _, _, g in spans(m.globals) if g is not None]
+    exprs += [t.init for t in m.tables if t.init]
     refs = {e.index for e in m.exports if e.kind == "func"}
     for elem in m.elems:
         if elem.func_indices:
-            refs.update(elem.init.indices)
+            refs.update(elem.init.distinct())
         else:
             exprs.extend(elem.init)
         if elem.offset_expr:
@@ -252,6 +261,16 @@ def _collect_refs(m: Module) -> set[int]:
     for expr in exprs:
         refs.update(ins.imms[0] for ins in expr if ins.op.name == "ref.func")
     return refs
+
+
+# A constant's opcode -> the valtype code of its type (every other byte: 0).
+_CONST_VALTYPE_CODES = bytes(0x7F - (b - 0x41) if 0x41 <= b <= 0x44 else 0 for b in range(256))
+
+
+def _number_globals_valid(globs: NumberGlobals, lo: int, hi: int) -> bool:
+    """Whether rows lo..hi-1 of `globs` are valid: each constant has its global's type
+    (compared at C speed; if not, the caller validates them one by one for the error)."""
+    return globs.ops[lo:hi].translate(_CONST_VALTYPE_CODES) == globs.codes[2 * lo:2 * hi:2]
 
 
 _CONST_TYPES = {"i32.const": "i32", "i64.const": "i64", "f32.const": "f32", "f64.const": "f64"}
@@ -360,8 +379,8 @@ def _elem_funcidxs(ctx: ModuleContext, items, rt: RefType) -> None:
     """Each index names a function whose reference matches `rt`; the type check
     runs once per distinct function type (a segment may have millions of items)."""
     nfuncs, checked = len(ctx.funcs), set()
-    if items.indices and max(items.indices) < nfuncs:
-        distinct = {ctx.funcs[x] for x in set(items.indices)}
+    if items.indices and max(items.distinct()) < nfuncs:
+        distinct = {ctx.funcs[x] for x in items.distinct()}
         if all(ctx.types.matches(RefType(False, t), rt) for t in distinct):
             return  # all valid, known at C speed
     for j, x in enumerate(items.indices):  # find the first invalid item
