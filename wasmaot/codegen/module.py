@@ -17,7 +17,7 @@ from ..wasm.module import Module
 from ..wasm.opcodes import OPCODES
 from ..wasm.reader import Reader
 from ..wasm.sections import spans
-from ..wasm.types import FuncType
+from ..wasm.types import FuncType, RefType
 from ..wasm.refusals import Refusals
 from ..wasm.validate_module import ModuleContext
 from . import abi, numeric, simd
