@@ -164,10 +164,15 @@ def test_legacy_encoded_example_matches_native(legacy_wasms, natives, tmp_path, 
     legacy = set(LEGACY.findall(text))
     assert {"try", "catch"} <= legacy and "try_table" not in text, sorted(legacy)
     exe = build_exe(legacy_wasms[name], tmp_path / name, target)
-    want = subprocess.run([str(natives[name]), "1000"], capture_output=True, check=False,
+    _assert_runs_like_native(exe, target, natives[name])
+
+
+def _assert_runs_like_native(exe, target: str, native) -> None:
+    """`exe 1000` prints what the native build prints, also with the exception
+    collector run at every allocation (see below)."""
+    want = subprocess.run([str(native), "1000"], capture_output=True, check=False,
                           timeout=120)
     assert want.returncode == 0
-    # Also with the exception collector run at every allocation (see below).
     for env in ({}, {"WASMAOT_EXN_GC_STRESS": "1"}):
         got = run_exe(exe, target, ["1000"], env=env)
         assert (got.stdout, got.returncode) == (want.stdout, want.returncode), env
@@ -197,10 +202,5 @@ def test_partitioned_example_matches_native(wasms, natives, tmp_path, monkeypatc
     from wasmaot.wasm import decode_module
     monkeypatch.setattr(compile_mod, "PARTITION_BYTES", 512)
     assert compile_mod.partition_count(decode_module(wasms[name])) >= 8
-    exe = build_exe(wasms[name], tmp_path / name, target)
-    want = subprocess.run([str(natives[name]), "1000"], capture_output=True, check=False,
-                          timeout=120)
-    assert want.returncode == 0
-    for env in ({}, {"WASMAOT_EXN_GC_STRESS": "1"}):
-        got = run_exe(exe, target, ["1000"], env=env)
-        assert (got.stdout, got.returncode) == (want.stdout, want.returncode), env
+    _assert_runs_like_native(build_exe(wasms[name], tmp_path / name, target), target,
+                             natives[name])
