@@ -102,6 +102,7 @@ class Program:
     c_files: tuple[str, ...]  # in src_dir; "*.c" for all
     exclude: tuple[str, ...] = ()  # file names that "*.c" leaves out
     defines: tuple[str, ...] = ()  # -D flags, the same for every build
+    shim: str = ""  # a directory of bench/suite put first on the include path
     args: tuple[str, ...] = ()  # the timed workload
     quick_args: tuple[str, ...] = ()  # --quick: a tiny workload
 
@@ -120,9 +121,11 @@ PROGRAMS = (
                      "loslib.c", "loadlib.c"),
             # Errors abort instead of longjmp (no setjmp in wasm without the exception
             # proposal; the script raises none); a fixed hash seed (Lua's mixes in time() and
-            # an address), so table traversal order, and the output, is the same everywhere.
+            # an address), so table traversal order, and the output, is the same everywhere;
+            # l_signalT: sig_atomic_t is int, and wasi-libc has no <signal.h>.
             defines=("LUAI_THROW(L,c)=abort()", "LUAI_TRY(L,c,a)={ a }", "luai_jmpbuf=int",
-                     "luai_makeseed(L)=0x5eedu"),
+                     "luai_makeseed(L)=0x5eedu", "l_signalT=int"),
+            shim="lua_shim",  # an empty <setjmp.h>: see the file
             args=("20",), quick_args=("1",)),
     Program("sqlite", "database",
             Archive("npm", "better-sqlite3", "13.2.0",
@@ -198,8 +201,11 @@ def fetch(a: Archive) -> Path:
         if digest != a.sha256:
             raise BenchError(f"{got.name}: sha256 {digest}, but {a.key} is pinned to {a.sha256}")
         unpacked = Path(tmp) / "unpacked"
-        with tarfile.open(got) as tar:
-            tar.extractall(unpacked, filter="data")  # no absolute paths, .., or device files
+        try:
+            with tarfile.open(got) as tar:
+                tar.extractall(unpacked, filter="data")  # no absolute paths, .., devices
+        except (tarfile.TarError, OSError) as e:
+            raise BenchError(f"unpacking {got.name}: {e}") from e
         shutil.copy2(got, unpacked / got.name)
         (unpacked / ".complete").write_text(f"{got.name} {digest}\n")
         if dest.exists():
@@ -226,6 +232,8 @@ class Built:
 def c_inputs(p: Program) -> tuple[list[str], list[str]]:
     """(the C files, the -I/-D flags) of p, its archive fetched."""
     flags = [f"-D{d}" for d in p.defines]
+    if p.shim:
+        flags.append(f"-I{SUITE / p.shim}")
     files = [str(p.driver)]
     if p.archive is not None:
         src = fetch(p.archive) / p.src_dir
@@ -246,10 +254,10 @@ def tool_version(cmd: list[str]) -> str:
 
 
 def cached_c_build(kind: str, cmd: list[str], files: list[str], version: str,
-                   out_name: str) -> Path:
-    """Runs the compile command `cmd + files + [-o OUT]` unless its output is cached: the key
-    hashes the command, the contents of every file and the compiler's version."""
-    h = hashlib.sha256("\0".join([kind, version, *cmd]).encode())
+                   out_name: str, libs: tuple[str, ...] = ()) -> Path:
+    """Runs the compile command `cmd + files + libs + [-o OUT]` unless its output is cached:
+    the key hashes the command, the contents of every file and the compiler's version."""
+    h = hashlib.sha256("\0".join([kind, version, *cmd, *libs]).encode())
     for f in files:
         h.update(Path(f).read_bytes())
     out_dir = BUILDS / h.hexdigest()[:16]
@@ -258,7 +266,7 @@ def cached_c_build(kind: str, cmd: list[str], files: list[str], version: str,
         return out
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = out_dir / f".{out_name}.tmp"
-    proc = subprocess.run([*cmd, *files, "-o", str(tmp)], capture_output=True, text=True,
+    proc = subprocess.run([*cmd, *files, *libs, "-o", str(tmp)], capture_output=True, text=True,
                           check=False)
     if proc.returncode != 0:
         raise BenchError(f"{kind} build failed: {proc.stderr.strip()[-3000:]}")
@@ -299,12 +307,12 @@ def build_program(p: Program, work: Path, launcher: str, wasmtime: str | None,
     arch = platform.machine()
     zig = [sys.executable, "-m", "ziglang", "cc"]
     native = {"native zig": cached_c_build(
-        "native zig", [*zig, "-target", f"{arch}-linux-musl", "-O2", "-static", "-s", *flags,
-                       "-lm"], files, versions["zig"], f"{p.name}-zig")}
+        "native zig", [*zig, "-target", f"{arch}-linux-musl", "-O2", "-static", "-s", *flags],
+        files, versions["zig"], f"{p.name}-zig", ("-lm",))}
     if versions.get("gcc"):
         native["native gcc"] = cached_c_build(
-            "native gcc", ["gcc", "-O2", "-s", *flags, "-lm"], files, versions["gcc"],
-            f"{p.name}-gcc")
+            "native gcc", ["gcc", "-O2", "-s", *flags], files, versions["gcc"],
+            f"{p.name}-gcc", ("-lm",))
     wasm = cached_c_build("wasm", [*zig, "-target", "wasm32-wasi", "-O2", *flags], files,
                           versions["zig"], f"{p.name}.wasm")
     exe = work / f"{p.name}-wasmaot"
