@@ -149,7 +149,7 @@ PROGRAMS = (
             # scalar everywhere: wasm32-wasi without -msimd128 has no vectors
             defines=("XXH_VECTOR=0",),
             args=("32768",), quick_args=("16",)),
-    Program("polykernels", "numeric", None, "", (), args=("400",), quick_args=("24",)),
+    Program("polykernels", "numeric", None, "", (), args=("560",), quick_args=("24",)),
 )
 BY_NAME = {p.name: p for p in PROGRAMS}
 

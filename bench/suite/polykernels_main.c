@@ -1,6 +1,6 @@
 /* Numeric loop kernels in the style of PolyBench/C (written plainly here, not fetched: no
  * registry ships PolyBench): gemm, syrk, 2mm, atax, jacobi-2d, seidel-2d, floyd-warshall.
- * argv[1]: the problem size N (matrices are N x N doubles; default 400). Prints one checksum
+ * argv[1]: the problem size N (matrices are N x N doubles; default 560). Prints one checksum
  * per kernel (%.10e of the sum of the result, so a few ulps of reassociation cannot show). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,7 +140,7 @@ static double floyd_warshall(int n) {
 }
 
 int main(int argc, char **argv) {
-    int n = argc > 1 ? atoi(argv[1]) : 400;
+    int n = argc > 1 ? atoi(argv[1]) : 560;
     if (n < 4 || n > 4000) { fprintf(stderr, "usage: polykernels N (4..4000)\n"); return 2; }
     printf("gemm %.10e\n", gemm(n));
     printf("syrk %.10e\n", syrk(n));
