@@ -426,24 +426,29 @@ RATIO_KEYS = ("wasmaot/native", "wasmtime/native", "wasmaot/wasmtime")
 
 def markdown(results: list[Result], header: str) -> str:
     lines = [header, "",
-             "| program | kind | best native s | wasmaot s | wasmtime s | wasmaot / best native "
+             "| program | kind | native zig s | native gcc s | wasmaot s | wasmtime s "
+             "| wasmaot / best native "
              "| wasmtime / best native | wasmaot / wasmtime | code KiB | wasmaot -O2 build s "
              "(CPU s) | build KiB/CPU-s | build peak MiB |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         def ratio(key: str) -> str:
             return f"{r.ratios[key]:.2f}" if key in r.ratios else "-"
-        wt = r.seconds.get("wasmtime")
+        def secs(candidate: str) -> str:
+            s = r.seconds.get(candidate)
+            best = "**" if candidate == r.best_native else ""
+            return f"{best}{s:.3f}{best}" if s is not None else "-"
         b = r.wasmaot_build
         lines.append(
-            f"| {r.name} | {r.kind} | {r.seconds[r.best_native]:.3f} ({r.best_native[7:]}) | "
-            f"{r.seconds['wasmaot']:.3f} | {f'{wt:.3f}' if wt else '-'} | "
+            f"| {r.name} | {r.kind} | {secs('native zig')} | {secs('native gcc')} | "
+            f"{secs('wasmaot')} | {secs('wasmtime')} | "
             f"{ratio('wasmaot/native')} | {ratio('wasmtime/native')} | "
             f"{ratio('wasmaot/wasmtime')} | {r.wasm_code_kib:.0f} | {b['wall_s']:.1f} "
             f"({b['cpu_s']:.1f}) | {r.wasm_code_kib / b['cpu_s']:.1f} | "
             f"{b['peak_rss_mib']:.0f} |")
     geo = [geomean([r.ratios[k] for r in results if k in r.ratios]) for k in RATIO_KEYS]
-    lines.append(f"| geomean | | | | | {geo[0]:.2f} | {geo[1]:.2f} | {geo[2]:.2f} | | | | |")
+    lines.append(f"| geomean | | | | | | {geo[0]:.2f} | {geo[1]:.2f} | {geo[2]:.2f} | | | | |")
+    lines += ["", "Seconds are median wall times; the best native of each program is in bold."]
     return "\n".join(lines) + "\n"
 
 

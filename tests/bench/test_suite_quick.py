@@ -95,3 +95,14 @@ def test_archive_escaping_its_directory_is_refused(monkeypatch, tmp_path):
     with pytest.raises(bench.BenchError, match="unpacking"):
         bench.fetch(pinned)
     assert not (tmp_path / "escape.c").exists()
+
+
+def test_output_differing_from_native_stops_the_bench(tmp_path):
+    """check_outputs compares every candidate's stdout with the first's, byte for byte."""
+    bench = load_run_py()
+    program = bench.BY_NAME["polykernels"]
+    same = [("native zig", ["/bin/echo", "1"]), ("wasmaot", ["/bin/echo", "1"])]
+    assert bench.check_outputs(program, same, ("x",), tmp_path) == b"1 x\n"
+    differs = [*same, ("wasmtime", ["/bin/echo", "2"])]
+    with pytest.raises(bench.BenchError, match="wasmtime's output differs"):
+        bench.check_outputs(program, differs, ("x",), tmp_path)
