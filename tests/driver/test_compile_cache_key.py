@@ -30,7 +30,7 @@ def sources(tmp_path, monkeypatch):
 
 
 def fingerprint() -> str:
-    return cache.compiler_fingerprint.__wrapped__()
+    return cache.compute_fingerprint()
 
 
 def test_a_changed_source_changes_the_fingerprint(sources):

@@ -8,12 +8,19 @@ number, so a changed checkout never reuses stale code.
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import os
 
 from .sources import PACKAGE_DIR, RUNTIME_C_DIR
 
+# SHA-256 without loading OpenSSL (hashlib's does: 2-3 ms of a cached `wasmaot
+# run`); the same digest whichever module computes it.
+try:
+    from _sha2 import sha256  # CPython 3.12 and later
+except ImportError:
+    try:
+        from _sha256 import sha256  # CPython 3.11
+    except ImportError:
+        from hashlib import sha256
 
 
 def cache_dir() -> str:
@@ -49,15 +56,25 @@ def _source_files(root: str) -> list[tuple[str, os.stat_result]]:
     return out
 
 
-@functools.lru_cache(maxsize=1)
 def compiler_fingerprint() -> str:
+    """compute_fingerprint(), once per process (not functools.lru_cache: its
+    import is another 2 ms of a cached `wasmaot run`)."""
+    if not _fingerprint:
+        _fingerprint.append(compute_fingerprint())
+    return _fingerprint[0]
+
+
+_fingerprint: list[str] = []  # this process's compiler_fingerprint(), once known
+
+
+def compute_fingerprint() -> str:
     """Hash of every source file that affects generated code or the runtime.
     Hashing them all takes over 10 ms, most of a cached `wasmaot run`, so the
     hash is remembered in the cache beside a digest of the files' names, sizes
     and modification times, and computed again only when one of those changed."""
     files = [(root, _source_files(root)) for root in (PACKAGE_DIR, RUNTIME_C_DIR)
              if os.path.isdir(root)]
-    stats = hashlib.sha256()
+    stats = sha256()
     for root, listing in files:
         stats.update(root.encode())
         for name, st in listing:
@@ -70,7 +87,7 @@ def compiler_fingerprint() -> str:
             return remembered
     except OSError:
         pass
-    h = hashlib.sha256()
+    h = sha256()
     for root, listing in files:
         for name, _ in listing:
             h.update(name.encode())
@@ -94,7 +111,7 @@ def _remember(path: str, text: str) -> None:
 
 
 def module_key(data: bytes, flags: str) -> str:
-    h = hashlib.sha256()
+    h = sha256()
     for part in (compiler_fingerprint().encode(), flags.encode(), data):
         h.update(len(part).to_bytes(8, "little"))
         h.update(part)
