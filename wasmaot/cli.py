@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-from contextlib import contextmanager
 from typing import Any, Callable
 
 import click
@@ -98,18 +97,6 @@ def _cpu_option(f):
              f"like this one (README: CPU levels).")(f)
 _QUIET_HELP = ("No progress line (shown on a terminal while a build that takes over 2 s "
                "compiles).")
-
-
-@contextmanager
-def _progress(quiet: bool):
-    """The progress callback for a build: a line on stderr if it is a terminal."""
-    from wasmaot.commands.progress import Progress
-
-    shown = Progress(sys.stderr, sys.stderr.isatty() and not quiet)
-    try:
-        yield shown.update
-    finally:
-        shown.close()
 
 
 _DETERMINISTIC_HELP = ("Same results on every CPU: relaxed SIMD takes one fixed choice and "
@@ -285,6 +272,7 @@ def build(reporter: _Reporter, file: str, output: str, target, opt_level, dirs, 
     leaves OUT untouched.
     """
     from wasmaot.commands.build import BuildOptions, build as do_build
+    from wasmaot.commands.progress import Progress
     from wasmaot.driver.grants import RunGrants
     from wasmaot.commands.inputs import read_module_bytes
     from wasmaot.driver.targets import host_code_target
@@ -301,7 +289,7 @@ def build(reporter: _Reporter, file: str, output: str, target, opt_level, dirs, 
             locked=locked, cpu=cpu, emit=emit, link=tuple(link_files),
             interruptible=timeout is not None, timeout_ns=_timeout_ns(timeout),
             deterministic=deterministic)
-        with _progress(quiet) as progress:
+        with Progress.on_terminal(sys.stderr, quiet) as progress:
             return do_build(read_module_bytes(file), output, opts, progress=progress)
     reporter.run(file, step)
     click.get_current_context().exit(1 if reporter.failed else 0)
@@ -331,10 +319,11 @@ def run(reporter: _Reporter, file: str, args, dirs, ro_dirs, env, tcp_listen, op
     """
     from wasmaot.driver.grants import RunGrants
     from wasmaot.commands.run import cached_executable, exec_with_grants
+    from wasmaot.commands.progress import Progress
 
     grants = reporter.run(file, lambda: RunGrants.parse(dirs, ro_dirs, env, tcp_listen))
     def step():
-        with _progress(quiet) as progress:
+        with Progress.on_terminal(sys.stderr, quiet) as progress:
             return cached_executable(file, opt_level, interruptible=timeout is not None,
                                      cpu=cpu, deterministic=deterministic, progress=progress)
     exe = None if grants is None else reporter.run(file, step)

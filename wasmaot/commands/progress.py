@@ -22,7 +22,8 @@ def _clock(seconds: float) -> str:
 class Progress:
     """`update` as compile_module reports it (functions compiled so far, of
     how many, and the share of the work); `close()` erases the line.  `stream` is written only
-    if `enabled` (callers pass: a terminal and no --quiet)."""
+    if `enabled`.  As a context manager (`on_terminal`), it gives `update` and
+    closes at the end."""
 
     def __init__(self, stream, enabled: bool, *, clock=time.monotonic) -> None:
         self.stream = stream
@@ -30,6 +31,17 @@ class Progress:
         self.clock = clock
         self.start = clock()
         self.shown = False
+
+    @classmethod
+    def on_terminal(cls, stream, quiet: bool = False) -> "Progress":
+        """Shown if `stream` is a terminal, unless `quiet` (--quiet)."""
+        return cls(stream, stream.isatty() and not quiet)
+
+    def __enter__(self):
+        return self.update
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def update(self, done: int, total: int, fraction: float) -> None:
         """`fraction`: of the work done (the partitions finished, weighed by

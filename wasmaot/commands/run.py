@@ -102,13 +102,11 @@ def fast_run(argv: list) -> bool:
         return False
     from .progress import Progress
 
-    shown = Progress(sys.stderr, sys.stderr.isatty())
     try:
-        exe = cached_executable(file, opt_level, deterministic=deterministic,
-                                progress=shown.update)
+        with Progress.on_terminal(sys.stderr) as progress:
+            exe = cached_executable(file, opt_level, deterministic=deterministic,
+                                    progress=progress)
     except Exception:  # let the full CLI report it in its one-line format
         return False
-    finally:
-        shown.close()
     exec_with_grants(exe, os.path.basename(file), args, run_grants)
     return True

@@ -17,9 +17,7 @@ from dataclasses import dataclass, field, replace
 
 from ..codegen.image import Image, build_image
 from ..codegen.module import REFUSALS, CodegenOptions, lower_partition
-from ..codegen.partition import (
-    FUNCTION_WEIGHT, function_weight, partition_functions, split_tiers,
-)
+from ..codegen.partition import FUNCTION_WEIGHT, partition_functions, split_tiers
 from ..wasm import decode_module, validate_module
 from ..wasm.module import Module
 from ..wasm.validate_module import ModuleContext
@@ -113,13 +111,13 @@ def _compile_partition(module: Module, ctx: ModuleContext, req: CompileRequest,
         full, tiny = split_tiers(module, ctx, funcs)
         groups = [(full, llvm.FULL), (tiny, llvm.TINY)]
     target = llvm.with_cpu(code_target(req.target), req.cpu)
+    options = replace(req.codegen, external_image=external_image)
     objs, emit_s, llvm_s, steps = [], 0.0, 0.0, {}
     for part, tier in groups:
         with_descriptor = first and tier == llvm.FULL
         if not part and not with_descriptor:
             continue
         t0 = time.perf_counter()
-        options = replace(req.codegen, external_image=external_image)
         ir = lower_partition(module, ctx, options, part, with_descriptor, image)
         t1 = time.perf_counter()
         objs.append(llvm.compile_ir(ir, target, req.opt_level, output=req.output,
@@ -146,18 +144,17 @@ def _worker(req: CompileRequest, funcs: list, first: bool) -> tuple:
     return _compile_partition(module, ctx, req, funcs, first, True, tiers=tiers)
 
 
-def _gather(futures: dict, parts: list, module: Module, ctx: ModuleContext, progress) -> list:
+def _gather(futures: dict, parts: list, progress) -> list:
     """The partitions' results in partition order, reporting each as it
-    finishes.  If some fail, the first partition's error is raised, whichever
-    failed first: the same error on every run."""
-    results: list = [None] * len(parts)
-    errors: dict[int, BaseException] = {}
-    weights = [sum(function_weight(module, ctx, f - module.num_imported_funcs) for f in p)
-               for p in parts]
-    total = sum(len(p) for p in parts)
-    done = done_weight = 0
+    finishes (the partitions are of similar cost, so the share of them done is
+    the share of the work).  If some fail, the first partition's error is
+    raised, whichever failed first: the same error on every run."""
     from concurrent.futures import as_completed
 
+    results: list = [None] * len(parts)
+    errors: dict[int, BaseException] = {}
+    total = sum(len(p) for p in parts)
+    done = finished = 0
     for future in as_completed(futures):
         i = futures[future]
         try:
@@ -166,9 +163,9 @@ def _gather(futures: dict, parts: list, module: Module, ctx: ModuleContext, prog
             errors[i] = e
             continue
         done += len(parts[i])
-        done_weight += weights[i]
+        finished += 1
         if progress is not None:
-            progress(done, total, done_weight / max(1, sum(weights)))
+            progress(done, total, finished / len(parts))
     if errors:
         raise errors[min(errors)]
     return results
@@ -219,7 +216,7 @@ def compile_module(data: bytes, req: CompileRequest, *, jobs: int | None = None,
     with ProcessPoolExecutor(max_workers=min(workers, nparts), mp_context=get_context("fork"),
                              initializer=_adopt, initargs=(module, ctx)) as pool:
         futures = {pool.submit(_worker, req, part, i == 0): i for i, part in enumerate(parts)}
-        results = _gather(futures, parts, module, ctx, progress)
+        results = _gather(futures, parts, progress)
     wall = time.perf_counter() - t1
     emit_total = sum(r[1] for r in results)
     llvm_total = sum(r[2] for r in results)
