@@ -14,7 +14,7 @@ import pytest
 
 from wasmaot.commands.build import BuildOptions, build
 from wasmaot.driver import toolchain
-from wasmaot.driver.toolchain import LinkPlan, plan_from_line
+from wasmaot.driver.toolchain import LinkPlan, plan_from_line, plan_from_listing
 
 WAT = b'(module (func (export "_start")) (memory 1) (data (i32.const 0) "x"))'
 
@@ -91,3 +91,18 @@ def test_a_line_that_cannot_be_read_back_is_not_a_plan(tmp_path):
     assert plan_from_line("zig: " + line, "a.out", ["m.o", "rt.a"]) is None
     lib.unlink()
     assert plan.expand("b.out", ["x.o"]) is None  # a path it names is gone
+
+
+def test_the_plan_is_the_final_link_even_when_zig_first_builds_its_own_crt1(tmp_path):
+    # What `zig cc -###` prints with a cold cache (a new ziglang install): the links that
+    # build crt1.o and libc come first; the first `ld.lld` line is not ours.
+    crt1 = tmp_path / "crt1.o"
+    crt1.write_bytes(b"")
+    listing = "\n".join([
+        f"ld.lld -r -static -o {crt1} {tmp_path}/tmp-crt1.o",
+        f"ar rcs {tmp_path}/libc.a {tmp_path}/aio.o",
+        f"ld.lld -static -o a.out {crt1} m.o rt.a -s",
+    ])
+    assert plan_from_listing(listing, "a.out", ["m.o", "rt.a"]) == LinkPlan(
+        ("-static", "-o", "\0output", str(crt1), "\0inputs", "-s"))
+    assert plan_from_listing(listing.rsplit("\n", 1)[0], "a.out", ["m.o", "rt.a"]) is None

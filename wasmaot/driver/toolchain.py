@@ -395,6 +395,15 @@ def plan_from_line(line: str, output: str, inputs: list[str]) -> LinkPlan | None
     return LinkPlan(tuple(argv))
 
 
+def plan_from_listing(listing: str, output: str, inputs: list[str]) -> LinkPlan | None:
+    """The plan of the link of `inputs` into `output` among the commands `zig cc -###`
+    printed.  The final link is the last `ld.lld` line; with a cold cache, zig first
+    prints the links that build its own crt1.o and libraries, which are not plans."""
+    lines = [ln for ln in listing.splitlines() if ln.startswith("ld.lld ")]
+    return next(filter(None, (plan_from_line(ln, output, inputs) for ln in reversed(lines))),
+                None)
+
+
 def _plan_path(target: Target, flags: tuple) -> Path:
     h = hashlib.sha256()
     for part in (str(zig_command()), zig_version(), target.zig_target, *flags):
@@ -439,8 +448,6 @@ def link_static(target: Target, output: str, inputs: list[str], flags: tuple, wh
             pass  # `zig cc` below says what is wrong, as it would have without a plan
     cmd = [*zig_command(), "cc", "-target", target.zig_target, "-static", "-o", output,
            *inputs, *flags]
-    stderr = _run(cmd + ["-###"], what, cwd=cwd)
-    line = next((ln for ln in stderr.splitlines() if ln.startswith("ld.lld ")), None)
-    plan = plan_from_line(line, output, inputs) if line else None
+    plan = plan_from_listing(_run(cmd + ["-###"], what, cwd=cwd), output, inputs)
     if plan is not None:
         _write_plan(path, plan)
