@@ -257,11 +257,14 @@ def _timeout_ns(text: str | None) -> int:
               help="Stop the program with `wasm trap: interrupt` after DURATION (500ms, 2s, "
                    "1m); WASMAOT_TIMEOUT may change it at run time.")
 @click.option("--deterministic", is_flag=True, help=_DETERMINISTIC_HELP)
+@click.option("--no-cache", "no_cache", is_flag=True,
+              help="Compile everything again: reuse no object or executable that an earlier "
+                   "build of a large module left in the cache.")
 @click.option("-q", "--quiet", is_flag=True, help=_QUIET_HELP)
 @click.pass_obj
 def build(reporter: _Reporter, file: str, output: str, target, opt_level, dirs, ro_dirs, env,
           tcp_listen, max_memory, max_wasm_stack, bounds_checks, locked, cpu, emit,
-          link_files, timeout, deterministic, quiet) -> None:
+          link_files, timeout, deterministic, no_cache, quiet) -> None:
     """Compile a module into a standalone, statically linked executable.
 
     The executable runs on any Linux of the target architecture with no runtime
@@ -288,7 +291,7 @@ def build(reporter: _Reporter, file: str, output: str, target, opt_level, dirs, 
             max_memory=memory, max_wasm_stack=stack, bounds_checks=bounds_checks,
             locked=locked, cpu=cpu, emit=emit, link=tuple(link_files),
             interruptible=timeout is not None, timeout_ns=_timeout_ns(timeout),
-            deterministic=deterministic)
+            deterministic=deterministic, cache=not no_cache)
         with Progress.on_terminal(sys.stderr, quiet) as progress:
             return do_build(read_module_bytes(file), output, opts, progress=progress)
     reporter.run(file, step)

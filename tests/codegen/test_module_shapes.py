@@ -180,13 +180,16 @@ def test_raw_object_headers_name_the_machine_and_a_hidden_sized_symbol():
 
 
 def test_many_tiny_functions_are_spread_over_partitions():
-    from wasmaot.codegen.partition import partition_functions
-    from wasmaot.driver.compile import frontend, partition_count
-    module, ctx = frontend(shapes.many_funcs(20_000))  # 20,000 functions in 180 KB of code
-    n = partition_count(module)
-    assert n >= 4
-    sizes = [len(p) for p in partition_functions(module, ctx, n)]
-    assert max(sizes) - min(sizes) <= max(sizes) // 100  # weights differ by a byte or so
+    from wasmaot.codegen.partition import function_weight, partition_functions
+    from wasmaot.driver.compile import PARTITION_BYTES, frontend
+    module, ctx = frontend(shapes.many_funcs(60_000))  # 60,000 tiny functions in 540 KB of code
+    parts = partition_functions(module, ctx, PARTITION_BYTES)
+    assert len(parts) >= 4
+    first = module.num_imported_funcs
+    assert sorted(f for p in parts for f in p) == list(range(first, first + 60_001))  # and _start
+    for part in parts[:-1]:
+        weight = sum(function_weight(module, ctx, f - first) for f in part)
+        assert PARTITION_BYTES // 4 <= weight <= 2 * PARTITION_BYTES + 100
 
 
 # --- the bulk fast paths read what the general decoder reads --------------------------

@@ -1,5 +1,6 @@
-"""How a large module's functions are split for compilation: partitions of
-similar cost for parallel workers, and within each partition two tiers.
+"""How a large module's functions are split for compilation: partitions (runs of
+consecutive functions, cut where the code says) that worker processes compile in
+parallel, and within each partition two tiers.
 
 Tiers.  LLVM's -O2 pipelines cost about half a millisecond per function
 whatever its size (pass-manager bookkeeping for some 200 passes), as much as
@@ -18,14 +19,14 @@ blocks, which would cost in a loop what it saves at compile time.
 
 from __future__ import annotations
 
-import heapq
+import zlib
 
 from ..wasm.module import Module
 from ..wasm.validate_module import ModuleContext
 
 # What LLVM spends on a function whatever its size (its pass pipelines run once
 # per function), as bytes of code that cost as much: about 1 ms at -O2, as much
-# as 60 bytes of code.  Partitions balance size + this per function, so that
+# as 60 bytes of code.  Partitions weigh size + this per function, so that
 # 100,000 tiny functions are spread over the workers like 6 MB of code.
 FUNCTION_WEIGHT = 64
 
@@ -52,19 +53,37 @@ def function_weight(module: Module, ctx: ModuleContext, i: int) -> int:
     return weight // TINY_COST_DIVISOR if is_tiny(module, ctx, i) else weight
 
 
-def partition_functions(module: Module, ctx: ModuleContext, nparts: int) -> list[list[int]]:
-    """Defined functions (absolute indices) split into `nparts` groups of
-    similar weight (largest first, each to the lightest group); deterministic."""
+def partition_functions(module: Module, ctx: ModuleContext,
+                        chunk_weight: int) -> list[list[int]]:
+    """Defined functions (absolute indices) as runs of consecutive functions of
+    about `chunk_weight` each; one run if the module weighs less than two.
+
+    Runs are cut at places of their own, not by counting from the start (as in
+    content-defined chunking): after a function whose index hashes below its share
+    of a run's weight (so that runs average `chunk_weight`), once a run has a
+    quarter of that, and always once it has twice that.  An edit to one function
+    therefore changes the run it is in and seldom the next ones, never one before
+    it, so that a rebuild compiles only those again (driver/reuse.py); an edit
+    that keeps the function's size changes no cut at all.  Consecutive functions are those of one
+    source file, which keeps callers beside their callees for the inliner.  The
+    cut depends on the module alone, never on the machine: the same objects
+    everywhere."""
     first = module.num_imported_funcs
     weights = [function_weight(module, ctx, i) for i in range(len(module.codes))]
-    order = sorted(range(len(module.codes)), key=lambda i: (-weights[i], i))
-    parts: list[list[int]] = [[] for _ in range(nparts)]
-    loads = [(0, k) for k in range(nparts)]  # a heap of (load, part)
-    for i in order:
-        load, k = heapq.heappop(loads)
-        parts[k].append(first + i)
-        heapq.heappush(loads, (load + weights[i], k))
-    return [sorted(p) for p in parts]
+    if sum(weights) < 2 * chunk_weight:
+        return [list(range(first, first + len(module.codes)))]
+    least, most = chunk_weight // 4, 2 * chunk_weight
+    rate = chunk_weight - least  # after `least`, a cut per `rate` of weight on average
+    runs: list[list[int]] = [[]]
+    weight = 0
+    for i in range(len(module.codes)):
+        runs[-1].append(first + i)
+        weight += weights[i]
+        h = zlib.crc32(i.to_bytes(4, "little"))
+        if weight >= most or (weight >= least and h * rate < weights[i] << 32):
+            runs.append([])
+            weight = 0
+    return [r for r in runs if r]
 
 
 def split_tiers(module: Module, ctx: ModuleContext, funcs: list[int]) -> tuple[list[int], list[int]]:

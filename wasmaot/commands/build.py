@@ -21,12 +21,13 @@ from pathlib import Path
 
 from .. import __version__
 from ..errors import LinkError, ToolchainError
-from ..driver import build_config, link, llvm, wasi
-from ..driver.compile import CompileRequest, compile_module, frontend
+from ..driver import build_config, link, llvm, reuse, wasi
+from ..driver.cache import compiler_fingerprint
+from ..driver.compile import CompileRequest, code_size, compile_module, frontend
 from ..driver.cpu import CpuChoice
 from ..driver.grants import Grant, check_count, env_grant, listen_grant, manifest_value
 from ..driver.targets import code_target
-from ..driver.toolchain import UNWIND_LIBS, compile_object, link_static, runtime_build
+from ..driver.toolchain import UNWIND_LIBS, compile_object, link_static, runtime_build, zig_version
 
 MANIFEST_SECTION = ".wasmaot.manifest"
 
@@ -51,6 +52,9 @@ class BuildOptions:
     interruptible: bool = False
     timeout_ns: int = 0
     deterministic: bool = False  # --deterministic (CodegenOptions.deterministic)
+    # Reuse the objects and executables of earlier builds of large modules
+    # (driver/reuse.py); --no-cache builds everything again.
+    cache: bool = True
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -136,6 +140,10 @@ def build(data: bytes, output: str | os.PathLike, opts: BuildOptions, *,
     if not out_dir.is_dir():  # before any work: a doomed build should fail fast
         raise ToolchainError(f"cannot write {output}: {out_dir} is not a directory")
     cpu = llvm.cpu_choice(code_target(opts.target), opts.cpu)  # a bad --cpu fails first
+    key = _build_key(data, opts, cpu)
+    remembered = reuse.load(reuse.BUILDS, key) if key else None
+    if remembered is not None:
+        return _write_atomically(remembered, output, mode=0o755)
     module, ctx = frontend(data)
     # The decoded module lives until the process ends (a command builds once): keep the
     # cyclic collector from traversing its objects (100,000 segments) at every collection.
@@ -144,7 +152,7 @@ def build(data: bytes, output: str | os.PathLike, opts: BuildOptions, *,
     req = CompileRequest(opts.target, opts.opt_level, opts.bounds_checks == "explicit", native,
                          opts.cpu, "obj" if opts.emit == "exe" else opts.emit,
                          interruptible=opts.interruptible, deterministic=opts.deterministic,
-                         standalone=True)
+                         standalone=True, reuse_objects=opts.cache)
     # One piece when emitting a single object/IR/assembly file.
     objects, _ = compile_module(data, req, module=module, ctx=ctx, split=opts.emit == "exe",
                                 progress=progress)
@@ -178,7 +186,22 @@ def build(data: bytes, output: str | os.PathLike, opts: BuildOptions, *,
         link_static(target, linked.name, [*inputs, str(runtime.archive)],
                     flags + (("-s",) if opts.strip else ()),
                     f"linking {output.name} for {opts.target}", tmpdir)
-        return _write_atomically(linked.read_bytes(), output, mode=0o755)
+        exe = linked.read_bytes()
+    if key and code_size(module) >= reuse.REMEMBER_CODE_BYTES:
+        reuse.save(reuse.BUILDS, key, exe)
+    return _write_atomically(exe, output, mode=0o755)
+
+
+def _build_key(data: bytes, opts: BuildOptions, cpu: CpuChoice) -> str | None:
+    """The key of the executable this build makes, or None if it is not to be
+    remembered: only executables, and not with --link files (whose headers the key
+    cannot see).  Every option is in it (grants are baked into the executable), the
+    CPU level as resolved here (`native` is this machine's), wasmaot's fingerprint
+    (its Python and runtime sources) and zig's version (the libc and the linker)."""
+    if not opts.cache or opts.emit != "exe" or opts.link:
+        return None
+    return reuse.digest(reuse.BUILDS, compiler_fingerprint(), zig_version(), repr(opts),
+                        repr(cpu), data)
 
 
 def _write_atomically(content: bytes, output: Path, *, mode: int) -> Path:

@@ -1,10 +1,11 @@
 """From module bytes to object code: frontend, lowering, LLVM.
 
-Large modules are split into partitions of similar code size that worker
+Large modules are split into partitions (codegen/partition.py) that worker
 processes lower and compile in parallel (LLVM's optimizer and code generator
 are single-threaded, and most of the time goes there).  The partitions are
 fixed by the module alone, never by the number of workers, so the objects are
-the same on any machine.  Each stage's time is recorded for `bench/compile.py`.
+the same on any machine; the largest are handed out first, so that workers
+finish together.  Each stage's time is recorded for `bench/compile.py`.
 """
 
 from __future__ import annotations
@@ -17,16 +18,16 @@ from dataclasses import dataclass, field, replace
 
 from ..codegen.image import Image, build_image
 from ..codegen.module import REFUSALS, CodegenOptions, lower_partition
-from ..codegen.partition import FUNCTION_WEIGHT, partition_functions, split_tiers
+from ..codegen.partition import function_weight, partition_functions, split_tiers
 from ..wasm import decode_module, validate_module
 from ..wasm.module import Module
 from ..wasm.validate_module import ModuleContext
-from . import llvm, rawobject
+from . import llvm, rawobject, reuse
 from .targets import code_target
 
-# Code section bytes per partition; modules below this compile in one piece.
+# The average weight of a partition (code bytes plus FUNCTION_WEIGHT per function);
+# modules below twice this compile in one piece.
 PARTITION_BYTES = 256 * 1024
-MAX_PARTITIONS = 16
 
 
 @dataclass
@@ -36,6 +37,7 @@ class CompileStats:
     llvm: float = 0.0  # parse + optimize + codegen (wall time, all partitions)
     code_bytes: int = 0
     partitions: int = 1
+    objects_reused: int = 0  # of the partitions' objects, those found in the cache
     # LLVM's steps, "parse" / "optimize" / "codegen": seconds summed over the
     # partitions (CPU time of the workers, so more than `llvm` when parallel).
     per_stage: dict = field(default_factory=dict)
@@ -53,6 +55,9 @@ class CompileRequest:
     interruptible: bool = False  # loop-header interrupt checks (--timeout)
     deterministic: bool = False  # --deterministic, see CodegenOptions
     standalone: bool = False  # an executable's only module, see CodegenOptions
+    # Objects of a large module's partitions are reused from and saved to the
+    # cache when their IR is one compiled before (driver/reuse.py).
+    reuse_objects: bool = False
 
     @property
     def codegen(self) -> CodegenOptions:
@@ -93,26 +98,22 @@ def code_size(module: Module) -> int:
     return sum(s.size for s in module.sections if s.id == 10)
 
 
-def partition_count(module: Module) -> int:
-    """How many partitions: code size plus a constant per function (weighed as
-    partition_functions does), so that many tiny functions are spread too."""
-    weight = code_size(module) + FUNCTION_WEIGHT * len(module.codes)
-    return min(MAX_PARTITIONS, max(1, weight // PARTITION_BYTES))
-
-
 def _compile_partition(module: Module, ctx: ModuleContext, req: CompileRequest,
                        funcs: list, first: bool, external_image: bool,
                        image: Image | None = None, tiers: bool = False) -> tuple:
-    """(objects, emit seconds, LLVM seconds, LLVM's steps) of one partition:
-    one object, or with `tiers` one per tier (codegen/partition.py) that has
-    something in it.  The first partition's full tier carries the descriptor."""
+    """(objects, emit seconds, LLVM seconds, LLVM's steps, objects reused) of one
+    partition: one object, or with `tiers` one per tier (codegen/partition.py)
+    that has something in it.  The first partition's full tier carries the
+    descriptor."""
     groups = [(funcs, llvm.FULL)]
     if tiers:
         full, tiny = split_tiers(module, ctx, funcs)
         groups = [(full, llvm.FULL), (tiny, llvm.TINY)]
     target = llvm.with_cpu(code_target(req.target), req.cpu)
     options = replace(req.codegen, external_image=external_image)
-    objs, emit_s, llvm_s, steps = [], 0.0, 0.0, {}
+    objs, emit_s, llvm_s, steps, reused = [], 0.0, 0.0, {}, 0
+    remember = req.reuse_objects and req.output == "obj" and \
+        code_size(module) >= reuse.REMEMBER_CODE_BYTES
     for part, tier in groups:
         with_descriptor = first and tier == llvm.FULL
         if not part and not with_descriptor:
@@ -120,11 +121,20 @@ def _compile_partition(module: Module, ctx: ModuleContext, req: CompileRequest,
         t0 = time.perf_counter()
         ir = lower_partition(module, ctx, options, part, with_descriptor, image)
         t1 = time.perf_counter()
-        objs.append(llvm.compile_ir(ir, target, req.opt_level, output=req.output,
-                                    timings=steps, tier=tier))
+        key = reuse.object_key(ir, llvm.machine(target), req.opt_level, tier) if remember \
+            else None
+        obj = reuse.load(reuse.OBJECTS, key) if key else None
+        if obj is None:
+            obj = llvm.compile_ir(ir, target, req.opt_level, output=req.output, timings=steps,
+                                  tier=tier)
+            if key:
+                reuse.save(reuse.OBJECTS, key, obj)
+        else:
+            reused += 1
+        objs.append(obj)
         emit_s += t1 - t0
         llvm_s += time.perf_counter() - t1
-    return objs, emit_s, llvm_s, steps
+    return objs, emit_s, llvm_s, steps, reused
 
 
 # In a worker process only: the parent's decoded module and context, which the
@@ -144,17 +154,22 @@ def _worker(req: CompileRequest, funcs: list, first: bool) -> tuple:
     return _compile_partition(module, ctx, req, funcs, first, True, tiers=tiers)
 
 
-def _gather(futures: dict, parts: list, progress) -> list:
+def _weight(module: Module, ctx: ModuleContext, part: list[int]) -> int:
+    first = module.num_imported_funcs
+    return sum(function_weight(module, ctx, f - first) for f in part)
+
+
+def _gather(futures: dict, parts: list, weights: list[int], progress) -> list:
     """The partitions' results in partition order, reporting each as it
-    finishes (the partitions are of similar cost, so the share of them done is
-    the share of the work).  If some fail, the first partition's error is
-    raised, whichever failed first: the same error on every run."""
+    finishes (the share of the weight done is the share of the work).  If some
+    fail, the first partition's error is raised, whichever failed first: the
+    same error on every run."""
     from concurrent.futures import as_completed
 
     results: list = [None] * len(parts)
     errors: dict[int, BaseException] = {}
     total = sum(len(p) for p in parts)
-    done = finished = 0
+    done = weight_done = 0
     for future in as_completed(futures):
         i = futures[future]
         try:
@@ -163,9 +178,9 @@ def _gather(futures: dict, parts: list, progress) -> list:
             errors[i] = e
             continue
         done += len(parts[i])
-        finished += 1
+        weight_done += weights[i]
         if progress is not None:
-            progress(done, total, finished / len(parts))
+            progress(done, total, weight_done / sum(weights))
     if errors:
         raise errors[min(errors)]
     return results
@@ -193,19 +208,19 @@ def compile_module(data: bytes, req: CompileRequest, *, jobs: int | None = None,
         module, ctx = frontend(data)
     stats.frontend = time.perf_counter() - t0
     stats.code_bytes = code_size(module)
-    nparts = partition_count(module) if split else 1
-    stats.partitions = nparts
+    parts = partition_functions(module, ctx, PARTITION_BYTES) if split else \
+        [list(range(module.num_imported_funcs, len(ctx.funcs)))]
+    stats.partitions = len(parts)
     t1 = time.perf_counter()
     with _no_cycle_collection():
         image = build_image(module, ctx)
-    if nparts == 1:
-        funcs = list(range(module.num_imported_funcs, len(ctx.funcs)))
-        objs, emit_s, _, stats.per_stage = _compile_partition(module, ctx, req, funcs, True,
-                                                              split, image)
+    if len(parts) == 1:
+        funcs = parts[0]
+        objs, emit_s, _, stats.per_stage, stats.objects_reused = _compile_partition(
+            module, ctx, req, funcs, True, split, image)
         stats.emit = emit_s
         stats.llvm = time.perf_counter() - t1 - emit_s
         return objs + (_image_object(image, req) if split else []), stats
-    parts = partition_functions(module, ctx, nparts)
     # Imported here: multiprocessing costs 6-15 ms of start-up that one-piece builds skip.
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
@@ -213,16 +228,20 @@ def compile_module(data: bytes, req: CompileRequest, *, jobs: int | None = None,
     workers = jobs or os.cpu_count() or 1
     # fork: a spawned worker would re-run the caller's __main__ (scripts without a
     # main guard), and the parent holds no threads or locks the workers need.
-    with ProcessPoolExecutor(max_workers=min(workers, nparts), mp_context=get_context("fork"),
+    weights = [_weight(module, ctx, part) for part in parts]
+    with ProcessPoolExecutor(max_workers=min(workers, len(parts)),
+                             mp_context=get_context("fork"),
                              initializer=_adopt, initargs=(module, ctx)) as pool:
-        futures = {pool.submit(_worker, req, part, i == 0): i for i, part in enumerate(parts)}
-        results = _gather(futures, parts, progress)
+        futures = {pool.submit(_worker, req, parts[i], i == 0): i
+                   for i in sorted(range(len(parts)), key=lambda i: -weights[i])}
+        results = _gather(futures, parts, weights, progress)
     wall = time.perf_counter() - t1
     emit_total = sum(r[1] for r in results)
     llvm_total = sum(r[2] for r in results)
     # Split the wall time between the stages in proportion to their CPU time.
     stats.emit = wall * emit_total / (emit_total + llvm_total)
     stats.llvm = wall - stats.emit
+    stats.objects_reused = sum(r[4] for r in results)
     for r in results:
         for stage, seconds in r[3].items():
             stats.per_stage[stage] = stats.per_stage.get(stage, 0.0) + seconds

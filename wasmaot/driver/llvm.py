@@ -69,6 +69,16 @@ def optimize(mod, tm, opt_level: int, tier: str = FULL) -> None:
     pm.run(mod, pb)
 
 
+def machine(target: CodeTarget) -> tuple[str, ...]:
+    """What besides the IR decides the code LLVM makes: the target machine and the
+    LLVM in use (driver/reuse.py keys objects by it)."""
+    import llvmlite
+
+    version = ".".join(map(str, _llvm().llvm_version_info))
+    return (target.triple, target.cpu, target.features, f"llvmlite {llvmlite.__version__}",
+            f"LLVM {version}")
+
+
 def cpu_choice(target: CodeTarget, cpu: str) -> CpuChoice:
     """The --cpu level `cpu` (driver/cpu.py) for `target`; ToolchainError if
     there is no such level there (or `native` for a foreign target)."""
