@@ -316,7 +316,8 @@ def build_program(p: Program, work: Path, launcher: str, wasmtime: str | None,
     wasm = cached_c_build("wasm", [*zig, "-target", "wasm32-wasi", "-O2", *flags], files,
                           versions["zig"], f"{p.name}.wasm")
     exe = work / f"{p.name}-wasmaot"
-    cmd = [sys.executable, "-m", "wasmaot", "build", "-O2", str(wasm), "-o", str(exe)]
+    cmd = [sys.executable, "-m", "wasmaot", "build", "-O2", "--no-cache", str(wasm),
+           "-o", str(exe)]
     try:
         wall, cpu, rss = timed_run(launcher, cmd, None, work, wasmaot_env())
     except SystemExit:  # the launcher only says that it failed: run again for the message

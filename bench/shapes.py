@@ -253,7 +253,7 @@ def measure(argv: list[str], timeout: float, env: dict[str, str]) -> Run:
 
 
 def wasmaot_argv(wasm: Path, out: Path) -> list[str]:
-    return [sys.executable, "-m", "wasmaot", "build", "-O2", str(wasm), "-o", str(out)]
+    return [sys.executable, "-m", "wasmaot", "build", "-O2", "--no-cache", str(wasm), "-o", str(out)]
 
 
 def cell(run: Run | None, timeout: float) -> tuple[str, str, str]:
