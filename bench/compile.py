@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -65,7 +66,11 @@ def timed_compile(data: bytes, target: str, opt: int, jobs: int | None) -> dict:
         toolchain.link_module_shared(paths[0], Path(tmp) / "module.so", f"{target}-gnu",
                                      extra_inputs=tuple(paths[1:]))
         link = time.perf_counter() - t1
+    # Peak RSS of this process and of the largest worker (ru_maxrss: KiB on Linux).
+    rss = max(resource.getrusage(who).ru_maxrss for who in
+              (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024
     return {"frontend": stats.frontend, "emit": stats.emit, "llvm": stats.llvm, "link": link,
+            "rss_mb": rss,
             "total": compiled + link, "code": stats.code_bytes, "partitions": stats.partitions,
             "object_bytes": sum(map(len, objects)), "split": stats.per_stage}
 
@@ -97,7 +102,7 @@ def main() -> None:
         best = min(runs, key=lambda r: r["total"])
         rows.append((opt, best, best["split"]))
     print(f"\n{'':4}{'frontend':>9}{'emit':>7}{'llvm':>7}{'parse/opt/cg':>14}{'link':>6}"
-          f"{'total s':>9}{'KB/s':>7}{'front %':>8}")
+          f"{'total s':>9}{'KB/s':>7}{'front %':>8}{'peak MB':>8}")
     for opt, r, split in rows:
         if split:
             cpu = split["parse"] + split["optimize"] + split["codegen"]
@@ -106,9 +111,10 @@ def main() -> None:
             shares = "-"
         print(f"-O{opt:<2}{r['frontend']:>9.2f}{r['emit']:>7.2f}{r['llvm']:>7.2f}{shares + ' %':>14}"
               f"{r['link']:>6.2f}{r['total']:>9.2f}{code / 1e3 / r['total']:>7.0f}"
-              f"{100 * r['frontend'] / r['total']:>7.0f}%")
+              f"{100 * r['frontend'] / r['total']:>7.0f}%{r['rss_mb']:>8.0f}")
     print(f"({rows[0][1]['partitions']} partitions; parse/opt/cg: the LLVM stage's split, "
-          f"in CPU time summed over the partitions)" if rows else "")
+          f"in CPU time summed over the partitions; peak MB: the larger of this process's "
+          f"and the largest worker's peak RSS so far)" if rows else "")
 
 if __name__ == "__main__":
     main()
