@@ -31,7 +31,7 @@ from ..driver.compile import CompileRequest, compile_module, frontend
 from ..driver.cpu import CpuChoice
 from ..driver.host import host_arch
 from ..driver.targets import code_target
-from ..driver.toolchain import UNWIND_LIBS, _run, compile_object, runtime_build, zig_command
+from ..driver.toolchain import UNWIND_LIBS, compile_object, link_static, runtime_build
 from .wast import SPECTEST_PRINTS, HostRef, module_bytes
 
 # Commands whose file is a module to compile and instantiate.
@@ -240,9 +240,9 @@ def _link(objects: list, base: Path, target: str, cpu: CpuChoice) -> Path:
     (out / "modules.c").write_text(_modules_source(len(objects), cpu))
     compile_object(out / "modules.c", out / "modules.o", t, include_dirs=runtime.include_dirs)
     inputs += ["modules.o", str(runtime.main_object("wast_main"))]
-    _run([*zig_command(), "cc", "-target", t.zig_target, "-static", "-o", "wast-test", *inputs,
-          str(runtime.archive), "-Wl,--gc-sections", "-lm", *UNWIND_LIBS],
-         f"linking the test executable for {target}", cwd=out)
+    link_static(t, "wast-test", [*inputs, str(runtime.archive)],
+                ("-Wl,--gc-sections", "-lm", *UNWIND_LIBS),
+                f"linking the test executable for {target}", out)
     return out / "wast-test"
 
 
