@@ -121,20 +121,26 @@ def _compile_partition(module: Module, ctx: ModuleContext, req: CompileRequest,
         t0 = time.perf_counter()
         ir = lower_partition(module, ctx, options, part, with_descriptor, image)
         t1 = time.perf_counter()
-        key = reuse.object_key(ir, llvm.machine(target), req.opt_level, tier) if remember \
-            else None
-        obj = reuse.load(reuse.OBJECTS, key) if key else None
-        if obj is None:
-            obj = llvm.compile_ir(ir, target, req.opt_level, output=req.output, timings=steps,
-                                  tier=tier)
-            if key:
-                reuse.save(reuse.OBJECTS, key, obj)
-        else:
-            reused += 1
+        obj, found = _object(ir, target, req, tier, steps, remember)
         objs.append(obj)
+        reused += found
         emit_s += t1 - t0
         llvm_s += time.perf_counter() - t1
     return objs, emit_s, llvm_s, steps, reused
+
+
+def _object(ir: str, target, req: CompileRequest, tier: str, steps: dict,
+            remember: bool) -> tuple[bytes, bool]:
+    """LLVM's output for `ir`, and whether it came from the cache (only looked in,
+    and saved to, if `remember`)."""
+    key = reuse.object_key(ir, llvm.machine(target), req.opt_level, tier) if remember else None
+    obj = reuse.load(reuse.OBJECTS, key) if key else None
+    if obj is not None:
+        return obj, True
+    obj = llvm.compile_ir(ir, target, req.opt_level, output=req.output, timings=steps, tier=tier)
+    if key:
+        reuse.save(reuse.OBJECTS, key, obj)
+    return obj, False
 
 
 # In a worker process only: the parent's decoded module and context, which the
