@@ -70,6 +70,9 @@ class CodegenOptions:
     # (simd.NATIVE_CHOICES).  "": no target known, the portable choices.
     arch: str = ""
     cpu_features: frozenset = frozenset()
+    # The CPU LLVM tunes the code for (driver/cpu.py CpuLevel.llvm_tune), as every
+    # function's "tune-cpu" attribute; "": the target machine's CPU.
+    tune_cpu: str = ""
 
 
 def _value_handler(table: dict):
@@ -169,7 +172,8 @@ class ModuleEmitter:
         # other module's code can be on the stack (an executable) and the module has no
         # tag to throw or catch can its functions keep `nounwind` (and no unwind tables).
         self.unwinds = not (options.standalone and not ctx.tags)
-        self.func_attrs = FUNC_ATTRS + ("" if self.unwinds else " nounwind")
+        self.func_attrs = FUNC_ATTRS + ("" if self.unwinds else " nounwind") + (
+            f' "tune-cpu"="{options.tune_cpu}"' if options.tune_cpu else "")
         self.globals_text: list[str] = []
         self.empty_md = 0
         self.cold_branch = 1
