@@ -20,7 +20,7 @@ from ..wasm.sections import spans
 from ..wasm.types import FuncType, RefType
 from ..wasm.refusals import Refusals
 from ..wasm.validate_module import ModuleContext
-from . import abi, numeric, simd
+from . import abi, numeric, simd, widemul
 from .image import (
     DATA_ROW, GLOBAL_ROW, ITEM_ROW, NULL_ITEM, OFFSET_GLOBAL_I32, OFFSET_GLOBAL_I64, SEG_DATA_ACTIVE,
     SEG_ELEM_ACTIVE, SEGMENT_ROW, Image, build_image, ir_bytes, valtype_code,
@@ -87,6 +87,7 @@ def _value_handler(table: dict):
 def _handlers(numeric_table: dict, simd_table: dict) -> dict:
     numeric_handler, simd_handler = _value_handler(numeric_table), _value_handler(simd_table)
     handlers = {name: numeric_handler for name in numeric.NUMERIC_OPS}
+    handlers.update(widemul.stack_handlers(numeric_handler))  # 64x64->128 multiplies
     handlers.update({name: simd_handler for name in simd.SIMD_OPS})
     handlers.update(CONTROL_HANDLERS)
     handlers.update(MEMORY_HANDLERS)
