@@ -32,8 +32,9 @@ Every operand is matched by its defining instruction (operands of `add`, `mul`,
 `and`, `or` in either order, x and y either way round), and C2, C3 and P must be
 the very values the other terms are built from: anything else is left as it is.
 Locals live in allocas until LLVM promotes them, so a `local.get` is a load: it
-counts as a copy of the value the same basic block last stored to that local
-(function.py records it; a new block forgets them), which is what it reads.
+counts as a copy of the value the same basic block last stored to that local, or
+of its first load there (function.py records them; a new block forgets them):
+nothing else writes the local in between, so that is what it reads.
 Every name reached from an operand this way is defined where the operand's own
 definition can see it, so it can be used in the operand's place.
 Nothing but pure i64 arithmetic is involved: no memory access, trap or order of
