@@ -139,15 +139,21 @@ PROGRAMS = (
                     "7713e1179d162cf5c7906da876ec2ccb9c3a9dcbdffef0cc7f70c3667a205f0b"),
             "zstandard-0.25.0/zstd", ("zstd.c",),
             # __EMSCRIPTEN__: the amalgamation's only switch to single-threaded (wasm32-wasi
-            # has no threads); DYNAMIC_BMI2=0: no BMI2 variants that only native could pick
-            defines=("__EMSCRIPTEN__", "DYNAMIC_BMI2=0"),
+            # has no threads); DYNAMIC_BMI2=0: no BMI2 variants that only native could pick;
+            # ZSTD_NO_INTRINSICS: no SSE2/NEON row matching and 16-byte copies, which only
+            # native could use (the wasm has no SIMD)
+            defines=("__EMSCRIPTEN__", "DYNAMIC_BMI2=0", "ZSTD_NO_INTRINSICS"),
             args=("16384",), quick_args=("64",)),
     Program("xxhash", "hash",
             Archive("pypi", "xxhash", "4.1.0",
                     "c9b288e4c1f5dae54417bc8a05e6f6daf505783d916b4783f4dd2f2e7d5db486"),
             "xxhash-4.1.0/deps/xxhash", (),
-            # scalar everywhere: wasm32-wasi without -msimd128 has no vectors
-            defines=("XXH_VECTOR=0",),
+            # scalar everywhere: wasm32-wasi without -msimd128 has no vectors.
+            # XXH_FORCE_ALIGN_CHECK=0 is xxhash.h's own choice on x86-64 and aarch64; on
+            # other targets (wasm32) it defaults to 1, which doubles XXH32/XXH64's bodies
+            # (an aligned and an unaligned copy) so that the wasm compiler no longer inlines
+            # XXH32 into the short-key loop: pinned, so every build runs the same C.
+            defines=("XXH_VECTOR=0", "XXH_FORCE_ALIGN_CHECK=0"),
             args=("32768",), quick_args=("16",)),
     Program("polykernels", "numeric", None, "", (), args=("560",), quick_args=("24",)),
 )

@@ -19,6 +19,7 @@ from ..wasm.opcodes import PREFIXED, SINGLE
 from ..wasm.reader import Reader
 from ..wasm.types import BlockType, FuncType
 from . import abi
+from . import widemul
 from .exceptions import close_scope
 from .memory import store_kind
 from .types import llvm_type, zero_value
@@ -93,6 +94,11 @@ class FunctionEmitter:
         self.allocas: list[str] = []
         self.prelude: list[str] = []
         self.cached: dict = {}
+        # For widemul.py: how i64 values were computed (value -> (op, a, b)), and the
+        # value each i64 local holds in the current basic block, as last stored or
+        # first loaded there (every local.get of it in the block reads that value).
+        self.int_defs: dict = {}
+        self.local_values: dict = {}
         self.result_types = [llvm_type(t) for t in functype.results]
         self.has_return_call = False  # set by the lowering of return_call*
         self.has_landing_pad = False  # an invoke or resume: needs the personality
@@ -132,6 +138,8 @@ class FunctionEmitter:
     def start_block(self, label: str) -> None:
         self.lines.append(f"{label}:")
         self.cur = label
+        if self.local_values:  # other paths may reach this block with other values
+            self.local_values = {}
 
     def set_dead(self) -> None:
         """The rest of the current frame is unreachable (its stack is never read)."""
@@ -593,18 +601,28 @@ def _local_get(fx: FunctionEmitter, op, imms) -> None:
     v = fx.tmp()
     fx.emit(f"{v} = load {ty}, ptr %l{x}")
     fx.push(ty, v)
+    if ty == "i64":
+        known = fx.local_values.get(x)
+        if known is None:
+            fx.local_values[x] = v  # the next local.get in this block reads it too
+        else:
+            fx.int_defs[v] = (widemul.COPY, known)
 
 
 def _local_set(fx: FunctionEmitter, op, imms) -> None:
     x = imms[0]
     ty, v = fx.pop_typed()
     fx.emit(f"store {fx.local_types[x]} {v}, ptr %l{x}")
+    if ty == "i64":
+        fx.local_values[x] = v
 
 
 def _local_tee(fx: FunctionEmitter, op, imms) -> None:
     x = imms[0]
     ty, v = fx.stack[-1]
     fx.emit(f"store {fx.local_types[x]} {v}, ptr %l{x}")
+    if ty == "i64":
+        fx.local_values[x] = v
 
 
 def _global_get(fx: FunctionEmitter, op, imms) -> None:

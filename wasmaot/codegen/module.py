@@ -20,7 +20,7 @@ from ..wasm.sections import spans
 from ..wasm.types import FuncType, RefType
 from ..wasm.refusals import Refusals
 from ..wasm.validate_module import ModuleContext
-from . import abi, numeric, simd
+from . import abi, numeric, simd, widemul
 from .image import (
     DATA_ROW, GLOBAL_ROW, ITEM_ROW, NULL_ITEM, OFFSET_GLOBAL_I32, OFFSET_GLOBAL_I64, SEG_DATA_ACTIVE,
     SEG_ELEM_ACTIVE, SEGMENT_ROW, Image, build_image, ir_bytes, valtype_code,
@@ -70,6 +70,9 @@ class CodegenOptions:
     # (simd.NATIVE_CHOICES).  "": no target known, the portable choices.
     arch: str = ""
     cpu_features: frozenset = frozenset()
+    # The CPU LLVM tunes the code for (driver/cpu.py CpuLevel.llvm_tune), as every
+    # function's "tune-cpu" attribute; "": the target machine's CPU.
+    tune_cpu: str = ""
 
 
 def _value_handler(table: dict):
@@ -84,6 +87,7 @@ def _value_handler(table: dict):
 def _handlers(numeric_table: dict, simd_table: dict) -> dict:
     numeric_handler, simd_handler = _value_handler(numeric_table), _value_handler(simd_table)
     handlers = {name: numeric_handler for name in numeric.NUMERIC_OPS}
+    handlers.update(widemul.stack_handlers(numeric_handler))  # 64x64->128 multiplies
     handlers.update({name: simd_handler for name in simd.SIMD_OPS})
     handlers.update(CONTROL_HANDLERS)
     handlers.update(MEMORY_HANDLERS)
@@ -169,7 +173,8 @@ class ModuleEmitter:
         # other module's code can be on the stack (an executable) and the module has no
         # tag to throw or catch can its functions keep `nounwind` (and no unwind tables).
         self.unwinds = not (options.standalone and not ctx.tags)
-        self.func_attrs = FUNC_ATTRS + ("" if self.unwinds else " nounwind")
+        self.func_attrs = FUNC_ATTRS + ("" if self.unwinds else " nounwind") + (
+            f' "tune-cpu"="{options.tune_cpu}"' if options.tune_cpu else "")
         self.globals_text: list[str] = []
         self.empty_md = 0
         self.cold_branch = 1

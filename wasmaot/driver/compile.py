@@ -67,7 +67,8 @@ class CompileRequest:
                               self.descriptor_symbol, self.interruptible,
                               probe_straddling_stores=target.arch == "aarch64",
                               deterministic=self.deterministic, arch=cpu.arch,
-                              cpu_features=cpu.features, standalone=self.standalone)
+                              cpu_features=cpu.features, tune_cpu=cpu.llvm_tune,
+                              standalone=self.standalone)
 
 
 @contextmanager

@@ -140,17 +140,32 @@ class CpuLevel:
     llvm_features: str  # "+a,+b": exactly what `requires` checks, beyond llvm_cpu's own
     requires: tuple[str, ...]  # Feature names the executable checks at start
     summary: str
+    # The CPU LLVM tunes for (instruction choice and scheduling, never features):
+    # "" is llvm_cpu itself.  See X86_TUNE.
+    llvm_tune: str = ""
 
+
+# LLVM's x86-64-v2/v3/v4 CPUs tune for Sandy Bridge, Haswell and Skylake-AVX512:
+# with them a rotate by a constant becomes `shld $k, %r, %r` (fast on those Intel
+# cores), which on AMD Zen is several micro-ops and a longer dependency chain than
+# `rol` (xxHash's XXH32: 21% slower on an EPYC).  An executable runs on any CPU of
+# its level, so tune for all of them alike, as clang does unless told -mtune:
+# "generic", LLVM's blend of current Intel and AMD cores.
+X86_TUNE = "generic"
 
 _V2 = ("SSE3", "SSSE3", "SSE4.1", "SSE4.2", "POPCNT", "CMPXCHG16B", "LAHF-SAHF")
 _V3 = _V2 + ("AVX", "AVX2", "BMI1", "BMI2", "F16C", "FMA", "LZCNT", "MOVBE")
 _V4 = _V3 + ("AVX512F", "AVX512BW", "AVX512CD", "AVX512DQ", "AVX512VL")
 
 LEVELS: tuple[CpuLevel, ...] = (
-    CpuLevel("baseline", "x86_64", "x86-64", "", (), "any x86-64 CPU (SSE2)"),
-    CpuLevel("x86-64-v2", "x86_64", "x86-64-v2", "", _V2, "SSE4.2, POPCNT (2009 on)"),
-    CpuLevel("x86-64-v3", "x86_64", "x86-64-v3", "", _V3, "AVX2, BMI2, FMA (2015 on)"),
-    CpuLevel("x86-64-v4", "x86_64", "x86-64-v4", "", _V4, "AVX-512 F/BW/CD/DQ/VL"),
+    CpuLevel("baseline", "x86_64", "x86-64", "", (), "any x86-64 CPU (SSE2)",
+             X86_TUNE),
+    CpuLevel("x86-64-v2", "x86_64", "x86-64-v2", "", _V2, "SSE4.2, POPCNT (2009 on)",
+             X86_TUNE),
+    CpuLevel("x86-64-v3", "x86_64", "x86-64-v3", "", _V3, "AVX2, BMI2, FMA (2015 on)",
+             X86_TUNE),
+    CpuLevel("x86-64-v4", "x86_64", "x86-64-v4", "", _V4, "AVX-512 F/BW/CD/DQ/VL",
+             X86_TUNE),
     CpuLevel("baseline", "aarch64", "generic", "", (), "any ARMv8.0-A CPU (NEON)"),
     CpuLevel("aarch64-v8.2", "aarch64", "generic", "+lse,+rdm,+crc,+fullfp16,+dotprod,+rcpc",
              ("CRC32", "ATOMICS", "FPHP", "ASIMDHP", "ASIMDRDM", "ASIMDDP", "LRCPC"),
@@ -183,6 +198,7 @@ class CpuChoice:
     llvm_cpu: str
     llvm_features: str
     requires: tuple[str, ...]  # Feature names, in FEATURES order
+    llvm_tune: str = ""  # CpuLevel.llvm_tune; native: "" (this CPU itself)
 
     @property
     def features(self) -> frozenset[str]:
@@ -234,7 +250,7 @@ def resolve(arch: str, cpu: str, *, target_name: str | None = None,
     for lv in LEVELS:
         if lv.name == cpu and lv.arch == arch:
             return CpuChoice(lv.name, arch, lv.llvm_cpu, lv.llvm_features,
-                             _in_order(arch, lv.requires))
+                             _in_order(arch, lv.requires), lv.llvm_tune)
     if cpu in level_names():
         raise ToolchainError(f"--cpu {cpu} is not a level of {where} (its levels: "
                              f"{', '.join(level_names(arch))})")
