@@ -36,18 +36,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import frontend  # bench/frontend.py: the bigc input
 
 from wasmaot.wasm import decode_module
-from wasmaot.wasm.leb128 import uleb
-
-
-def _read_uleb(data: bytes, pos: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        byte = data[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        shift += 7
-        if byte < 0x80:
-            return value, pos
+from wasmaot.wasm.leb128 import read_uleb, uleb
 
 
 def with_load_in_front(data: bytes, func: int, offset: int) -> bytes:
@@ -58,13 +47,13 @@ def with_load_in_front(data: bytes, func: int, offset: int) -> bytes:
     insert = b"\x41\x00\x28\x02" + uleb(offset) + b"\x1a"
     entries = []
     for i, code in enumerate(module.codes):
-        _, start = _read_uleb(data, code.offset)
+        _, start = read_uleb(data, code.offset)
         body = (data[start:code.body_offset] + (insert if i == func else b"")
                 + data[code.body_offset:code.end])
         entries.append(uleb(len(body)) + body)
     content = uleb(len(entries)) + b"".join(entries)
     header = section.offset - 1  # back to the section's id byte, before its size
-    while data[header] != 10 or _read_uleb(data, header + 1)[1] != section.offset:
+    while data[header] != 10 or read_uleb(data, header + 1)[1] != section.offset:
         header -= 1
     return data[:header] + b"\x0a" + uleb(len(content)) + content + \
         data[section.offset + section.size:]
