@@ -148,11 +148,21 @@ def test_an_unchanged_rebuild_copies_the_executable_without_compiling(store, tmp
 def test_a_store_past_its_bound_loses_its_least_recently_used_entries(store, monkeypatch):
     monkeypatch.setattr(reuse, "MAX_STORE_BYTES", 1000)
     for k in range(3):
-        reuse.save(reuse.OBJECTS, f"k{k}", bytes(300))
+        reuse.save(reuse.OBJECTS, f"k{k}", bytes(300 - 32))  # 300 with the checksum
         os.utime(store / reuse.OBJECTS / f"k{k}", (1000 * (k + 1),) * 2)
-    assert reuse.load(reuse.OBJECTS, "k0") == bytes(300)  # used now: k1 is the oldest
-    reuse.save(reuse.OBJECTS, "k3", bytes(300))  # 1200 bytes: down to 750 at most
+    assert reuse.load(reuse.OBJECTS, "k0") == bytes(268)  # used now: k1 is the oldest
+    reuse.save(reuse.OBJECTS, "k3", bytes(268))  # 1200 bytes: down to 750 at most
     assert sorted(p.name for p in (store / reuse.OBJECTS).iterdir()) == ["k0", "k3"]
+
+
+def test_a_damaged_entry_is_a_miss_and_is_deleted(store):
+    reuse.save(reuse.OBJECTS, "k", b"object bytes")
+    assert reuse.load(reuse.OBJECTS, "k") == b"object bytes"
+    path = store / reuse.OBJECTS / "k"
+    for damaged in (path.read_bytes()[:-1], path.read_bytes()[:10], b""):
+        path.write_bytes(damaged)
+        assert reuse.load(reuse.OBJECTS, "k") is None and not path.exists()
+        reuse.save(reuse.OBJECTS, "k", b"object bytes")
 
 
 def test_a_cache_that_cannot_be_written_is_no_error(tmp_path, monkeypatch):

@@ -15,8 +15,10 @@ directory (driver/cache.py):
 
 Each store is bounded: when a write takes it past `MAX_STORE_BYTES`, the entries
 used longest ago (a hit refreshes an entry's time) are deleted down to three
-quarters of that.  A store that cannot be read or written is no error: the work is
-done again.
+quarters of that.  An entry starts with the SHA-256 of its content, checked when it
+is read: a file damaged on disk is a miss (and is deleted), never linked into an
+executable.  A store that cannot be read or written is no error: the work is done
+again.
 """
 
 from __future__ import annotations
@@ -51,11 +53,14 @@ def load(store: str, key: str) -> bytes | None:
     path = os.path.join(cache_dir(), store, key)
     try:
         with open(path, "rb") as f:
-            content = f.read()
+            entry = f.read()
+        if sha256(entry[32:]).digest() != entry[:32]:
+            os.unlink(path)
+            return None
         os.utime(path)  # recently used: trimmed last
     except OSError:
         return None
-    return content
+    return entry[32:]
 
 
 def save(store: str, key: str, content: bytes) -> None:
@@ -66,6 +71,7 @@ def save(store: str, key: str, content: bytes) -> None:
     try:
         os.makedirs(where, exist_ok=True)
         with open(tmp, "wb") as f:
+            f.write(sha256(content).digest())
             f.write(content)
         os.replace(tmp, path)
         _trim(where)
