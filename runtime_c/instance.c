@@ -322,6 +322,10 @@ struct wasmaot_instance *wasmaot_instance_new(const struct wasmaot_module_desc *
     }
     vm->memories[i] = &m->abi;
   }
+  /* Generated code reads memory 0's base from here (abi.py VMCTX.memory0_base).  A
+   * copy is exact for the instance's lifetime: a memory's base never moves (memory.c
+   * reserves its whole range up front), and an imported memory is retained. */
+  vm->memory0_base = desc->num_memories ? vm->memories[0]->base : NULL;
   for (uint64_t i = desc->num_imported_tables; i < desc->num_tables; i++) {
     struct wasmaot_rt_table *t =
         wasmaot_rt_table_create(&desc->tables[i], NULL, config, why, sizeof why);

@@ -29,8 +29,9 @@ from dataclasses import dataclass
 # Bumped when generated code and the runtime stop fitting together (2: memory.fill
 # and memory.copy became inline, no longer runtime calls; 3: import descriptors
 # carry `exact`, vmctx.interrupt_page; 4: tags and exceptions; 5: exception objects
-# are collected: `pins`, the in-flight bit of `referenced`, results pinned by thunks).
-ABI_VERSION = 5
+# are collected: `pins`, the in-flight bit of `referenced`, results pinned by thunks;
+# 6: vmctx.memory0_base).
+ABI_VERSION = 6
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,9 @@ VMCTX = Struct("wasmaot_vmctx", (
        "of it, and the fault is the trap INTERRUPT (runtime_c/interrupt.c)"),
     _f("tags", "struct wasmaot_tag **", "tag instances, imports first (an import: the "
        "exporter's)"),
+    _f("memory0_base", "uint8_t *", "a copy of memories[0]->base (NULL without memories), "
+       "set before any code of the instance runs: one load at a function's entry instead "
+       "of three dependent ones (valid because a memory's base never moves)"),
 ), "The instance context: the first argument of every wasm function.")
 
 HOST_FUNC = Struct("wasmaot_host_func", (
