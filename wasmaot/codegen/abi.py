@@ -9,9 +9,11 @@ compiles `_Static_assert`s generated from here against the runtime's view).
 
 Conventions of generated code:
 
-* Every wasm function is `tailcc`, takes the instance's `wasmaot_vmctx*` first,
-  then its wasm parameters; it returns `void`, its one result, or an LLVM
-  struct of its results.  Value types: i32, i64, f32 (`float`), f64
+* Every wasm function that a funcref record can reach (and every one, in a module
+  with a return_call*) is `tailcc`; the others, reached only by a direct call of
+  their own module, are `fastcc` (codegen/module.py call_conv).  All take the
+  instance's `wasmaot_vmctx*` first, then their wasm parameters; each returns
+  `void`, its one result, or an LLVM struct of its results.  Value types: i32, i64, f32 (`float`), f64
   (`double`), references as pointers (funcref: `wasmaot_funcref*`, externref:
   an opaque non-null pointer), v128 as `<2 x i64>`.
 * A function reference is a pointer to a `wasmaot_funcref` record

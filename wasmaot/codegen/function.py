@@ -226,7 +226,7 @@ class FunctionEmitter:
             self.drop_stack_check(check)
         ret = self.mod.return_type(ft.results)
         personality = f" personality ptr @{abi.PERSONALITY}" if self.has_landing_pad else ""
-        header = (f"define {self.mod.linkage} tailcc {ret} "
+        header = (f"define {self.mod.linkage} {self.mod.call_conv(self.funcidx)} {ret} "
                   f"@{self.mod.func_symbol(self.funcidx)}({params}) #{self.attribute_group()}"
                   f"{personality} {{")
         return "\n".join([header, "entry:"] + self.allocas + self.prelude + self.lines
