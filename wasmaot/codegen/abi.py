@@ -32,7 +32,7 @@ from dataclasses import dataclass
 # and memory.copy became inline, no longer runtime calls; 3: import descriptors
 # carry `exact`, vmctx.interrupt_page; 4: tags and exceptions; 5: exception objects
 # are collected: `pins`, the in-flight bit of `referenced`, results pinned by thunks;
-# 6: vmctx.memory0_base).
+# 6: vmctx.memory0_base and global0_cell).
 ABI_VERSION = 6
 
 
@@ -181,6 +181,9 @@ VMCTX = Struct("wasmaot_vmctx", (
     _f("memory0_base", "uint8_t *", "a copy of memories[0]->base (NULL without memories), "
        "set before any code of the instance runs: one load at a function's entry instead "
        "of three dependent ones (valid because a memory's base never moves)"),
+    _f("global0_cell", "union wasmaot_value *", "a copy of globals[0] (NULL without "
+       "globals), set before any code of the instance runs: the cell of global 0, which "
+       "C compilers make the shadow stack pointer, in one load (cells never move)"),
 ), "The instance context: the first argument of every wasm function.")
 
 HOST_FUNC = Struct("wasmaot_host_func", (

@@ -1,4 +1,4 @@
-"""Memory 0's base comes from the vmctx's copy: one load, not three dependent ones.
+"""Memory 0's base and global 0's cell come from the vmctx's copies: one load each.
 
 Every function that touches memory 0 loads its base at entry.  Through the memory
 record that was vmctx -> memories array -> memory -> base, three dependent loads
@@ -6,6 +6,8 @@ on the way into every call (Lua's interpreter and SQLite's B-tree make millions 
 calls).  The runtime copies the base into vmctx.memory0_base before any code runs
 (a memory's base never moves); other memories keep the record's field.  The
 copy must be right for defined and imported memories alike, in every instance.
+Global 0 (the shadow stack pointer of C code, read and written by every function
+with a stack frame) likewise: vmctx.global0_cell, not vmctx -> globals -> cell.
 """
 
 from __future__ import annotations
@@ -69,3 +71,33 @@ def test_memory0_base_copy_is_right_for_defined_and_imported_memories(bounds_che
     users[1].exports["poke"](24, 33)
     for inst in (owner, *users):
         assert [inst.exports["peek"](a) for a in (8, 16, 24)] == [11, 22, 33]
+
+
+TWO_GLOBALS = """(module (global (mut i32) (i32.const 1)) (global (mut i32) (i32.const 2))
+  (func (export "g0") (result i32) (global.set 0 (i32.const 5)) (global.get 0))
+  (func (export "g1") (result i32) (global.set 1 (i32.const 5)) (global.get 1)))"""
+
+
+@pytest.mark.parametrize("opt_level", [0, 2])
+def test_global0_cell_is_one_load_from_the_vmctx(opt_level):
+    fns = _functions_ir(TWO_GLOBALS, opt_level)
+    g0, g1 = fns["wasm_f0"], fns["wasm_f1"]
+    cell0, globals_ = abi.VMCTX.offset("global0_cell"), abi.VMCTX.offset("globals")
+    assert cell0 in _ctx_offsets_read(g0) and globals_ not in _ctx_offsets_read(g0)
+    assert globals_ in _ctx_offsets_read(g1) and cell0 not in _ctx_offsets_read(g1)
+
+
+def test_global0_cell_copy_is_right_for_defined_and_imported_globals():
+    owner = wa.compile(wat_bytes_to_wasm(b"""(module
+      (global (export "sp") (mut i32) (i32.const 100))
+      (func (export "bump") (param i32) (global.set 0 (i32.add (global.get 0) (local.get 0))))
+      (func (export "get") (result i32) (global.get 0)))""")).instantiate()
+    user = wa.compile(wat_bytes_to_wasm(b"""(module
+      (import "m" "sp" (global (mut i32)))
+      (func (export "bump") (param i32) (global.set 0 (i32.add (global.get 0) (local.get 0))))
+      (func (export "get") (result i32) (global.get 0)))"""))
+    users = [user.instantiate({"m": {"sp": owner.exports["sp"]}}) for _ in range(2)]
+    owner.exports["bump"](1)
+    users[0].exports["bump"](10)
+    users[1].exports["bump"](100)
+    assert [inst.exports["get"]() for inst in (owner, *users)] == [211, 211, 211]
