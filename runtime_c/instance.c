@@ -322,6 +322,10 @@ struct wasmaot_instance *wasmaot_instance_new(const struct wasmaot_module_desc *
     }
     vm->memories[i] = &m->abi;
   }
+  /* Generated code reads memory 0's base from here (abi.py VMCTX.memory0_base).  A
+   * copy is exact for the instance's lifetime: a memory's base never moves (memory.c
+   * reserves its whole range up front), and an imported memory is retained. */
+  vm->memory0_base = desc->num_memories ? vm->memories[0]->base : NULL;
   for (uint64_t i = desc->num_imported_tables; i < desc->num_tables; i++) {
     struct wasmaot_rt_table *t =
         wasmaot_rt_table_create(&desc->tables[i], NULL, config, why, sizeof why);
@@ -338,6 +342,9 @@ struct wasmaot_instance *wasmaot_instance_new(const struct wasmaot_module_desc *
     inst->globals[i] = g;
     vm->globals[i] = &g->value;
   }
+  /* Generated code reads global 0's cell from here (abi.py VMCTX.global0_cell): exact
+   * for the instance's lifetime, as cells never move and an imported one is retained. */
+  vm->global0_cell = desc->num_globals ? vm->globals[0] : NULL;
   for (uint64_t i = desc->num_imported_funcs; i < desc->num_funcs; i++)
     vm->funcs[i] =
         (struct wasmaot_funcref){desc->func_code[i], vm, vm->type_ids[desc->func_type[i]]};

@@ -9,9 +9,11 @@ compiles `_Static_assert`s generated from here against the runtime's view).
 
 Conventions of generated code:
 
-* Every wasm function is `tailcc`, takes the instance's `wasmaot_vmctx*` first,
-  then its wasm parameters; it returns `void`, its one result, or an LLVM
-  struct of its results.  Value types: i32, i64, f32 (`float`), f64
+* Every wasm function that a funcref record can reach (and every one, in a module
+  with a return_call*) is `tailcc`; the others, reached only by a direct call of
+  their own module, are `fastcc` (codegen/module.py call_conv).  All take the
+  instance's `wasmaot_vmctx*` first, then their wasm parameters; each returns
+  `void`, its one result, or an LLVM struct of its results.  Value types: i32, i64, f32 (`float`), f64
   (`double`), references as pointers (funcref: `wasmaot_funcref*`, externref:
   an opaque non-null pointer), v128 as `<2 x i64>`.
 * A function reference is a pointer to a `wasmaot_funcref` record
@@ -29,8 +31,9 @@ from dataclasses import dataclass
 # Bumped when generated code and the runtime stop fitting together (2: memory.fill
 # and memory.copy became inline, no longer runtime calls; 3: import descriptors
 # carry `exact`, vmctx.interrupt_page; 4: tags and exceptions; 5: exception objects
-# are collected: `pins`, the in-flight bit of `referenced`, results pinned by thunks).
-ABI_VERSION = 5
+# are collected: `pins`, the in-flight bit of `referenced`, results pinned by thunks;
+# 6: vmctx.memory0_base and global0_cell).
+ABI_VERSION = 6
 
 
 @dataclass(frozen=True)
@@ -175,6 +178,12 @@ VMCTX = Struct("wasmaot_vmctx", (
        "of it, and the fault is the trap INTERRUPT (runtime_c/interrupt.c)"),
     _f("tags", "struct wasmaot_tag **", "tag instances, imports first (an import: the "
        "exporter's)"),
+    _f("memory0_base", "uint8_t *", "a copy of memories[0]->base (NULL without memories), "
+       "set before any code of the instance runs: one load at a function's entry instead "
+       "of three dependent ones (valid because a memory's base never moves)"),
+    _f("global0_cell", "union wasmaot_value *", "a copy of globals[0] (NULL without "
+       "globals), set before any code of the instance runs: the cell of global 0, which "
+       "C compilers make the shadow stack pointer, in one load (cells never move)"),
 ), "The instance context: the first argument of every wasm function.")
 
 HOST_FUNC = Struct("wasmaot_host_func", (

@@ -206,6 +206,15 @@ class FunctionEmitter:
             return [f"{p} = getelementptr inbounds ptr, ptr {arr}, i64 {index}"], p
         return self.invariant_load((field_name, index), address)
 
+    def global_cell(self, x: int) -> str:
+        """The cell of global `x`.  Global 0's comes from the vmctx's copy
+        (abi.py VMCTX.global0_cell): C compilers make it the shadow stack
+        pointer, which every function with a stack frame reads and writes, and
+        the copy is one load at entry where the array is two dependent ones."""
+        if x == 0:
+            return self.ctx_field("global0_cell")
+        return self.ctx_array_item("globals", x)
+
     def funcref_record(self, funcidx: int) -> str:
         funcs = self.ctx_field("funcs")
         p = self.tmp()
@@ -226,7 +235,7 @@ class FunctionEmitter:
             self.drop_stack_check(check)
         ret = self.mod.return_type(ft.results)
         personality = f" personality ptr @{abi.PERSONALITY}" if self.has_landing_pad else ""
-        header = (f"define {self.mod.linkage} tailcc {ret} "
+        header = (f"define {self.mod.linkage} {self.mod.call_conv(self.funcidx)} {ret} "
                   f"@{self.mod.func_symbol(self.funcidx)}({params}) #{self.attribute_group()}"
                   f"{personality} {{")
         return "\n".join([header, "entry:"] + self.allocas + self.prelude + self.lines
@@ -628,7 +637,7 @@ def _local_tee(fx: FunctionEmitter, op, imms) -> None:
 def _global_get(fx: FunctionEmitter, op, imms) -> None:
     x = imms[0]
     ty = fx.mod.global_llvm_type(x)
-    cell = fx.ctx_array_item("globals", x)
+    cell = fx.global_cell(x)
     v = fx.tmp()
     if fx.mod.global_is_mutable(x):
         fx.emit(f"{v} = load {ty}, ptr {cell}, align 8")
@@ -640,7 +649,7 @@ def _global_get(fx: FunctionEmitter, op, imms) -> None:
 def _global_set(fx: FunctionEmitter, op, imms) -> None:
     x = imms[0]
     _, v = fx.pop_typed()
-    cell = fx.ctx_array_item("globals", x)
+    cell = fx.global_cell(x)
     fx.emit(f"{store_kind(fx)} {fx.mod.global_llvm_type(x)} {v}, ptr {cell}, align 8")
 
 

@@ -74,6 +74,12 @@ def memory_struct(fx, memidx: int) -> str:
 
 
 def memory_base(fx, memidx: int) -> str:
+    if memidx == 0:
+        # The vmctx's copy (abi.py VMCTX.memory0_base): one load, where the
+        # memory record's field is three dependent ones (vmctx -> memories
+        # array -> memory -> base) at the entry of every function using memory.
+        return fx.ctx_field("memory0_base")
+
     def address():
         mem = memory_struct(fx, memidx)
         p = fx.tmp()

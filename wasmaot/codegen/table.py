@@ -144,7 +144,8 @@ def _push_results(fx, functype, result: str) -> None:
             fx.push(ty, v)
 
 
-def _emit_call(fx, functype, callee: str, callee_ctx: str, *, tail: bool) -> None:
+def _emit_call(fx, functype, callee: str, callee_ctx: str, *, tail: bool,
+               conv: str = "tailcc") -> None:
     args = _args(fx, functype)
     ret = fx.mod.return_type(functype.results)
     # `notail`: LLVM must not turn wasm recursion into a loop (that would hang
@@ -163,20 +164,20 @@ def _emit_call(fx, functype, callee: str, callee_ctx: str, *, tail: bool) -> Non
         # (A return_call leaves the scope, as the spec says: it stays a tail call.)
         r = fx.tmp()
         cont = fx.label("cont")
-        fx.emit(f"{'' if ret == 'void' else r + ' = '}invoke tailcc {ret} "
+        fx.emit(f"{'' if ret == 'void' else r + ' = '}invoke {conv} {ret} "
                 f"{callee}(ptr {callee_ctx}{args}) to label %{cont} unwind label %{pad}")
         fx.start_block(cont)
         if ret != "void":
             _push_results(fx, functype, r)
         return
     if ret == "void":
-        fx.emit(f"{prefix} tailcc void {callee}(ptr {callee_ctx}{args})")
+        fx.emit(f"{prefix} {conv} void {callee}(ptr {callee_ctx}{args})")
         if tail:
             fx.emit("ret void")
             fx.set_dead()
         return
     r = fx.tmp()
-    fx.emit(f"{r} = {prefix} tailcc {ret} {callee}(ptr {callee_ctx}{args})")
+    fx.emit(f"{r} = {prefix} {conv} {ret} {callee}(ptr {callee_ctx}{args})")
     if tail:
         fx.emit(f"ret {ret} {r}")
         fx.set_dead()
@@ -195,7 +196,9 @@ def _call_function(fx, funcidx: int, *, tail: bool) -> None:
         code, ctx = _record_code_and_ctx(fx, fx.funcref_record(funcidx))
         _emit_call(fx, functype, code, ctx, tail=tail)
     else:
-        _emit_call(fx, functype, fx.mod.func_ref(funcidx), "%ctx", tail=tail)
+        # a direct call uses the callee's own convention (ModuleEmitter.call_conv)
+        _emit_call(fx, functype, fx.mod.func_ref(funcidx), "%ctx", tail=tail,
+                   conv=fx.mod.call_conv(funcidx))
 
 
 def _call(fx, op, imms) -> None:

@@ -417,6 +417,8 @@ def _call_type(v, funcidx: int) -> FuncType:
 def _return_call_check(v, ft: FuncType) -> None:
     if not v.types.all_match(ft.results, v.results):
         raise v.error("type mismatch: return_call callee results do not match caller's")
+    if v.ctx.return_calls is not None:
+        v.ctx.return_calls = True
 
 
 def _direct_callee(v, r) -> FuncType:

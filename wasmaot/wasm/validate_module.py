@@ -52,6 +52,8 @@ class ModuleContext:
         # Functions some body calls directly (call, return_call): known once every
         # body is validated; None before (codegen/partition.py then assumes all).
         self.called: set[int] | None = None
+        # Whether some body has a return_call* (known with `called`; None before).
+        self.return_calls: bool | None = None
 
     # --- lookups used by the function validator ---------------------------
 
@@ -116,6 +118,7 @@ def validate_module(module: Module, refusals: Refusals | None = None) -> ModuleC
     try:
         ctx = _validate_declarations(module, refusals)
         ctx.called = set()
+        ctx.return_calls = False
         for i, code in enumerate(module.codes):
             first_unchecked_body = i
             _validate_body(ctx, module, i, code)
