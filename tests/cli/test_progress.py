@@ -84,7 +84,8 @@ def _build_on_a_terminal(args: list[str]) -> bytes:
 @pytest.mark.parametrize("quiet", [False, True])
 def test_a_long_build_on_a_terminal_shows_progress_unless_quiet(tmp_path, quiet):
     wasm = _many_functions(tmp_path)
-    err = _build_on_a_terminal([str(wasm), "-o", str(tmp_path / "many"),
+    # --no-cache: a build remembered by an earlier run (driver/reuse.py) shows nothing
+    err = _build_on_a_terminal([str(wasm), "-o", str(tmp_path / "many"), "--no-cache",
                                 *(["--quiet"] if quiet else [])])
     assert (tmp_path / "many").exists()
     if quiet:
