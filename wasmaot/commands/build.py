@@ -22,7 +22,7 @@ from pathlib import Path
 from .. import __version__
 from ..errors import LinkError, ToolchainError
 from ..driver import build_config, link, llvm, reuse, wasi
-from ..driver.cache import compiler_fingerprint
+from ..driver.cache import compiler_fingerprint, digest
 from ..driver.compile import CompileRequest, code_size, compile_module, frontend
 from ..driver.cpu import CpuChoice
 from ..driver.grants import Grant, check_count, env_grant, listen_grant, manifest_value
@@ -200,7 +200,7 @@ def _build_key(data: bytes, opts: BuildOptions, cpu: CpuChoice) -> str | None:
     (its Python and runtime sources) and zig's version (the libc and the linker)."""
     if not opts.cache or opts.emit != "exe" or opts.link:
         return None
-    return reuse.digest(reuse.BUILDS, compiler_fingerprint(), zig_version(), repr(opts),
+    return digest(reuse.BUILDS, compiler_fingerprint(), zig_version(), repr(opts),
                         repr(cpu), data)
 
 

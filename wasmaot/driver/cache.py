@@ -110,9 +110,15 @@ def _remember(path: str, text: str) -> None:
         pass
 
 
-def module_key(data: bytes, flags: str) -> str:
+def digest(*parts: bytes | str) -> str:
+    """SHA-256 of `parts`, each length-prefixed (no two lists of parts collide)."""
     h = sha256()
-    for part in (compiler_fingerprint().encode(), flags.encode(), data):
-        h.update(len(part).to_bytes(8, "little"))
-        h.update(part)
-    return h.hexdigest()[:32]
+    for part in parts:
+        raw = part.encode() if isinstance(part, str) else part
+        h.update(len(raw).to_bytes(8, "little"))
+        h.update(raw)
+    return h.hexdigest()[:40]
+
+
+def module_key(data: bytes, flags: str) -> str:
+    return digest(compiler_fingerprint(), flags, data)[:32]

@@ -25,22 +25,12 @@ from __future__ import annotations
 
 import os
 
-from .cache import cache_dir, compiler_fingerprint, sha256
+from .cache import cache_dir, compiler_fingerprint, digest, sha256
 
 REMEMBER_CODE_BYTES = 256 * 1024
 MAX_STORE_BYTES = 1 << 30
 OBJECTS = "objects"
 BUILDS = "builds"
-
-
-def digest(*parts: bytes | str) -> str:
-    """SHA-256 of `parts`, each length-prefixed (no two lists of parts collide)."""
-    h = sha256()
-    for part in parts:
-        raw = part.encode() if isinstance(part, str) else part
-        h.update(len(raw).to_bytes(8, "little"))
-        h.update(raw)
-    return h.hexdigest()[:40]
 
 
 def object_key(ir_text: str, machine: tuple, opt_level: int, tier: str) -> str:
