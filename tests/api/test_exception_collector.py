@@ -20,6 +20,8 @@ import sys
 import pytest
 
 import wasmaot.api as wa
+from exn_wat import EXN_FUNCS
+
 from wasmaot._ffi import load_runtime
 from wasmaot.driver.wat import wat_bytes_to_wasm
 from wasmaot.errors import WasmException
@@ -27,42 +29,14 @@ from wasmaot.errors import WasmException
 # More than the collector's minimum budget (1024) several times over.
 CHURN = 5000
 
-MODULE = """(module
+MODULE = f"""(module
   (func $host_churn (import "env" "host_churn"))
   (tag $t (export "t") (param i64))
   (tag $w (param exnref))
   (global $g (export "g") (mut exnref) (ref.null exn))
   (global $outer (mut exnref) (ref.null exn))
   (table $tab (export "tab") 4 exnref)
-
-  ;; an exnref to a new exception of $t with payload v
-  (func $make (export "make") (param $v i64) (result exnref)
-    (block $h (result i64 exnref)
-      (try_table (catch_ref $t $h) (throw $t (local.get $v)))
-      (unreachable))
-    (return))
-
-  ;; the payload of an exnref of $t, by throwing it again and catching it
-  (func $payload (export "payload") (param $e exnref) (result i64)
-    (block $h (result i64)
-      (try_table (catch $t $h) (throw_ref (local.get $e)))
-      (unreachable)))
-
-  ;; throws and catches n exceptions of $t (payloads n..1), dropping each exnref
-  (func $churn (export "churn") (param $n i32) (result i64)
-    (local $sum i64)
-    (block $done
-      (loop $again
-        (br_if $done (i32.eqz (local.get $n)))
-        (block $h (result i64 exnref)
-          (try_table (catch_ref $t $h) (throw $t (i64.extend_i32_u (local.get $n))))
-          (unreachable))
-        (drop)
-        (local.set $sum (i64.add (local.get $sum)))
-        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
-        (br $again)))
-    (local.get $sum))
-
+{EXN_FUNCS}
   ;; the same with catch_all_ref
   (func (export "churn_all") (param $n i32)
     (block $done

@@ -15,38 +15,17 @@ import sys
 import pytest
 from wasi_run import TARGETS, build_exe, exe_command
 
+from exn_wat import EXN_FUNCS
+
 from wasmaot.driver.wat import wat_bytes_to_wasm
 
 # proc_exit(code) tells what went wrong: 3 the sum of payloads, 4.. a stashed payload.
-LOOP = """(module
+LOOP = f"""(module
   (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
   (tag $t (param i64))
   (memory (export "memory") 1)
   (global $g (mut exnref) (ref.null exn))
-  (table $tab 2 exnref)
-  (func $make (param $v i64) (result exnref)
-    (block $h (result i64 exnref)
-      (try_table (catch_ref $t $h) (throw $t (local.get $v)))
-      (unreachable))
-    (return))
-  (func $payload (param $e exnref) (result i64)
-    (block $h (result i64)
-      (try_table (catch $t $h) (throw_ref (local.get $e)))
-      (unreachable)))
-  (func $churn (param $n i32) (result i64)
-    (local $sum i64)
-    (block $done
-      (loop $again
-        (br_if $done (i32.eqz (local.get $n)))
-        (block $h (result i64 exnref)
-          (try_table (catch_ref $t $h) (throw $t (i64.extend_i32_u (local.get $n))))
-          (unreachable))
-        (drop)
-        (local.set $sum (i64.add (local.get $sum)))
-        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
-        (br $again)))
-    (local.get $sum))
-  (func (export "_start")
+  (table $tab 2 exnref){EXN_FUNCS}  (func (export "_start")
     (local $kept exnref)
     (local.set $kept (call $make (i64.const 111)))
     (global.set $g (call $make (i64.const 222)))
