@@ -15,7 +15,9 @@ links the objects into a shared object with `toolchain.link_module_shared`.  Sta
 `emit` and `llvm` are wall time, split between the two in proportion to the CPU time
 the workers spent in each (that is how `CompileStats` reports them).  `KB/s` is the
 code section (1 KB = 1000 bytes) divided by the total wall time, link included;
-`front %` is the frontend's share of that total.
+`front %` is the frontend's share of that total.  `CPU s` is user + system CPU of the
+whole run (this process, the workers and zig) and `KB/CPU-s` the code section divided
+by it: issue 11's throughput measure, which parallelism does not change.
 
 The `parse/opt/cg` column splits the LLVM stage into parse, optimize and codegen, in
 percent of the CPU seconds the workers spent in each, summed over partitions
@@ -50,9 +52,17 @@ from wasmaot.driver.targets import CODE_TARGETS, host_code_target
 from wasmaot.driver.compile import CompileRequest, compile_module
 
 
+def cpu_seconds() -> float:
+    """User + system CPU of this process and of its children that have ended (the
+    partition workers and zig are reaped before a run returns)."""
+    return sum(u.ru_utime + u.ru_stime for u in
+               (resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)))
+
+
 def timed_compile(data: bytes, target: str, opt: int, jobs: int | None) -> dict:
     """One run of the real path; stage times in seconds."""
     gc.collect()
+    cpu0 = cpu_seconds()
     t0 = time.perf_counter()
     objects, stats = compile_module(data, CompileRequest(target, opt), jobs=jobs)
     compiled = time.perf_counter() - t0
@@ -66,12 +76,13 @@ def timed_compile(data: bytes, target: str, opt: int, jobs: int | None) -> dict:
         toolchain.link_module_shared(paths[0], Path(tmp) / "module.so", f"{target}-gnu",
                                      extra_inputs=tuple(paths[1:]))
         link = time.perf_counter() - t1
+    cpu = cpu_seconds() - cpu0
     # Peak RSS of this process and of the largest worker (ru_maxrss: KiB on Linux).
     rss = max(resource.getrusage(who).ru_maxrss for who in
               (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024
     return {"frontend": stats.frontend, "emit": stats.emit, "llvm": stats.llvm, "link": link,
             "rss_mb": rss,
-            "total": compiled + link, "code": stats.code_bytes, "partitions": stats.partitions,
+            "total": compiled + link, "cpu": cpu, "code": stats.code_bytes, "partitions": stats.partitions,
             "object_bytes": sum(map(len, objects)), "split": stats.per_stage}
 
 
@@ -102,7 +113,7 @@ def main() -> None:
         best = min(runs, key=lambda r: r["total"])
         rows.append((opt, best, best["split"]))
     print(f"\n{'':4}{'frontend':>9}{'emit':>7}{'llvm':>7}{'parse/opt/cg':>14}{'link':>6}"
-          f"{'total s':>9}{'KB/s':>7}{'front %':>8}{'peak MB':>8}")
+          f"{'total s':>9}{'KB/s':>7}{'CPU s':>7}{'KB/CPU-s':>9}{'front %':>8}{'peak MB':>8}")
     for opt, r, split in rows:
         if split:
             cpu = split["parse"] + split["optimize"] + split["codegen"]
@@ -111,6 +122,7 @@ def main() -> None:
             shares = "-"
         print(f"-O{opt:<2}{r['frontend']:>9.2f}{r['emit']:>7.2f}{r['llvm']:>7.2f}{shares + ' %':>14}"
               f"{r['link']:>6.2f}{r['total']:>9.2f}{code / 1e3 / r['total']:>7.0f}"
+              f"{r['cpu']:>7.1f}{code / 1e3 / r['cpu']:>9.0f}"
               f"{100 * r['frontend'] / r['total']:>7.0f}%{r['rss_mb']:>8.0f}")
     print(f"({rows[0][1]['partitions']} partitions; parse/opt/cg: the LLVM stage's split, "
           f"in CPU time summed over the partitions; peak MB: the larger of this process's "
