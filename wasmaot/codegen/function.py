@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 
 from ..errors import UnsupportedFeature
-from ..wasm.instructions import READERS_OF
+from ..wasm.instructions import READERS_OF, read_opcode
 from ..wasm.opcodes import PREFIXED, SINGLE
 from ..wasm.reader import Reader
 from ..wasm.types import BlockType, FuncType
@@ -42,6 +42,32 @@ NOINLINE_GROUP = 1
 # routine never returns, and intrinsics (memcpy, frameaddress, ...) never reach
 # wasm code.
 _LEAF_CALLEES = ("@wasmaot_rt_trap(", "@llvm.")
+
+# Opcodes that call wasm or host code (call, call_indirect, return_call,
+# return_call_indirect, call_ref, return_call_ref): a body without them cannot
+# be on a cycle of calls.
+_CALL_OPCODES = frozenset(range(0x10, 0x16))
+# A function that calls from more blocks than this checks the stack limit once, at
+# its entry (place_stack_checks): in a big function (an interpreter's dispatch
+# loop) checks in every calling block cost more than the frame at entry saves.
+MAX_CHECKED_BLOCKS = 16
+_DIRECT_CALL = re.compile(r" @wasm_f(\d+)\(")
+
+
+def calls_nothing(module, code) -> bool:
+    """Whether a function body (a wasm.module Code) has no call instruction of
+    any kind.  Most bodies have no byte 0x10-0x15 at all; the others are decoded."""
+    body = module.data[code.body_offset:code.end]
+    if not _CALL_OPCODES.intersection(body):
+        return True
+    r = Reader(module.data, code.body_offset, code.end)
+    while r.pos < r.end:
+        op = read_opcode(r)
+        if op.code in _CALL_OPCODES and op.prefix is None:
+            return False
+        for f in READERS_OF[op]:
+            f(r)
+    return True
 
 
 class Frame:
@@ -300,7 +326,7 @@ class FunctionEmitter:
             init = f"%p{i}" if i < nparams else zero_value(ty)
             self.emit(f"store {ty} {init}, ptr {p}")
 
-    def is_small_leaf(self) -> bool:
+    def is_small_leaf(self, leaf_calls_too: bool = False) -> bool:
         """True if the function calls nothing but the trap routine and LLVM
         intrinsics (read from the IR itself, so that no new kind of call can be
         forgotten) and its frame stays under abi.LEAF_FRAME_BYTES.  The frame
@@ -311,7 +337,8 @@ class FunctionEmitter:
             return False
         for line in self.lines:
             if ("call " in line or "invoke " in line) and not any(
-                    callee in line for callee in _LEAF_CALLEES):
+                    callee in line for callee in _LEAF_CALLEES) and not (
+                    leaf_calls_too and self.calls_leaf(line)):
                 return False
         return True
 
@@ -345,8 +372,10 @@ class FunctionEmitter:
         frame, so that the trap routine it may call has the margin to run in."""
         calling = [(label, at) for label, at, calls in self.blocks() if calls]
         if not calling:
-            if self.is_small_leaf():
+            if self.is_small_leaf(leaf_calls_too=True):
                 return
+            calling = [("entry", 0)]
+        elif len(calling) > MAX_CHECKED_BLOCKS:
             calling = [("entry", 0)]
         renamed = {}
         for label, at in reversed(calling):  # from the end: indices stay valid
@@ -371,10 +400,27 @@ class FunctionEmitter:
             elif at == i and (" = phi " in line or " = landingpad " in line):
                 at = i + 1
             elif ("call " in line or "invoke " in line) and not any(
-                    callee in line for callee in _LEAF_CALLEES):
+                    callee in line for callee in _LEAF_CALLEES) and not self.calls_leaf(line):
                 calls = True
         out.append((label, at, calls))
         return out
+
+    def calls_leaf(self, line: str) -> bool:
+        """Whether `line` is a direct call of a defined function that calls
+        nothing.  No cycle of calls passes through it, so the call needs no check
+        for recursion to trap; and the callee checks its own frame where it needs
+        to (its runtime calls; its entry, if it is big).  (Leaves were checked
+        by nothing before either.)"""
+        m = _DIRECT_CALL.search(line)
+        if m is None:
+            return False
+        funcidx = int(m.group(1))
+        known = self.mod.call_free.get(funcidx)
+        if known is None:
+            mod = self.mod
+            known = mod.call_free[funcidx] = not mod.is_imported_func(funcidx) and calls_nothing(
+                mod.module, mod.module.codes[funcidx - mod.num_imported_funcs])
+        return known
 
     def stack_check(self, label: str) -> list:
         """Lines that split block `label`: its head compares this frame's
@@ -392,7 +438,7 @@ class FunctionEmitter:
         return [f"  {fa} = call ptr @llvm.frameaddress.p0(i32 0)",
                 f"  {cellp} = getelementptr inbounds i8, ptr %ctx, "
                 f"i64 {abi.VMCTX.offset('stack_limit')}",
-                f"  {cell} = load ptr, ptr {cellp}, align 8, !invariant.load !{self.mod.empty_md}",
+                f"  {cell} = load ptr, ptr {cellp}, align 8",
                 f"  {lim} = load i64, ptr {cell}, align 8",
                 f"  {fai} = ptrtoint ptr {fa} to i64",
                 f"  {low} = icmp ult i64 {fai}, {lim}",
