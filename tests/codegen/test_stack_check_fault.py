@@ -151,3 +151,18 @@ def test_a_deadline_during_recursion_traps_interrupt(opt_level):
     assert str(info.value) == "interrupt"
     assert 0.2 <= time.monotonic() - start < 10
     assert inst.exports["fib"](20) == 6765  # usable, with a fresh deadline
+
+
+LOOP_CALLS = """(module
+  (func $g (param i32) (result i32) (call $g (local.get 0)))
+  (func (export "f") (param i32) (result i32)
+    (loop $l (br_if $l (call $g (local.get 0)))) (local.get 0)))"""
+
+
+def test_a_function_with_a_loop_checks_once_at_its_entry():
+    """Not before each call in the loop: that check would run at every iteration
+    (zstd's compression loops lost 1.4% to it; docs/notes/hot-loops.md).  The IR
+    as generated (-O0: not optimized)."""
+    body = _function(_compile(LOOP_CALLS, "llvm-ir", 0), "wasm_f1", asm=False)
+    entry = body.split("\nentry:\n", 1)[1].split(".sf:", 1)[0]
+    assert "@llvm.frameaddress" in entry and body.count("@llvm.frameaddress") == 1

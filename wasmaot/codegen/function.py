@@ -47,10 +47,12 @@ _LEAF_CALLEES = ("@wasmaot_rt_trap(", "@llvm.")
 # return_call_indirect, call_ref, return_call_ref): a body without them cannot
 # be on a cycle of calls.
 _CALL_OPCODES = frozenset(range(0x10, 0x16))
-# A function that calls from more blocks than this checks the stack limit once, at
-# its entry (place_stack_checks): in a big function (an interpreter's dispatch
-# loop) checks in every calling block cost more than the frame at entry saves.
-MAX_CHECKED_BLOCKS = 16
+# A function that has a loop, or calls from more blocks than this, checks the stack
+# limit once, at its entry (place_stack_checks): checks in calling blocks inside a
+# loop run at every iteration and take registers there, and in a big function
+# they cost more than the frame at entry saves (measured: docs/notes/hot-loops.md).
+MAX_CHECKED_BLOCKS = 4
+_LOOP_HEADER = re.compile(r"loop\d+")  # the labels of wasm loops' headers (_loop)
 _DIRECT_CALL = re.compile(r" @wasm_f(\d+)\(")
 
 
@@ -345,7 +347,8 @@ class FunctionEmitter:
     def place_stack_checks(self) -> None:
         """The stack-limit check (abi: vmctx->stack_limit points at the limit
         cell; runtime_c/stack.c): at the head of every block that makes a call
-        (one that is not a leaf's, see is_small_leaf), not at the entry.
+        (other than of a function that calls nothing: calls_leaf), not at the
+        entry, unless the function has a loop or many calling blocks (below).
 
         Why there: LLVM sets up a function's frame at the entry (no
         shrink-wrapping) as soon as the entry block reads the stack or frame
@@ -359,23 +362,30 @@ class FunctionEmitter:
 
         Sound because stack use is unbounded only through calls: every wasm
         frame is entered by a call from a block that checked its caller's frame
-        address (or from the runtime at an activation's entry, which is above
-        the limit); the callee's own frame may lie below the limit, as it did
+        address, or checks its own at its entry (or is entered from the runtime
+        at an activation's entry, which is above the limit); the callee's frame may lie below the limit, as it did
         when the check compared the frame address after the prologue, and a
         frame bigger than the margin faults in the guard area first (stack
         probes), which signals.c reports as exhaustion.  A deadline (the cell
         set to the maximum) is seen at the next call, or at a loop header in
         interruptible code.
 
-        A function that calls nothing needs no check if its frame is small (the
-        margin holds it); a bigger one keeps a check at the entry, after its
-        frame, so that the trap routine it may call has the margin to run in."""
-        calling = [(label, at) for label, at, calls in self.blocks() if calls]
+        A function with a loop, or with more than MAX_CHECKED_BLOCKS calling
+        blocks, checks once at its entry instead (as every function did before):
+        mixing is sound, since every cycle of calls then passes either a checked
+        call or the entry of a function that checks there.  Direct calls of
+        functions that call nothing are not checked (calls_leaf).  A function
+        that calls nothing needs no check if its frame is small (the margin holds
+        it); a bigger one keeps a check at the entry, after its frame, so that
+        the trap routine it may call has the margin to run in."""
+        blocks = self.blocks()
+        calling = [(label, at) for label, at, calls in blocks if calls]
         if not calling:
             if self.is_small_leaf(leaf_calls_too=True):
                 return
             calling = [("entry", 0)]
-        elif len(calling) > MAX_CHECKED_BLOCKS:
+        elif len(calling) > MAX_CHECKED_BLOCKS or any(
+                _LOOP_HEADER.fullmatch(label) for label, _, _ in blocks):
             calling = [("entry", 0)]
         renamed = {}
         for label, at in reversed(calling):  # from the end: indices stay valid
