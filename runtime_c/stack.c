@@ -1,9 +1,11 @@
 /* The wasm stack limit: deep recursion traps "call stack exhausted", never segfaults.
  *
- * Generated code checks the limit at the head of every block that makes a call
+ * Generated code checks the limit at the head of every block that makes a call,
+ * or once at the entry of a function with a loop or many calls
  * (codegen/function.py place_stack_checks): the frame address must be at or
- * above *vmctx->stack_limit.  All vmctxs point at one process-wide cell,
- * wasmaot_rt_stack_limit_cell, which the outermost activation on a thread sets to
+ * above *vmctx->stack_limit.  All vmctxs point at one process-wide cell (made
+ * by wasmaot_rt_stack_limit_cell), which the outermost activation on a thread
+ * sets to
  *
  *     max(sp - max_wasm_stack, stack_bottom + WASMAOT_RT_STACK_MARGIN)
  *
@@ -29,9 +31,10 @@
  * STACK_EXHAUSTED instead of crashing.
  *
  * Functions that call nothing have no check if their frame is small
- * (codegen/abi.py LEAF_FRAME_BYTES): one may run up to WASMAOT_LEAF_FRAME_BYTES
- * below its caller's frame.  The margin holds that several times over, so the
- * trap path still has room below the deepest leaf.
+ * (codegen/abi.py LEAF_FRAME_BYTES), and calls of them are not checked either:
+ * one may run up to WASMAOT_LEAF_FRAME_BYTES below its caller's frame.  The
+ * margin holds that several times over, so the trap path still has room below
+ * the deepest leaf.
  *
  * Interruption (interrupt.c) reuses the cell: when a deadline passes, the cell
  * becomes UINTPTR_MAX, so the next check (or loop-header check, in code
