@@ -262,7 +262,7 @@ struct wasmaot_instance *wasmaot_instance_new(const struct wasmaot_module_desc *
   inst->desc = desc;
   struct wasmaot_vmctx *vm = &inst->vmctx;
   vm->runtime = inst;
-  vm->stack_limit = &wasmaot_rt_stack_limit_cell;
+  vm->stack_limit = wasmaot_rt_stack_limit_cell();
   vm->interrupt_page = wasmaot_rt_interrupt_page();
   vm->memories = alloc_array(desc->num_memories, sizeof *vm->memories);
   vm->tables = alloc_array(desc->num_tables, sizeof *vm->tables);

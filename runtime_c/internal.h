@@ -133,13 +133,16 @@ WASMAOT_RT_HIDDEN void wasmaot_rt_signals_thread_ready(struct wasmaot_rt_thread 
 
 /* --- stack.c ----------------------------------------------------------------------- */
 
-/* The cell vmctx->stack_limit points to.  UINTPTR_MAX while no activation runs,
- * so wasm code entered without wasmaot_invoke traps in its first prologue. */
-extern uintptr_t wasmaot_rt_stack_limit_cell WASMAOT_RT_HIDDEN;
+/* The cell vmctx->stack_limit points to (made on first use; the page before
+ * it faults).  UINTPTR_MAX while no activation runs, so wasm code entered
+ * without wasmaot_invoke traps at its first check. */
+WASMAOT_RT_HIDDEN uintptr_t *wasmaot_rt_stack_limit_cell(void);
 WASMAOT_RT_HIDDEN void wasmaot_rt_stack_set_max(uint64_t max_wasm_stack);
 /* At the outermost activation: set the limit below `sp`. */
 WASMAOT_RT_HIDDEN void wasmaot_rt_stack_enter(struct wasmaot_rt_thread *t, uintptr_t sp);
 WASMAOT_RT_HIDDEN void wasmaot_rt_stack_leave(void);
+/* `addr` is in the page before the cell: a failed stack-limit check. */
+WASMAOT_RT_HIDDEN int wasmaot_rt_is_stack_check_fault(uintptr_t addr);
 /* Fault address `addr` is a wasm stack overflow on this thread. */
 WASMAOT_RT_HIDDEN int wasmaot_rt_stack_is_overflow(const struct wasmaot_rt_thread *t,
                                                     uintptr_t addr);

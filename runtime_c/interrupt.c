@@ -4,9 +4,10 @@
  * the deadline on CLOCK_MONOTONIC.  When it passes, the watchdog
  *
  *   1. sets `fired`;
- *   2. stores UINTPTR_MAX in the stack-limit cell (stack.c).  Every wasm
- *      function's prologue already compares its frame with that cell, so the
- *      next function entry traps, at no cost to code never interrupted;
+ *   2. stores UINTPTR_MAX in the stack-limit cell (stack.c).  Wasm code
+ *      compares its frame with that cell before every call, so the next call
+ *      traps (a store below the cell, stack.c), at no cost to code never
+ *      interrupted;
  *      wasmaot_rt_trap_at reports that stack trap as INTERRUPT while `fired`
  *      is set, and stack.c re-poisons the cell for an activation that starts
  *      after the deadline, so a passed deadline is never lost;
@@ -16,7 +17,7 @@
  *      classified INTERRUPT by signals.c and unwinds as any wasm fault does.
  *
  * The wasm thread is never signalled or unwound from outside: it traps itself,
- * at a function entry or a loop header, through the usual paths.
+ * before a call or at a loop header, through the usual paths.
  */
 #include "internal.h" /* first: it defines _GNU_SOURCE */
 #include <pthread.h>
@@ -80,7 +81,7 @@ static void *watchdog(void *unused) {
       armed = 0;
       /* Flag first, then the cell: see stack.c's wasmaot_rt_stack_enter. */
       __atomic_store_n(&fired, 1, __ATOMIC_SEQ_CST);
-      __atomic_store_n(&wasmaot_rt_stack_limit_cell, UINTPTR_MAX, __ATOMIC_SEQ_CST);
+      __atomic_store_n(wasmaot_rt_stack_limit_cell(), UINTPTR_MAX, __ATOMIC_SEQ_CST);
       protect_page(PROT_NONE);
     }
   }

@@ -16,11 +16,18 @@
  *         -> MEMORY_OOB (memory.c: out-of-bounds guest accesses land there);
  *       SIGSEGV/SIGBUS in the interrupt page (made unreadable when a
  *         timeout's deadline passes) -> INTERRUPT (interrupt.c);
+ *       SIGSEGV/SIGBUS in the page below the stack-limit cell with the pc in
+ *         registered wasm code -> STACK_EXHAUSTED: a failed stack-limit check
+ *         (stack.c; a passed deadline makes it INTERRUPT in wasmaot_rt_trap_at);
  *       SIGSEGV/SIGBUS below the stack limit, within the thread's stack or
  *         just below its bottom -> STACK_EXHAUSTED (stack.c);
  *       SIGFPE with the pc in registered wasm code -> INT_DIV_ZERO, or
  *         INT_OVERFLOW for FPE_INTOVF (a safety net: code checks divisors);
  *       SIGILL with the pc in registered wasm code -> UNREACHABLE (llvm.trap).
+ * The one exception to "has an activation": a failed stack-limit check in wasm
+ * code entered without wasmaot_invoke (or run while a host callback is active)
+ * goes to wasmaot_rt_trap_at, which aborts with a message, as it did when the
+ * check called wasmaot_rt_trap.
  * Everything else goes to the handler that was installed before ours, so a
  * runtime or embedder bug still crashes (with the embedder's own crash
  * reporting, e.g. Python's faulthandler).
@@ -65,6 +72,9 @@ static int32_t classify(int sig, const siginfo_t *info, uintptr_t pc,
     case SIGSEGV:
     case SIGBUS:
       if (wasmaot_rt_registry_in_memory(addr)) return WASMAOT_TRAP_MEMORY_OOB;
+      /* Only generated code stores there; from anywhere else it is a bug. */
+      if (wasmaot_rt_is_stack_check_fault(addr))
+        return pc_in_wasm(pc) ? WASMAOT_TRAP_STACK_EXHAUSTED : WASMAOT_TRAP_NONE;
       /* A loop header of interruptible code after a timeout's deadline. */
       if (wasmaot_rt_is_interrupt_page(addr)) return WASMAOT_TRAP_INTERRUPT;
       if (wasmaot_rt_stack_is_overflow(t, addr)) return WASMAOT_TRAP_STACK_EXHAUSTED;
@@ -95,14 +105,25 @@ static void chain(int sig, siginfo_t *info, void *ctx) {
   }
 }
 
+/* A failed stack-limit check in wasm code with no activation to unwind to. */
+static int stray_stack_check(int sig, const siginfo_t *info, uintptr_t pc) {
+  return (sig == SIGSEGV || sig == SIGBUS) &&
+         wasmaot_rt_is_stack_check_fault((uintptr_t)info->si_addr) && pc_in_wasm(pc);
+}
+
 static void on_fault(int sig, siginfo_t *info, void *ctx) {
   struct wasmaot_rt_thread *t = &wasmaot_rt_thread_state;
   struct wasmaot_rt_activation *act = t->activation;
-  if (act != NULL && act->in_host == 0 && info->si_code > 0) {
+  if (info->si_code > 0) {
     uintptr_t pc, fp;
     context_pc_fp(ctx, &pc, &fp);
-    int32_t code = classify(sig, info, pc, t);
-    if (code != WASMAOT_TRAP_NONE) wasmaot_rt_trap_at(code, pc, fp); /* does not return */
+    if (act != NULL && act->in_host == 0) {
+      int32_t code = classify(sig, info, pc, t);
+      if (code != WASMAOT_TRAP_NONE) wasmaot_rt_trap_at(code, pc, fp); /* does not return */
+    } else if (stray_stack_check(sig, info, pc)) {
+      /* Aborts with "wasm trap (...) outside wasmaot_invoke": never unwinds. */
+      wasmaot_rt_trap_at(WASMAOT_TRAP_STACK_EXHAUSTED, pc, fp);
+    }
   }
   chain(sig, info, ctx);
 }

@@ -132,8 +132,8 @@ void wasmaot_rt_trap_at(int32_t code, uintptr_t pc, uintptr_t fp) {
             wasmaot_trap_message(code));
     abort();
   }
-  /* A deadline that passed poisons the stack limit (interrupt.c): the
-   * prologue's stack check is then the interruption point. */
+  /* A deadline that passed poisons the stack limit (interrupt.c): a stack
+   * check (before a call) is then the interruption point. */
   if (code == WASMAOT_TRAP_STACK_EXHAUSTED && wasmaot_rt_interrupt_fired())
     code = WASMAOT_TRAP_INTERRUPT;
   struct wasmaot_trap_info *ti = act->trap;

@@ -41,7 +41,8 @@ _BIG_BODY = "(drop (i32.add (local.get 0) (i32.const 1)))\n" * 1000 + "(local.ge
     ("(i32.add (local.get 0) (i32.const 7))", False),
     ("(i32.load (local.get 0))", False),  # a trap is not a call
     ("(local.set 1 (i64.const 1)) (local.get 0)", False),
-    ("(call $other (local.get 0))", True),
+    ("(call $other (local.get 0))", False),  # a callee that calls nothing: no cycle
+    ("(call $calls (local.get 0))", True),
     ("(call_indirect (param i32) (result i32) (local.get 0) (i32.const 0))", True),
     ("(memory.grow (local.get 0))", True),  # a runtime call
     # llvm.memset after the bounds check: C code that never reaches wasm
@@ -53,7 +54,8 @@ def test_only_small_leaves_lose_the_stack_check(body, checked, opt_level):
     wat = f"""(module (memory 1) (table 1 funcref)
       (type $t (func (param i32) (result i32)))
       (func $subject (export "f") (param i32) (result i32) (local i64) {body})
-      (func $other (param i32) (result i32) (local.get 0)))"""
+      (func $other (param i32) (result i32) (local.get 0))
+      (func $calls (param i32) (result i32) (call $other (local.get 0))))"""
     assert _checked_functions(wat, opt_level)["wasm_f0"] is checked
 
 

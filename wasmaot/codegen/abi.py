@@ -21,7 +21,9 @@ Conventions of generated code:
 * Memories never move: `wasmaot_memory.base` is invariant for an instance's
   lifetime (the runtime reserves the whole address range up front).
 * Traps from code call `wasmaot_rt_trap(vmctx, code)`, which does not return;
-  memory faults in guard regions become traps in the runtime's signal handler.
+  memory faults in guard regions become traps in the runtime's signal handler,
+  and so does a failed stack-limit check (a store to the byte before the limit
+  cell, in a page that is never accessible).
 """
 
 from __future__ import annotations
@@ -32,8 +34,9 @@ from dataclasses import dataclass
 # and memory.copy became inline, no longer runtime calls; 3: import descriptors
 # carry `exact`, vmctx.interrupt_page; 4: tags and exceptions; 5: exception objects
 # are collected: `pins`, the in-flight bit of `referenced`, results pinned by thunks;
-# 6: vmctx.memory0_base and global0_cell).
-ABI_VERSION = 6
+# 6: vmctx.memory0_base and global0_cell; 7: a failed stack-limit check stores to
+# the byte before the limit cell instead of calling wasmaot_rt_trap).
+ABI_VERSION = 7
 
 
 @dataclass(frozen=True)
@@ -164,7 +167,9 @@ LEAF_FRAME_BYTES = 32 * 1024
 
 VMCTX = Struct("wasmaot_vmctx", (
     _f("stack_limit", "uintptr_t *", "-> the lowest frame address wasm code may reach "
-       "(one cell per process, set by the outermost wasmaot_invoke)"),
+       "(one cell per process, set by the outermost wasmaot_invoke); the cell starts a "
+       "page and the page before it is never accessible: a failed check stores to "
+       "stack_limit[-1 byte] and the fault is the trap STACK_EXHAUSTED"),
     _f("memories", "struct wasmaot_memory **", "memories, imports first"),
     _f("tables", "struct wasmaot_table **", "tables, imports first"),
     _f("globals", "union wasmaot_value **", "global cells, imports first"),

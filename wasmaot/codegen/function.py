@@ -13,8 +13,10 @@ its block structure is tracked, so a dead `end` pops the right frame.
 
 from __future__ import annotations
 
+import re
+
 from ..errors import UnsupportedFeature
-from ..wasm.instructions import READERS_OF
+from ..wasm.instructions import READERS_OF, read_opcode
 from ..wasm.opcodes import PREFIXED, SINGLE
 from ..wasm.reader import Reader
 from ..wasm.types import BlockType, FuncType
@@ -40,6 +42,34 @@ NOINLINE_GROUP = 1
 # routine never returns, and intrinsics (memcpy, frameaddress, ...) never reach
 # wasm code.
 _LEAF_CALLEES = ("@wasmaot_rt_trap(", "@llvm.")
+
+# Opcodes that call wasm or host code (call, call_indirect, return_call,
+# return_call_indirect, call_ref, return_call_ref): a body without them cannot
+# be on a cycle of calls.
+_CALL_OPCODES = frozenset(range(0x10, 0x16))
+# A function that has a loop, or calls from more blocks than this, checks the stack
+# limit once, at its entry (place_stack_checks): checks in calling blocks inside a
+# loop run at every iteration and take registers there, and in a big function
+# they cost more than the frame at entry saves (measured: docs/notes/hot-loops.md).
+MAX_CHECKED_BLOCKS = 4
+_LOOP_HEADER = re.compile(r"loop\d+")  # the labels of wasm loops' headers (_loop)
+_DIRECT_CALL = re.compile(r" @wasm_f(\d+)\(")
+
+
+def calls_nothing(module, code) -> bool:
+    """Whether a function body (a wasm.module Code) has no call instruction of
+    any kind.  Most bodies have no byte 0x10-0x15 at all; the others are decoded."""
+    body = module.data[code.body_offset:code.end]
+    if not _CALL_OPCODES.intersection(body):
+        return True
+    r = Reader(module.data, code.body_offset, code.end)
+    while r.pos < r.end:
+        op = read_opcode(r)
+        if op.code in _CALL_OPCODES and op.prefix is None:
+            return False
+        for f in READERS_OF[op]:
+            f(r)
+    return True
 
 
 class Frame:
@@ -227,12 +257,11 @@ class FunctionEmitter:
         ft = self.functype
         params = ", ".join(["ptr %ctx"] + [f"{llvm_type(t)} %p{i}"
                                               for i, t in enumerate(ft.params)])
-        check = self.prologue()
+        self.prologue()
         frame = Frame("func", [], self.result_types, 0, "ret")
         self.frames.append(frame)
         self.lower_body(r)
-        if self.is_small_leaf():
-            self.drop_stack_check(check)
+        self.place_stack_checks()
         ret = self.mod.return_type(ft.results)
         personality = f" personality ptr @{abi.PERSONALITY}" if self.has_landing_pad else ""
         header = (f"define {self.mod.linkage} {self.mod.call_conv(self.funcidx)} {ret} "
@@ -289,29 +318,17 @@ class FunctionEmitter:
                     "  unreachable"]
         return out
 
-    def prologue(self) -> int:
-        """The stack-limit check (abi: vmctx->stack_limit points at the limit
-        cell), then the locals.  Returns where the check's lines start."""
-        check = len(self.lines)
-        fa = self.tmp()
-        self.emit(f"{fa} = call ptr @llvm.frameaddress.p0(i32 0)")
-        cell = self.ctx_field("stack_limit")
-        lim = self.tmp()
-        self.emit(f"{lim} = load i64, ptr {cell}, align 8")
-        fai = self.tmp()
-        self.emit(f"{fai} = ptrtoint ptr {fa} to i64")
-        low = self.tmp()
-        self.emit(f"{low} = icmp ult i64 {fai}, {lim}")
-        self.trap_if(low, "STACK_EXHAUSTED")
+    def prologue(self) -> None:
+        """The locals.  (The stack-limit checks come once the body is known:
+        place_stack_checks.)"""
         nparams = len(self.functype.params)
         for i, ty in enumerate(self.local_types):
             p = f"%l{i}"
             self.allocas.append(f"  {p} = alloca {ty}")
             init = f"%p{i}" if i < nparams else zero_value(ty)
             self.emit(f"store {ty} {init}, ptr {p}")
-        return check
 
-    def is_small_leaf(self) -> bool:
+    def is_small_leaf(self, leaf_calls_too: bool = False) -> bool:
         """True if the function calls nothing but the trap routine and LLVM
         intrinsics (read from the IR itself, so that no new kind of call can be
         forgotten) and its frame stays under abi.LEAF_FRAME_BYTES.  The frame
@@ -322,22 +339,125 @@ class FunctionEmitter:
             return False
         for line in self.lines:
             if ("call " in line or "invoke " in line) and not any(
-                    callee in line for callee in _LEAF_CALLEES):
+                    callee in line for callee in _LEAF_CALLEES) and not (
+                    leaf_calls_too and self.calls_leaf(line)):
                 return False
         return True
 
-    def drop_stack_check(self, check: int) -> None:
-        """Why a small leaf needs no stack-limit check: its caller passed its
-        own check (wasm code is entered only through checked frames), and the
-        leaf adds one bounded frame that the runtime's margin below the limit
-        holds (runtime_c/stack.c).  Calling nothing, it cannot recurse; a
-        deadline (the cell set to the maximum) is still seen by the next
-        checked prologue, or by a loop header in interruptible code."""
-        branch = self.lines[check + 4]
-        assert branch.startswith("  br i1 ") and "trap_stack_exhausted" in branch
-        cont = branch.rsplit("label %", 1)[1].split(",", 1)[0]
-        self.lines[check:check + 5] = [f"  br label %{cont}"]
-        del self.trap_labels["STACK_EXHAUSTED"]
+    def place_stack_checks(self) -> None:
+        """The stack-limit check (abi: vmctx->stack_limit points at the limit
+        cell; runtime_c/stack.c): at the head of every block that makes a call
+        (other than of a function that calls nothing: calls_leaf), not at the
+        entry, unless the function has a loop or many calling blocks (below).
+
+        Why there: LLVM sets up a function's frame at the entry (no
+        shrink-wrapping) as soon as the entry block reads the stack or frame
+        pointer, and it needs a frame in any block that reaches a call, a read
+        of sp/fp, or a path that never returns (the trap call, or `unreachable`),
+        unless a block after it that needs the frame too post-dominates it.  A
+        block that calls needs the frame anyway; its check reads the frame
+        address, and its failure path (stack_check) rejoins the call, so the
+        frame is needed only where calls are, and a path that calls nothing (a
+        fast exit) runs with no frame at all.
+
+        Sound because stack use is unbounded only through calls: every wasm
+        frame is entered by a call from a block that checked its caller's frame
+        address, or checks its own at its entry (or is entered from the runtime
+        at an activation's entry, which is above the limit); the callee's frame may lie below the limit, as it did
+        when the check compared the frame address after the prologue, and a
+        frame bigger than the margin faults in the guard area first (stack
+        probes), which signals.c reports as exhaustion.  A deadline (the cell
+        set to the maximum) is seen at the next call, or at a loop header in
+        interruptible code.
+
+        A function with a loop, or with more than MAX_CHECKED_BLOCKS calling
+        blocks, checks once at its entry instead (as every function did before):
+        mixing is sound, since every cycle of calls then passes either a checked
+        call or the entry of a function that checks there.  Direct calls of
+        functions that call nothing are not checked (calls_leaf).  A function
+        that calls nothing needs no check if its frame is small (the margin holds
+        it); a bigger one keeps a check at the entry, after its frame, so that
+        the trap routine it may call has the margin to run in."""
+        blocks = self.blocks()
+        calling = [(label, at) for label, at, calls in blocks if calls]
+        if not calling:
+            if self.is_small_leaf(leaf_calls_too=True):
+                return
+            calling = [("entry", 0)]
+        elif len(calling) > MAX_CHECKED_BLOCKS or any(
+                _LOOP_HEADER.fullmatch(label) for label, _, _ in blocks):
+            calling = [("entry", 0)]
+        renamed = {}
+        for label, at in reversed(calling):  # from the end: indices stay valid
+            renamed[label] = f"{label}.sc"
+            self.lines[at:at] = self.stack_check(label)
+        # The blocks' ends moved to their second halves: so did the phi edges.
+        edge = re.compile(r", %([A-Za-z0-9_.]+) \]")
+        for i, line in enumerate(self.lines):
+            if " = phi " in line:
+                self.lines[i] = edge.sub(
+                    lambda m: f", %{renamed.get(m.group(1), m.group(1))} ]", line)
+
+    def blocks(self):
+        """(label, index of its first line after phis and landingpad, whether it
+        makes a call that is not a leaf's) for each basic block of self.lines."""
+        out = []
+        label, at, calls = "entry", 0, False
+        for i, line in enumerate(self.lines):
+            if line and not line.startswith(" ") and line.endswith(":"):
+                out.append((label, at, calls))
+                label, at, calls = line[:-1], i + 1, False
+            elif at == i and (" = phi " in line or " = landingpad " in line):
+                at = i + 1
+            elif ("call " in line or "invoke " in line) and not any(
+                    callee in line for callee in _LEAF_CALLEES) and not self.calls_leaf(line):
+                calls = True
+        out.append((label, at, calls))
+        return out
+
+    def calls_leaf(self, line: str) -> bool:
+        """Whether `line` is a direct call of a defined function that calls
+        nothing.  No cycle of calls passes through it, so the call needs no check
+        for recursion to trap; and the callee checks its own frame where it needs
+        to (its runtime calls; its entry, if it is big).  (Leaves were checked
+        by nothing before either.)"""
+        m = _DIRECT_CALL.search(line)
+        if m is None:
+            return False
+        funcidx = int(m.group(1))
+        known = self.mod.call_free.get(funcidx)
+        if known is None:
+            mod = self.mod
+            known = mod.call_free[funcidx] = not mod.is_imported_func(funcidx) and calls_nothing(
+                mod.module, mod.module.codes[funcidx - mod.num_imported_funcs])
+        return known
+
+    def stack_check(self, label: str) -> list:
+        """Lines that split block `label`: its head compares this frame's
+        address with the limit; below it, the failure path stores to the byte
+        before the limit cell, which lies in a page the runtime keeps PROT_NONE
+        (runtime_c/stack.c), and signals.c makes the fault STACK_EXHAUSTED (or
+        INTERRUPT, when a deadline poisoned the limit); the rest of the block
+        follows in `label`.sc.  The failure path makes no call and branches on to
+        the rest (which it never reaches), so that LLVM can shrink-wrap: a path
+        that ends in a call or `unreachable` would need the frame, and then the
+        frame would be set up before the block that branches to it.  A volatile
+        store: LLVM may assume a load returns, never a volatile store."""
+        fail, cont = f"{label}.sf", f"{label}.sc"
+        fa, cellp, cell, lim, fai, low, below = (self.tmp() for _ in range(7))
+        return [f"  {fa} = call ptr @llvm.frameaddress.p0(i32 0)",
+                f"  {cellp} = getelementptr inbounds i8, ptr %ctx, "
+                f"i64 {abi.VMCTX.offset('stack_limit')}",
+                f"  {cell} = load ptr, ptr {cellp}, align 8",
+                f"  {lim} = load i64, ptr {cell}, align 8",
+                f"  {fai} = ptrtoint ptr {fa} to i64",
+                f"  {low} = icmp ult i64 {fai}, {lim}",
+                f"  br i1 {low}, label %{fail}, label %{cont}, !prof !{self.mod.cold_branch}",
+                f"{fail}:",
+                f"  {below} = getelementptr i8, ptr {cell}, i64 -1",
+                f"  store volatile i8 0, ptr {below}, align 1",
+                f"  br label %{cont}",
+                f"{cont}:"]
 
     def interrupt_check(self) -> None:
         """At a loop header (and before a return_call*) of code compiled

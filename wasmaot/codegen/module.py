@@ -183,6 +183,9 @@ class ModuleEmitter:
         self.precise_faults = any(not self.needs_explicit_checks(i)
                                   for i in range(len(ctx.mems)))
         self.num_imported_funcs = module.num_imported_funcs
+        # Defined function index -> its body has no call instruction (function.py
+        # calls_nothing), as the stack checks ask.
+        self.call_free: dict[int, bool] = {}
         self._func_typeidx = module.func_typeidxs
         self._strings: dict[str, str] = {}
         self.linkage = "internal"
