@@ -7,6 +7,18 @@ become basic blocks; values flowing into a block end (or a loop header) are
 merged with phi nodes, whose incoming edges are collected while the body is
 lowered.  Locals live in allocas that LLVM's mem2reg promotes at -O1 and up.
 
+Every `local.set`/`local.tee` stores to the local's alloca, but a `local.get`
+loads only when the local's value is not known where it is read
+(`FunctionEmitter.local_values`): after a set, tee or get of the same local
+earlier in the basic block, the value is reused as it is.  That is exact
+because a local is private to its function: nothing but this function's own
+set/tee changes it, and every one of those updates the known value.  The known
+values are forgotten where a block other paths may reach starts; a block whose
+only predecessor is the current one (after a br_if, a trap check, an invoke)
+keeps them, since they dominate it.  At -O0, where nothing promotes the
+allocas, this halves the loads LLVM parses and fast-isel selects
+(docs/notes/compile-speed.md).
+
 Unreachable code (after `br`, `return`, `unreachable`, ...) is skipped: only
 its block structure is tracked, so a dead `end` pops the right frame.
 """
@@ -47,7 +59,8 @@ class Frame:
 
     __slots__ = ("kind", "params", "results", "height", "end_label", "head_label",
                  "else_label", "incoming", "head_incoming", "head_phis", "dead",
-                 "entered_dead", "param_values", "scope", "scope_active", "delegate_to")
+                 "entered_dead", "param_values", "scope", "scope_active", "delegate_to",
+                 "entry_locals", "incoming_locals")
 
     def __init__(self, kind, params, results, height, end_label, *, dead=False):
         self.kind = kind
@@ -58,11 +71,15 @@ class Frame:
         self.head_label = None
         self.else_label = None
         self.incoming = []  # (pred label, values) reaching end_label
+        self.incoming_locals = []  # per incoming edge: the locals' known values there
         self.head_incoming = []  # loops: (pred label, values) reaching head_label
         self.head_phis = []  # loops: (line index, phi name, type)
         self.dead = dead
         self.entered_dead = dead
         self.param_values = []
+        # An if: the locals' known values where it branches, which its else arm
+        # (that block's only predecessor) starts from.
+        self.entry_locals = {}
         # try_table / legacy try (exceptions.py): the HandlerScope, whether calls here
         # unwind to it (a legacy try's handlers do not), and the frame a legacy
         # `delegate` passes exceptions to.
@@ -94,10 +111,10 @@ class FunctionEmitter:
         self.allocas: list[str] = []
         self.prelude: list[str] = []
         self.cached: dict = {}
-        # For widemul.py: how i64 values were computed (value -> (op, a, b)), and the
-        # value each i64 local holds in the current basic block, as last stored or
-        # first loaded there (every local.get of it in the block reads that value).
+        # For widemul.py: how i64 values were computed (value -> (op, a, b)).
         self.int_defs: dict = {}
+        # Local index -> the value it holds here, as last stored or loaded in this
+        # block or a block only it reaches (module doc; start_block forgets them).
         self.local_values: dict = {}
         self.result_types = [llvm_type(t) for t in functype.results]
         self.has_return_call = False  # set by the lowering of return_call*
@@ -125,7 +142,7 @@ class FunctionEmitter:
             target = self.trap_labels[trap] = f"trap_{trap.lower()}"
         cont = self.label("ok")
         self.emit(f"br i1 {cond}, label %{target}, label %{cont}, !prof !{self.mod.cold_branch}")
-        self.start_block(cont)
+        self.continue_block(cont)
 
     def trap(self, trap: str) -> None:
         """Trap unconditionally; the code after it is dead."""
@@ -140,6 +157,13 @@ class FunctionEmitter:
         self.cur = label
         if self.local_values:  # other paths may reach this block with other values
             self.local_values = {}
+
+    def continue_block(self, label: str) -> None:
+        """Start a block whose only predecessor is the current block (the
+        continuation of a conditional branch or an invoke): the values known for
+        the locals dominate it and still hold there, so they are kept."""
+        self.lines.append(f"{label}:")
+        self.cur = label
 
     def set_dead(self) -> None:
         """The rest of the current frame is unreachable (its stack is never read)."""
@@ -228,6 +252,10 @@ class FunctionEmitter:
         params = ", ".join(["ptr %ctx"] + [f"{llvm_type(t)} %p{i}"
                                               for i, t in enumerate(ft.params)])
         check = self.prologue()
+        # What the prologue stored: the parameters, and zero in the other locals.
+        nparams = len(ft.params)
+        self.local_values = {i: f"%p{i}" if i < nparams else zero_value(ty)
+                             for i, ty in enumerate(self.local_types)}
         frame = Frame("func", [], self.result_types, 0, "ret")
         self.frames.append(frame)
         self.lower_body(r)
@@ -393,8 +421,13 @@ class FunctionEmitter:
         if frame.kind == "loop":
             frame.head_incoming.append((self.cur, values))
             return frame.head_label
-        frame.incoming.append((self.cur, values))
+        self.edge_to_end(frame, values)
         return frame.end_label
+
+    def edge_to_end(self, frame: Frame, values: list) -> None:
+        """Record an edge from the current block to `frame`'s end label."""
+        frame.incoming.append((self.cur, values))
+        frame.incoming_locals.append(dict(self.local_values))
 
     def top_values(self, n: int) -> list:
         return [v for _, v in self.stack[len(self.stack) - n:]] if n else []
@@ -410,13 +443,15 @@ class FunctionEmitter:
         self.end_arm(frame)
         if frame.kind == "if":  # no else: the else branch passes the params through
             self.start_block(frame.else_label)
-            frame.incoming.append((self.cur, frame.param_values))
+            self.local_values = frame.entry_locals
+            self.edge_to_end(frame, frame.param_values)
             self.emit(f"br label %{frame.end_label}")
         if frame.scope is not None:
             close_scope(self, frame)
         if frame.kind == "loop":
             self.fill_loop_phis(frame)
         self.start_block(frame.end_label)
+        self.local_values = _common_values(frame.incoming_locals)
         if frame.kind == "func":
             self.emit_return(frame)
             return
@@ -432,7 +467,7 @@ class FunctionEmitter:
         results go to the end label, and the next arm starts from the frame's height."""
         if not frame.dead:
             values = [v for _, v in self.popn(len(frame.results))]
-            frame.incoming.append((self.cur, values))
+            self.edge_to_end(frame, values)
             self.emit(f"br label %{frame.end_label}")
         del self.stack[frame.height:]
 
@@ -478,6 +513,16 @@ class FunctionEmitter:
             self.emit(f"ret {st} {agg}")
 
 
+def _common_values(known: list) -> dict:
+    """The locals' values known at a block from those known on each edge into
+    it: a local whose value is the same on every edge holds it there, and the
+    value dominates the block (it dominates every predecessor)."""
+    if not known:
+        return {}
+    first, rest = known[0], known[1:]
+    return {x: v for x, v in first.items() if all(k.get(x) == v for k in rest)}
+
+
 # Instructions that still matter in dead code: they open or close frames.
 _STRUCTURAL = frozenset(("block", "loop", "if", "else", "end", "try", "try_table", "catch",
                          "catch_all", "delegate"))
@@ -520,7 +565,8 @@ def _if(fx: FunctionEmitter, op, imms) -> None:
     c = fx.tmp()
     fx.emit(f"{c} = icmp ne i32 {cond}, 0")
     fx.emit(f"br i1 {c}, label %{then_label}, label %{frame.else_label}")
-    fx.start_block(then_label)
+    frame.entry_locals = dict(fx.local_values)  # the then arm changes fx.local_values
+    fx.continue_block(then_label)
 
 
 def _else(fx: FunctionEmitter, op, imms) -> None:
@@ -533,6 +579,7 @@ def _else(fx: FunctionEmitter, op, imms) -> None:
     frame.kind = "else"
     frame.dead = False
     fx.start_block(frame.else_label)
+    fx.local_values = frame.entry_locals
 
 
 def _end(fx: FunctionEmitter, op, imms) -> None:
@@ -554,7 +601,7 @@ def _br_if(fx: FunctionEmitter, op, imms) -> None:
     target = fx.branch_target(frame, fx.label_values(frame))
     cont = fx.label("brif")
     fx.emit(f"br i1 {c}, label %{target}, label %{cont}")
-    fx.start_block(cont)
+    fx.continue_block(cont)
 
 
 def _br_table(fx: FunctionEmitter, op, imms) -> None:
@@ -568,7 +615,7 @@ def _br_table(fx: FunctionEmitter, op, imms) -> None:
     cases = " ".join(f"i32 {i}, label %{landing[d]}" for i, d in enumerate(labels))
     fx.emit(f"switch i32 {index}, label %{landing[default]} [ {cases} ]")
     for depth, block in landing.items():
-        fx.start_block(block)
+        fx.continue_block(block)  # its only predecessor is the switch
         frame = fx.frames[-1 - depth]
         target = fx.branch_target(frame, fx.label_values(frame))
         fx.emit(f"br label %{target}")
@@ -607,31 +654,26 @@ def _select(fx: FunctionEmitter, op, imms) -> None:
 def _local_get(fx: FunctionEmitter, op, imms) -> None:
     x = imms[0]
     ty = fx.local_types[x]
-    v = fx.tmp()
-    fx.emit(f"{v} = load {ty}, ptr %l{x}")
+    v = fx.local_values.get(x)
+    if v is None:
+        v = fx.tmp()
+        fx.emit(f"{v} = load {ty}, ptr %l{x}")
+        fx.local_values[x] = v  # a later local.get here reads the same value
     fx.push(ty, v)
-    if ty == "i64":
-        known = fx.local_values.get(x)
-        if known is None:
-            fx.local_values[x] = v  # the next local.get in this block reads it too
-        else:
-            fx.int_defs[v] = (widemul.COPY, known)
 
 
 def _local_set(fx: FunctionEmitter, op, imms) -> None:
     x = imms[0]
-    ty, v = fx.pop_typed()
+    _, v = fx.pop_typed()
     fx.emit(f"store {fx.local_types[x]} {v}, ptr %l{x}")
-    if ty == "i64":
-        fx.local_values[x] = v
+    fx.local_values[x] = v
 
 
 def _local_tee(fx: FunctionEmitter, op, imms) -> None:
     x = imms[0]
-    ty, v = fx.stack[-1]
+    _, v = fx.stack[-1]
     fx.emit(f"store {fx.local_types[x]} {v}, ptr %l{x}")
-    if ty == "i64":
-        fx.local_values[x] = v
+    fx.local_values[x] = v
 
 
 def _global_get(fx: FunctionEmitter, op, imms) -> None:
