@@ -209,23 +209,36 @@ class FunctionEmitter:
     def load_field(self, struct_ptr: str, struct, name: str, ty: str) -> str:
         """Load field `name` of an abi.Struct at `struct_ptr` (a value that may
         change: sizes, table elements, funcref contents)."""
-        p = self.tmp()
-        self.emit(f"{p} = getelementptr inbounds i8, ptr {struct_ptr}, i64 {struct.offset(name)}")
+        p = self.field_address(struct_ptr, struct.offset(name))
         v = self.tmp()
         self.emit(f"{v} = load {ty}, ptr {p}, align 8")
         return v
 
+    def field_address(self, struct_ptr: str, offset: int) -> str:
+        """The address `offset` bytes into a struct: the struct's own at offset 0
+        (no instruction for LLVM to parse and select)."""
+        if offset == 0:
+            return struct_ptr
+        p = self.tmp()
+        self.emit(f"{p} = getelementptr inbounds i8, ptr {struct_ptr}, i64 {offset}")
+        return p
+
     def ctx_field(self, name: str) -> str:
         """A vmctx field (pointers fixed for the instance's lifetime)."""
         def address():
+            offset = abi.VMCTX.offset(name)
+            if offset == 0:
+                return [], "%ctx"
             p = self.tmp()
-            return [f"{p} = getelementptr inbounds i8, ptr %ctx, i64 {abi.VMCTX.offset(name)}"], p
+            return [f"{p} = getelementptr inbounds i8, ptr %ctx, i64 {offset}"], p
         return self.invariant_load(("ctx", name), address)
 
     def ctx_array_item(self, field_name: str, index: int) -> str:
         """vmctx->field[index] for an array of pointers (memories, tables, globals)."""
         def address():
             arr = self.ctx_field(field_name)
+            if index == 0:
+                return [], arr
             p = self.tmp()
             return [f"{p} = getelementptr inbounds ptr, ptr {arr}, i64 {index}"], p
         return self.invariant_load((field_name, index), address)
@@ -240,10 +253,7 @@ class FunctionEmitter:
         return self.ctx_array_item("globals", x)
 
     def funcref_record(self, funcidx: int) -> str:
-        funcs = self.ctx_field("funcs")
-        p = self.tmp()
-        self.emit(f"{p} = getelementptr inbounds i8, ptr {funcs}, i64 {funcidx * abi.FUNCREF.size}")
-        return p
+        return self.field_address(self.ctx_field("funcs"), funcidx * abi.FUNCREF.size)
 
     # --- the body -------------------------------------------------------------
 
@@ -381,15 +391,22 @@ class FunctionEmitter:
     def lower_body(self, r: Reader) -> None:
         data = r.data
         handlers = self.mod.handlers
-        while self.frames:
+        frames = self.frames
+        while frames:
             pos = r.pos
             b = data[pos]
             r.pos = pos + 1
             op = SINGLE[b]
             if op is None:
                 op = PREFIXED[b][r.u32()]
-            imms = tuple(f(r) for f in READERS_OF[op]) if READERS_OF[op] else ()
-            if self.frames[-1].dead and op.name not in _STRUCTURAL:
+            readers = READERS_OF[op]
+            if not readers:
+                imms = ()
+            elif len(readers) == 1:  # most are: no generator for them
+                imms = (readers[0](r),)
+            else:
+                imms = tuple(f(r) for f in readers)
+            if frames[-1].dead and op.name not in _STRUCTURAL:
                 continue
             handler = handlers.get(op.name)
             if handler is None:
@@ -519,8 +536,10 @@ def _common_values(known: list) -> dict:
     value dominates the block (it dominates every predecessor)."""
     if not known:
         return {}
-    first, rest = known[0], known[1:]
-    return {x: v for x, v in first.items() if all(k.get(x) == v for k in rest)}
+    first = min(known, key=len)
+    if not first:
+        return {}
+    return {x: v for x, v in first.items() if all(k.get(x) == v for k in known)}
 
 
 # Instructions that still matter in dead code: they open or close frames.

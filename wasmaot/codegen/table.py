@@ -226,9 +226,7 @@ def _check_type(fx, record: str, typeidx: int) -> None:
     """The callee's type must match `typeidx`: equal canonical ids, or (with
     function subtyping) a declared subtype, which the runtime checks."""
     actual = fx.load_field(record, abi.FUNCREF, "type_id", "i64")
-    ids = fx.ctx_field("type_ids")
-    q = fx.tmp()
-    fx.emit(f"{q} = getelementptr inbounds i64, ptr {ids}, i64 {typeidx}")
+    q = fx.field_address(fx.ctx_field("type_ids"), 8 * typeidx)  # an array of i64
     expected = fx.tmp()
     fx.emit(f"{expected} = load i64, ptr {q}, align 8, !invariant.load !{fx.mod.empty_md}")
     same = fx.tmp()
