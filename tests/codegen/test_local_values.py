@@ -188,3 +188,16 @@ def test_locals_read_before_any_set_are_zero(opt_level):
     f = wa.compile(wat_bytes_to_wasm(_ZERO_LOCALS.encode()),
                    opt_level=opt_level).instantiate({}).exports["f"]
     assert f(0) == 1.0
+
+
+def test_a_local_never_loaded_has_no_alloca_and_no_stores():
+    ir = _function_ir("""(module (func (param i32) (result i32) (local i32 i32)
+      (local.set 1 (i32.add (local.get 0) (i32.const 1)))
+      (local.set 2 (local.get 1))
+      (local.set 0 (i32.mul (local.get 1) (local.get 2)))
+      (loop $l (br_if $l (local.tee 2 (i32.sub (local.get 2) (i32.const 1)))))
+      (local.get 0)))""")
+    # Local 1 is read only where its value is known; local 2 is loaded in the
+    # loop header, local 0 after the loop.
+    assert "%l1 = alloca" not in ir and "ptr %l1" not in ir
+    assert "%l2 = alloca" in ir and "%l0 = alloca" in ir and ir.count("store i32") >= 3

@@ -116,6 +116,10 @@ class FunctionEmitter:
         # Local index -> the value it holds here, as last stored or loaded in this
         # block or a block only it reaches (module doc; start_block forgets them).
         self.local_values: dict = {}
+        # The locals some load reads, and where each local is stored (indices
+        # into self.lines): a local never loaded needs no stores (drop_unread_locals).
+        self.read_locals: set = set()
+        self.local_stores: dict = {}
         self.result_types = [llvm_type(t) for t in functype.results]
         self.has_return_call = False  # set by the lowering of return_call*
         self.has_landing_pad = False  # an invoke or resume: needs the personality
@@ -261,7 +265,9 @@ class FunctionEmitter:
         ft = self.functype
         params = ", ".join(["ptr %ctx"] + [f"{llvm_type(t)} %p{i}"
                                               for i, t in enumerate(ft.params)])
+        start = len(self.lines)
         check = self.prologue()
+        self.note_local_stores(start)
         # What the prologue stored: the parameters, and zero in the other locals.
         nparams = len(ft.params)
         self.local_values = {i: f"%p{i}" if i < nparams else zero_value(ty)
@@ -269,6 +275,7 @@ class FunctionEmitter:
         frame = Frame("func", [], self.result_types, 0, "ret")
         self.frames.append(frame)
         self.lower_body(r)
+        self.drop_unread_locals()
         if self.is_small_leaf():
             self.drop_stack_check(check)
         ret = self.mod.return_type(ft.results)
@@ -276,8 +283,8 @@ class FunctionEmitter:
         header = (f"define {self.mod.linkage} {self.mod.call_conv(self.funcidx)} {ret} "
                   f"@{self.mod.func_symbol(self.funcidx)}({params}) #{self.attribute_group()}"
                   f"{personality} {{")
-        return "\n".join([header, "entry:"] + self.allocas + self.prelude + self.lines
-                         + self.trap_blocks() + ["}"])
+        return "\n".join([header, "entry:", *self.allocas, *self.prelude,
+                          *filter(None, self.lines), *self.trap_blocks(), "}"])
 
     def attribute_group(self) -> int:
         """A function with a return_call* is never inlined.  Its return_call
@@ -348,6 +355,27 @@ class FunctionEmitter:
             init = f"%p{i}" if i < nparams else zero_value(ty)
             self.emit(f"store {ty} {init}, ptr {p}")
         return check
+
+    def note_local_stores(self, start: int) -> None:
+        """Record the prologue's stores to locals (lines from `start` on)."""
+        for i in range(start, len(self.lines)):
+            line = self.lines[i]
+            if line.startswith("  store ") and ", ptr %l" in line:
+                self.local_stores.setdefault(int(line.rsplit("%l", 1)[1]), []).append(i)
+
+    def drop_unread_locals(self) -> None:
+        """A local whose every local.get reused a known value is never loaded: its
+        stores are dead, and so is its alloca (the only reads of a local are the
+        loads _local_get emits).  The stores' lines become empty, so that the
+        indices of the others stay valid; emit_function leaves them out."""
+        unread = self.local_stores.keys() - self.read_locals
+        if not unread:
+            return
+        for x in unread:
+            for i in self.local_stores[x]:
+                self.lines[i] = ""
+        self.allocas = [a for a in self.allocas
+                        if int(a.split(" = ", 1)[0][len("  %l"):]) not in unread]
 
     def is_small_leaf(self) -> bool:
         """True if the function calls nothing but the trap routine and LLVM
@@ -677,6 +705,7 @@ def _local_get(fx: FunctionEmitter, op, imms) -> None:
     if v is None:
         v = fx.tmp()
         fx.emit(f"{v} = load {ty}, ptr %l{x}")
+        fx.read_locals.add(x)
         fx.local_values[x] = v  # a later local.get here reads the same value
     fx.push(ty, v)
 
@@ -684,13 +713,17 @@ def _local_get(fx: FunctionEmitter, op, imms) -> None:
 def _local_set(fx: FunctionEmitter, op, imms) -> None:
     x = imms[0]
     _, v = fx.pop_typed()
-    fx.emit(f"store {fx.local_types[x]} {v}, ptr %l{x}")
-    fx.local_values[x] = v
+    _store_local(fx, x, v)
 
 
 def _local_tee(fx: FunctionEmitter, op, imms) -> None:
     x = imms[0]
     _, v = fx.stack[-1]
+    _store_local(fx, x, v)
+
+
+def _store_local(fx: FunctionEmitter, x: int, v: str) -> None:
+    fx.local_stores.setdefault(x, []).append(len(fx.lines))
     fx.emit(f"store {fx.local_types[x]} {v}, ptr %l{x}")
     fx.local_values[x] = v
 
