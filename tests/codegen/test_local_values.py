@@ -24,7 +24,7 @@ def _function_ir(wat: str) -> str:
     """The unoptimized IR of the module's first function."""
     req = CompileRequest(opt_level=0, output="llvm-ir")
     objs, _ = compile_module(wat_bytes_to_wasm(wat.encode()), req, split=False)
-    return re.search(r"^define [^@]*@wasm_f0\(.*?^}", objs[0].decode(), re.M | re.S).group(0)
+    return re.search(r"^define [^@]*@wasm_f0\(.*?^}", objs[0].decode(), re.MULTILINE | re.DOTALL).group(0)
 
 
 def _loads_of(ir: str, local: int) -> int:

@@ -31,7 +31,6 @@ from ..wasm.opcodes import PREFIXED, SINGLE
 from ..wasm.reader import Reader
 from ..wasm.types import BlockType, FuncType
 from . import abi
-from . import widemul
 from .exceptions import close_scope
 from .memory import store_kind
 from .types import llvm_type, zero_value
