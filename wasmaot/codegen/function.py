@@ -7,6 +7,18 @@ become basic blocks; values flowing into a block end (or a loop header) are
 merged with phi nodes, whose incoming edges are collected while the body is
 lowered.  Locals live in allocas that LLVM's mem2reg promotes at -O1 and up.
 
+Every `local.set`/`local.tee` stores to the local's alloca, but a `local.get`
+loads only when the local's value is not known where it is read
+(`FunctionEmitter.local_values`): after a set, tee or get of the same local
+earlier in the basic block, the value is reused as it is.  That is exact
+because a local is private to its function: nothing but this function's own
+set/tee changes it, and every one of those updates the known value.  The known
+values are forgotten where a block other paths may reach starts; a block whose
+only predecessor is the current one (after a br_if, a trap check, an invoke)
+keeps them, since they dominate it.  At -O0, where nothing promotes the
+allocas, this halves the loads LLVM parses and fast-isel selects
+(docs/notes/compile-speed.md).
+
 Unreachable code (after `br`, `return`, `unreachable`, ...) is skipped: only
 its block structure is tracked, so a dead `end` pops the right frame.
 """
@@ -21,7 +33,6 @@ from ..wasm.opcodes import PREFIXED, SINGLE
 from ..wasm.reader import Reader
 from ..wasm.types import BlockType, FuncType
 from . import abi
-from . import widemul
 from .exceptions import close_scope
 from .memory import store_kind
 from .types import llvm_type, zero_value
@@ -77,7 +88,8 @@ class Frame:
 
     __slots__ = ("kind", "params", "results", "height", "end_label", "head_label",
                  "else_label", "incoming", "head_incoming", "head_phis", "dead",
-                 "entered_dead", "param_values", "scope", "scope_active", "delegate_to")
+                 "entered_dead", "param_values", "scope", "scope_active", "delegate_to",
+                 "entry_locals", "incoming_locals")
 
     def __init__(self, kind, params, results, height, end_label, *, dead=False):
         self.kind = kind
@@ -88,11 +100,15 @@ class Frame:
         self.head_label = None
         self.else_label = None
         self.incoming = []  # (pred label, values) reaching end_label
+        self.incoming_locals = []  # per incoming edge: the locals' known values there
         self.head_incoming = []  # loops: (pred label, values) reaching head_label
         self.head_phis = []  # loops: (line index, phi name, type)
         self.dead = dead
         self.entered_dead = dead
         self.param_values = []
+        # An if: the locals' known values where it branches, which its else arm
+        # (that block's only predecessor) starts from.
+        self.entry_locals = {}
         # try_table / legacy try (exceptions.py): the HandlerScope, whether calls here
         # unwind to it (a legacy try's handlers do not), and the frame a legacy
         # `delegate` passes exceptions to.
@@ -124,11 +140,15 @@ class FunctionEmitter:
         self.allocas: list[str] = []
         self.prelude: list[str] = []
         self.cached: dict = {}
-        # For widemul.py: how i64 values were computed (value -> (op, a, b)), and the
-        # value each i64 local holds in the current basic block, as last stored or
-        # first loaded there (every local.get of it in the block reads that value).
+        # For widemul.py: how i64 values were computed (value -> (op, a, b)).
         self.int_defs: dict = {}
+        # Local index -> the value it holds here, as last stored or loaded in this
+        # block or a block only it reaches (module doc; start_block forgets them).
         self.local_values: dict = {}
+        # The locals some load reads, and where each local is stored (indices
+        # into self.lines): a local never loaded needs no stores (drop_unread_locals).
+        self.read_locals: set = set()
+        self.local_stores: dict = {}
         self.result_types = [llvm_type(t) for t in functype.results]
         self.has_return_call = False  # set by the lowering of return_call*
         self.has_landing_pad = False  # an invoke or resume: needs the personality
@@ -155,7 +175,7 @@ class FunctionEmitter:
             target = self.trap_labels[trap] = f"trap_{trap.lower()}"
         cont = self.label("ok")
         self.emit(f"br i1 {cond}, label %{target}, label %{cont}, !prof !{self.mod.cold_branch}")
-        self.start_block(cont)
+        self.continue_block(cont)
 
     def trap(self, trap: str) -> None:
         """Trap unconditionally; the code after it is dead."""
@@ -170,6 +190,13 @@ class FunctionEmitter:
         self.cur = label
         if self.local_values:  # other paths may reach this block with other values
             self.local_values = {}
+
+    def continue_block(self, label: str) -> None:
+        """Start a block whose only predecessor is the current block (the
+        continuation of a conditional branch or an invoke): the values known for
+        the locals dominate it and still hold there, so they are kept."""
+        self.lines.append(f"{label}:")
+        self.cur = label
 
     def set_dead(self) -> None:
         """The rest of the current frame is unreachable (its stack is never read)."""
@@ -215,23 +242,36 @@ class FunctionEmitter:
     def load_field(self, struct_ptr: str, struct, name: str, ty: str) -> str:
         """Load field `name` of an abi.Struct at `struct_ptr` (a value that may
         change: sizes, table elements, funcref contents)."""
-        p = self.tmp()
-        self.emit(f"{p} = getelementptr inbounds i8, ptr {struct_ptr}, i64 {struct.offset(name)}")
+        p = self.field_address(struct_ptr, struct.offset(name))
         v = self.tmp()
         self.emit(f"{v} = load {ty}, ptr {p}, align 8")
         return v
 
+    def field_address(self, struct_ptr: str, offset: int) -> str:
+        """The address `offset` bytes into a struct: the struct's own at offset 0
+        (no instruction for LLVM to parse and select)."""
+        if offset == 0:
+            return struct_ptr
+        p = self.tmp()
+        self.emit(f"{p} = getelementptr inbounds i8, ptr {struct_ptr}, i64 {offset}")
+        return p
+
     def ctx_field(self, name: str) -> str:
         """A vmctx field (pointers fixed for the instance's lifetime)."""
         def address():
+            offset = abi.VMCTX.offset(name)
+            if offset == 0:
+                return [], "%ctx"
             p = self.tmp()
-            return [f"{p} = getelementptr inbounds i8, ptr %ctx, i64 {abi.VMCTX.offset(name)}"], p
+            return [f"{p} = getelementptr inbounds i8, ptr %ctx, i64 {offset}"], p
         return self.invariant_load(("ctx", name), address)
 
     def ctx_array_item(self, field_name: str, index: int) -> str:
         """vmctx->field[index] for an array of pointers (memories, tables, globals)."""
         def address():
             arr = self.ctx_field(field_name)
+            if index == 0:
+                return [], arr
             p = self.tmp()
             return [f"{p} = getelementptr inbounds ptr, ptr {arr}, i64 {index}"], p
         return self.invariant_load((field_name, index), address)
@@ -246,10 +286,7 @@ class FunctionEmitter:
         return self.ctx_array_item("globals", x)
 
     def funcref_record(self, funcidx: int) -> str:
-        funcs = self.ctx_field("funcs")
-        p = self.tmp()
-        self.emit(f"{p} = getelementptr inbounds i8, ptr {funcs}, i64 {funcidx * abi.FUNCREF.size}")
-        return p
+        return self.field_address(self.ctx_field("funcs"), funcidx * abi.FUNCREF.size)
 
     # --- the body -------------------------------------------------------------
 
@@ -257,18 +294,25 @@ class FunctionEmitter:
         ft = self.functype
         params = ", ".join(["ptr %ctx"] + [f"{llvm_type(t)} %p{i}"
                                               for i, t in enumerate(ft.params)])
+        start = len(self.lines)
         self.prologue()
+        self.note_local_stores(start)
+        # What the prologue stored: the parameters, and zero in the other locals.
+        nparams = len(ft.params)
+        self.local_values = {i: f"%p{i}" if i < nparams else zero_value(ty)
+                             for i, ty in enumerate(self.local_types)}
         frame = Frame("func", [], self.result_types, 0, "ret")
         self.frames.append(frame)
         self.lower_body(r)
+        self.drop_unread_locals()  # first: it blanks lines by index, which the checks shift
         self.place_stack_checks()
         ret = self.mod.return_type(ft.results)
         personality = f" personality ptr @{abi.PERSONALITY}" if self.has_landing_pad else ""
         header = (f"define {self.mod.linkage} {self.mod.call_conv(self.funcidx)} {ret} "
                   f"@{self.mod.func_symbol(self.funcidx)}({params}) #{self.attribute_group()}"
                   f"{personality} {{")
-        return "\n".join([header, "entry:"] + self.allocas + self.prelude + self.lines
-                         + self.trap_blocks() + ["}"])
+        return "\n".join([header, "entry:", *self.allocas, *self.prelude,
+                          *filter(None, self.lines), *self.trap_blocks(), "}"])
 
     def attribute_group(self) -> int:
         """A function with a return_call* is never inlined.  Its return_call
@@ -327,6 +371,27 @@ class FunctionEmitter:
             self.allocas.append(f"  {p} = alloca {ty}")
             init = f"%p{i}" if i < nparams else zero_value(ty)
             self.emit(f"store {ty} {init}, ptr {p}")
+
+    def note_local_stores(self, start: int) -> None:
+        """Record the prologue's stores to locals (lines from `start` on)."""
+        for i in range(start, len(self.lines)):
+            line = self.lines[i]
+            if line.startswith("  store ") and ", ptr %l" in line:
+                self.local_stores.setdefault(int(line.rsplit("%l", 1)[1]), []).append(i)
+
+    def drop_unread_locals(self) -> None:
+        """A local whose every local.get reused a known value is never loaded: its
+        stores are dead, and so is its alloca (the only reads of a local are the
+        loads _local_get emits).  The stores' lines become empty, so that the
+        indices of the others stay valid; emit_function leaves them out."""
+        unread = self.local_stores.keys() - self.read_locals
+        if not unread:
+            return
+        for x in unread:
+            for i in self.local_stores[x]:
+                self.lines[i] = ""
+        self.allocas = [a for a in self.allocas
+                        if int(a.split(" = ", 1)[0][len("  %l"):]) not in unread]
 
     def is_small_leaf(self, leaf_calls_too: bool = False) -> bool:
         """True if the function calls nothing but the trap routine and LLVM
@@ -473,15 +538,22 @@ class FunctionEmitter:
     def lower_body(self, r: Reader) -> None:
         data = r.data
         handlers = self.mod.handlers
-        while self.frames:
+        frames = self.frames
+        while frames:
             pos = r.pos
             b = data[pos]
             r.pos = pos + 1
             op = SINGLE[b]
             if op is None:
                 op = PREFIXED[b][r.u32()]
-            imms = tuple(f(r) for f in READERS_OF[op]) if READERS_OF[op] else ()
-            if self.frames[-1].dead and op.name not in _STRUCTURAL:
+            readers = READERS_OF[op]
+            if not readers:
+                imms = ()
+            elif len(readers) == 1:  # most are: no generator for them
+                imms = (readers[0](r),)
+            else:
+                imms = tuple(f(r) for f in readers)
+            if frames[-1].dead and op.name not in _STRUCTURAL:
                 continue
             handler = handlers.get(op.name)
             if handler is None:
@@ -513,8 +585,13 @@ class FunctionEmitter:
         if frame.kind == "loop":
             frame.head_incoming.append((self.cur, values))
             return frame.head_label
-        frame.incoming.append((self.cur, values))
+        self.edge_to_end(frame, values)
         return frame.end_label
+
+    def edge_to_end(self, frame: Frame, values: list) -> None:
+        """Record an edge from the current block to `frame`'s end label."""
+        frame.incoming.append((self.cur, values))
+        frame.incoming_locals.append(dict(self.local_values))
 
     def top_values(self, n: int) -> list:
         return [v for _, v in self.stack[len(self.stack) - n:]] if n else []
@@ -530,13 +607,15 @@ class FunctionEmitter:
         self.end_arm(frame)
         if frame.kind == "if":  # no else: the else branch passes the params through
             self.start_block(frame.else_label)
-            frame.incoming.append((self.cur, frame.param_values))
+            self.local_values = frame.entry_locals
+            self.edge_to_end(frame, frame.param_values)
             self.emit(f"br label %{frame.end_label}")
         if frame.scope is not None:
             close_scope(self, frame)
         if frame.kind == "loop":
             self.fill_loop_phis(frame)
         self.start_block(frame.end_label)
+        self.local_values = _common_values(frame.incoming_locals)
         if frame.kind == "func":
             self.emit_return(frame)
             return
@@ -552,7 +631,7 @@ class FunctionEmitter:
         results go to the end label, and the next arm starts from the frame's height."""
         if not frame.dead:
             values = [v for _, v in self.popn(len(frame.results))]
-            frame.incoming.append((self.cur, values))
+            self.edge_to_end(frame, values)
             self.emit(f"br label %{frame.end_label}")
         del self.stack[frame.height:]
 
@@ -598,6 +677,18 @@ class FunctionEmitter:
             self.emit(f"ret {st} {agg}")
 
 
+def _common_values(known: list) -> dict:
+    """The locals' values known at a block from those known on each edge into
+    it: a local whose value is the same on every edge holds it there, and the
+    value dominates the block (it dominates every predecessor)."""
+    if not known:
+        return {}
+    first = min(known, key=len)
+    if not first:
+        return {}
+    return {x: v for x, v in first.items() if all(k.get(x) == v for k in known)}
+
+
 # Instructions that still matter in dead code: they open or close frames.
 _STRUCTURAL = frozenset(("block", "loop", "if", "else", "end", "try", "try_table", "catch",
                          "catch_all", "delegate"))
@@ -640,7 +731,8 @@ def _if(fx: FunctionEmitter, op, imms) -> None:
     c = fx.tmp()
     fx.emit(f"{c} = icmp ne i32 {cond}, 0")
     fx.emit(f"br i1 {c}, label %{then_label}, label %{frame.else_label}")
-    fx.start_block(then_label)
+    frame.entry_locals = dict(fx.local_values)  # the then arm changes fx.local_values
+    fx.continue_block(then_label)
 
 
 def _else(fx: FunctionEmitter, op, imms) -> None:
@@ -653,6 +745,7 @@ def _else(fx: FunctionEmitter, op, imms) -> None:
     frame.kind = "else"
     frame.dead = False
     fx.start_block(frame.else_label)
+    fx.local_values = frame.entry_locals
 
 
 def _end(fx: FunctionEmitter, op, imms) -> None:
@@ -674,7 +767,7 @@ def _br_if(fx: FunctionEmitter, op, imms) -> None:
     target = fx.branch_target(frame, fx.label_values(frame))
     cont = fx.label("brif")
     fx.emit(f"br i1 {c}, label %{target}, label %{cont}")
-    fx.start_block(cont)
+    fx.continue_block(cont)
 
 
 def _br_table(fx: FunctionEmitter, op, imms) -> None:
@@ -688,7 +781,7 @@ def _br_table(fx: FunctionEmitter, op, imms) -> None:
     cases = " ".join(f"i32 {i}, label %{landing[d]}" for i, d in enumerate(labels))
     fx.emit(f"switch i32 {index}, label %{landing[default]} [ {cases} ]")
     for depth, block in landing.items():
-        fx.start_block(block)
+        fx.continue_block(block)  # its only predecessor is the switch
         frame = fx.frames[-1 - depth]
         target = fx.branch_target(frame, fx.label_values(frame))
         fx.emit(f"br label %{target}")
@@ -727,31 +820,31 @@ def _select(fx: FunctionEmitter, op, imms) -> None:
 def _local_get(fx: FunctionEmitter, op, imms) -> None:
     x = imms[0]
     ty = fx.local_types[x]
-    v = fx.tmp()
-    fx.emit(f"{v} = load {ty}, ptr %l{x}")
+    v = fx.local_values.get(x)
+    if v is None:
+        v = fx.tmp()
+        fx.emit(f"{v} = load {ty}, ptr %l{x}")
+        fx.read_locals.add(x)
+        fx.local_values[x] = v  # a later local.get here reads the same value
     fx.push(ty, v)
-    if ty == "i64":
-        known = fx.local_values.get(x)
-        if known is None:
-            fx.local_values[x] = v  # the next local.get in this block reads it too
-        else:
-            fx.int_defs[v] = (widemul.COPY, known)
 
 
 def _local_set(fx: FunctionEmitter, op, imms) -> None:
     x = imms[0]
-    ty, v = fx.pop_typed()
-    fx.emit(f"store {fx.local_types[x]} {v}, ptr %l{x}")
-    if ty == "i64":
-        fx.local_values[x] = v
+    _, v = fx.pop_typed()
+    _store_local(fx, x, v)
 
 
 def _local_tee(fx: FunctionEmitter, op, imms) -> None:
     x = imms[0]
-    ty, v = fx.stack[-1]
+    _, v = fx.stack[-1]
+    _store_local(fx, x, v)
+
+
+def _store_local(fx: FunctionEmitter, x: int, v: str) -> None:
+    fx.local_stores.setdefault(x, []).append(len(fx.lines))
     fx.emit(f"store {fx.local_types[x]} {v}, ptr %l{x}")
-    if ty == "i64":
-        fx.local_values[x] = v
+    fx.local_values[x] = v
 
 
 def _global_get(fx: FunctionEmitter, op, imms) -> None:

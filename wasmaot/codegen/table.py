@@ -109,7 +109,7 @@ def _br_on_null(fx, op, imms) -> None:
     target = fx.branch_target(frame, fx.label_values(frame))
     cont = fx.label("nonnull")
     fx.emit(f"br i1 {c}, label %{target}, label %{cont}")
-    fx.start_block(cont)
+    fx.continue_block(cont)
     fx.push("ptr", ref)
 
 
@@ -121,7 +121,7 @@ def _br_on_non_null(fx, op, imms) -> None:
     target = fx.branch_target(frame, fx.label_values(frame))
     cont = fx.label("null")
     fx.emit(f"br i1 {c}, label %{target}, label %{cont}")
-    fx.start_block(cont)
+    fx.continue_block(cont)
     fx.pop()
 
 
@@ -166,7 +166,7 @@ def _emit_call(fx, functype, callee: str, callee_ctx: str, *, tail: bool,
         cont = fx.label("cont")
         fx.emit(f"{'' if ret == 'void' else r + ' = '}invoke {conv} {ret} "
                 f"{callee}(ptr {callee_ctx}{args}) to label %{cont} unwind label %{pad}")
-        fx.start_block(cont)
+        fx.continue_block(cont)
         if ret != "void":
             _push_results(fx, functype, r)
         return
@@ -226,9 +226,7 @@ def _check_type(fx, record: str, typeidx: int) -> None:
     """The callee's type must match `typeidx`: equal canonical ids, or (with
     function subtyping) a declared subtype, which the runtime checks."""
     actual = fx.load_field(record, abi.FUNCREF, "type_id", "i64")
-    ids = fx.ctx_field("type_ids")
-    q = fx.tmp()
-    fx.emit(f"{q} = getelementptr inbounds i64, ptr {ids}, i64 {typeidx}")
+    q = fx.field_address(fx.ctx_field("type_ids"), 8 * typeidx)  # an array of i64
     expected = fx.tmp()
     fx.emit(f"{expected} = load i64, ptr {q}, align 8, !invariant.load !{fx.mod.empty_md}")
     same = fx.tmp()
@@ -237,7 +235,7 @@ def _check_type(fx, record: str, typeidx: int) -> None:
         ok = fx.label("typeok")
         slow = fx.label("typeslow")
         fx.emit(f"br i1 {same}, label %{ok}, label %{slow}")
-        fx.start_block(slow)
+        fx.continue_block(slow)
         m = fx.tmp()
         fx.emit(f"{m} = call i32 @wasmaot_rt_func_type_matches(ptr %ctx, i64 {actual}, "
                 f"i64 {expected})")

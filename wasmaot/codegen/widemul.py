@@ -31,12 +31,9 @@ operands, for the two halves:
 Every operand is matched by its defining instruction (operands of `add`, `mul`,
 `and`, `or` in either order, x and y either way round), and C2, C3 and P must be
 the very values the other terms are built from: anything else is left as it is.
-Locals live in allocas until LLVM promotes them, so a `local.get` is a load: it
-counts as a copy of the value the same basic block last stored to that local, or
-of its first load there (function.py records them; a new block forgets them):
-nothing else writes the local in between, so that is what it reads.
-Every name reached from an operand this way is defined where the operand's own
-definition can see it, so it can be used in the operand's place.
+A `local.get` of a local whose value is known in the block (function.py:
+stored or loaded there earlier) pushes that very value, so the ladder's terms
+read back from locals are the values they were computed as.
 Nothing but pure i64 arithmetic is involved: no memory access, trap or order of
 effects changes, only how the same two numbers are computed.  The intermediate
 values stay defined for any other use; LLVM deletes those left unused.
@@ -47,24 +44,13 @@ from __future__ import annotations
 
 MASK = str((1 << 32) - 1)  # the i64.const literal of 2^32 - 1
 HALF = "32"
-# Definitions recorded for matching: i64 instructions by their wasm name, and
-# ("copy", v) for a local.get that reads the value v (module doc).
+# Definitions recorded for matching: i64 instructions by their wasm name.
 RECORDED = ("mul", "and", "shr_u", "shl", "add", "or")
-COPY = "copy"
 # Comments on the folded instructions (unoptimized IR shows what was recognised).
 LOW_NOTE = "widemul: low half of a 64x64->128 product"
 HIGH_NOTE = "widemul: high half of a 64x64->128 product"
 # The most terms an addition chain is flattened into (it is walked at every i64.add).
 MAX_TERMS = 8
-
-
-def canonical(defs: dict, v: str) -> str:
-    """The value v is a copy of (through local.get loads), or v itself."""
-    d = defs.get(v)
-    while d is not None and d[0] == COPY:
-        v = d[1]
-        d = defs.get(v)
-    return v
 
 
 def _half_of(defs: dict, v: str, op: str, k: str) -> str | None:
@@ -193,8 +179,7 @@ def stack_handlers(numeric_handler) -> dict:
     wide product folded first (module doc)."""
     def recording(op: str):
         def handler(fx, row, imms) -> None:
-            defs = fx.int_defs
-            a, b = canonical(defs, fx.stack[-2][1]), canonical(defs, fx.stack[-1][1])
+            a, b = fx.stack[-2][1], fx.stack[-1][1]
             if op in ("add", "or") and _fold(fx, op, a, b):
                 return
             numeric_handler(fx, row, imms)
