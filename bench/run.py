@@ -341,6 +341,25 @@ def build_program(p: Program, work: Path, launcher: str, wasmtime: str | None,
                  exe.stat().st_size)
 
 
+def check_aarch64(p: Program, b: Built, reference: tuple[str, list[str]], work: Path) -> None:
+    """Issue 11: aarch64 builds match their x86-64 outputs.  Builds the program's wasm
+    for aarch64-linux and checks that, under qemu, it prints what `reference` prints
+    with the small workload (qemu is far too slow to time)."""
+    qemu = shutil.which("qemu-aarch64-static") or shutil.which("qemu-aarch64")
+    if not qemu:
+        raise BenchError("--aarch64 needs qemu-aarch64-static (apt-get install -y "
+                         "qemu-user-static; `make test` installs it)")
+    exe = work / f"{p.name}-wasmaot-aarch64"
+    cmd = [sys.executable, "-m", "wasmaot", "build", "-O2", "--no-cache",
+           "--target", "aarch64-linux", str(b.wasm), "-o", str(exe)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=wasmaot_env(), check=False)
+    if proc.returncode != 0:
+        raise BenchError(f"{p.name}: wasmaot build --target aarch64-linux failed: "
+                         f"{proc.stderr.strip()[-3000:]}")
+    check_outputs(p, [reference, ("wasmaot aarch64", [qemu, str(exe)])], p.quick_args, work)
+    print(f"ok {p.name}: the aarch64 build prints what {reference[0]} prints", flush=True)
+
+
 def candidates(b: Built, wasmtime: str | None) -> list[tuple[str, list[str]]]:
     """(candidate, argv prefix) pairs, the reference (native zig) first."""
     out = [(name, [str(path)]) for name, path in b.native.items()]
@@ -489,6 +508,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     "(default 5)")
     ap.add_argument("--quick", action="store_true", help="CI smoke: build everything, run the "
                     "tiny workloads once, check outputs; no timings")
+    ap.add_argument("--aarch64", action="store_true", help="also build each program for "
+                    "aarch64-linux and check its output under qemu (small workload, untimed)")
     ap.add_argument("--json", type=Path, help="where to write the results (default "
                     "bench/.cache/run-<UTC date and time>.json)")
     ap.add_argument("--md", type=Path, help="also write the table as Markdown here")
@@ -524,6 +545,8 @@ def run(args: argparse.Namespace, programs: list[Program]) -> int:
             built = build_program(p, work, launcher, wasmtime, versions)
             cands = candidates(built, wasmtime)
             check_outputs(p, cands, p.quick_args if args.quick else p.args, work)
+            if args.aarch64:
+                check_aarch64(p, built, cands[0], work)
             if args.quick:
                 print(f"ok {p.name}: {len(cands)} candidates ({', '.join(n for n, _ in cands)}) "
                       f"print the same ({time.perf_counter() - t0:.0f} s to build and check)",

@@ -35,15 +35,18 @@ SMOKE = ("xxhash", "polykernels")
 
 
 def test_quick_suite_outputs_match_native():
-    """Each smoke program, built every way, prints what native zig cc prints
-    (bench/run.py stops with status 1 on the first difference)."""
+    """Each smoke program, built every way (and by wasmaot for aarch64, run under qemu),
+    prints what native zig cc prints (bench/run.py stops with status 1 on the first
+    difference)."""
     load_run_py()
-    proc = subprocess.run([sys.executable, str(RUN_PY), "--quick", "--only", *SMOKE],
-                          capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, str(RUN_PY), "--quick", "--aarch64", "--only",
+                           *SMOKE], capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=1500, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     for name in SMOKE:
         assert f"ok {name}: " in proc.stdout, proc.stdout
+        assert f"ok {name}: the aarch64 build prints what native zig prints" in proc.stdout, \
+            proc.stdout
     assert "wasmaot" in proc.stdout and "native zig" in proc.stdout
     # a smoke run never reports timings as results
     assert "geomean" not in proc.stdout and "wasmaot/native" not in proc.stdout
