@@ -159,7 +159,7 @@ GUARD_BYTES = 64 * 1024
 GUARDED_RESERVATION = (1 << 33) + GUARD_BYTES
 
 # Small leaf functions (no calls but to the trap routine and LLVM intrinsics) have no
-# stack-limit check (codegen/function.py, FunctionEmitter.is_small_leaf): their
+# stack-limit check (codegen/function.py, FunctionEmitter.place_stack_checks): their
 # frame, at most LEAF_FRAME_BYTES, may lie below the limit, inside the margin the
 # runtime keeps between the limit and the real stack bottom (runtime_c/stack.c
 # asserts the margin holds it several times over).

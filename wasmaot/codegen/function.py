@@ -49,7 +49,7 @@ UNSUPPORTED_PROPOSALS = {
 FUNC_ATTRS = '"frame-pointer"="all" "probe-stack"="inline-asm"'
 NOINLINE_GROUP = 1
 
-# Callees that leave a function a leaf (FunctionEmitter.is_small_leaf): the trap
+# Callees that leave a function a leaf (FunctionEmitter.makes_call): the trap
 # routine never returns, and intrinsics (memcpy, frameaddress, ...) never reach
 # wasm code.
 _LEAF_CALLEES = ("@wasmaot_rt_trap(", "@llvm.")
@@ -294,13 +294,7 @@ class FunctionEmitter:
         ft = self.functype
         params = ", ".join(["ptr %ctx"] + [f"{llvm_type(t)} %p{i}"
                                               for i, t in enumerate(ft.params)])
-        start = len(self.lines)
         self.prologue()
-        self.note_local_stores(start)
-        # What the prologue stored: the parameters, and zero in the other locals.
-        nparams = len(ft.params)
-        self.local_values = {i: f"%p{i}" if i < nparams else zero_value(ty)
-                             for i, ty in enumerate(self.local_types)}
         frame = Frame("func", [], self.result_types, 0, "ret")
         self.frames.append(frame)
         self.lower_body(r)
@@ -363,21 +357,14 @@ class FunctionEmitter:
         return out
 
     def prologue(self) -> None:
-        """The locals.  (The stack-limit checks come once the body is known:
-        place_stack_checks.)"""
+        """The locals: the parameters, and zero in the others, stored as
+        local.set stores them (so their values are known and their stores
+        dropped if never loaded).  (The stack-limit checks come once the body
+        is known: place_stack_checks.)"""
         nparams = len(self.functype.params)
         for i, ty in enumerate(self.local_types):
-            p = f"%l{i}"
-            self.allocas.append(f"  {p} = alloca {ty}")
-            init = f"%p{i}" if i < nparams else zero_value(ty)
-            self.emit(f"store {ty} {init}, ptr {p}")
-
-    def note_local_stores(self, start: int) -> None:
-        """Record the prologue's stores to locals (lines from `start` on)."""
-        for i in range(start, len(self.lines)):
-            line = self.lines[i]
-            if line.startswith("  store ") and ", ptr %l" in line:
-                self.local_stores.setdefault(int(line.rsplit("%l", 1)[1]), []).append(i)
+            self.allocas.append(f"  %l{i} = alloca {ty}")
+            _store_local(self, i, f"%p{i}" if i < nparams else zero_value(ty))
 
     def drop_unread_locals(self) -> None:
         """A local whose every local.get reused a known value is never loaded: its
@@ -393,21 +380,12 @@ class FunctionEmitter:
         self.allocas = [a for a in self.allocas
                         if int(a.split(" = ", 1)[0][len("  %l"):]) not in unread]
 
-    def is_small_leaf(self, leaf_calls_too: bool = False) -> bool:
-        """True if the function calls nothing but the trap routine and LLVM
-        intrinsics (read from the IR itself, so that no new kind of call can be
-        forgotten) and its frame stays under abi.LEAF_FRAME_BYTES.  The frame
-        bound: each IR line defines at most one value of at most 32 bytes, and
-        at -O0 each may get a stack slot of its own; locals are 16 bytes at most."""
+    def has_small_frame(self) -> bool:
+        """True if the function's frame stays under abi.LEAF_FRAME_BYTES: each IR
+        line defines at most one value of at most 32 bytes, and at -O0 each may
+        get a stack slot of its own; locals are 16 bytes at most."""
         values = len(self.lines) + len(self.prelude)
-        if 32 * values + 16 * len(self.allocas) + 1024 > abi.LEAF_FRAME_BYTES:
-            return False
-        for line in self.lines:
-            if ("call " in line or "invoke " in line) and not any(
-                    callee in line for callee in _LEAF_CALLEES) and not (
-                    leaf_calls_too and self.calls_leaf(line)):
-                return False
-        return True
+        return 32 * values + 16 * len(self.allocas) + 1024 <= abi.LEAF_FRAME_BYTES
 
     def place_stack_checks(self) -> None:
         """The stack-limit check (abi: vmctx->stack_limit points at the limit
@@ -445,8 +423,8 @@ class FunctionEmitter:
         the trap routine it may call has the margin to run in."""
         blocks = self.blocks()
         calling = [(label, at) for label, at, calls in blocks if calls]
-        if not calling:
-            if self.is_small_leaf(leaf_calls_too=True):
+        if not calling:  # a leaf: calls (makes_call) are read from the IR itself
+            if self.has_small_frame():
                 return
             calling = [("entry", 0)]
         elif len(calling) > MAX_CHECKED_BLOCKS or any(
@@ -474,11 +452,18 @@ class FunctionEmitter:
                 label, at, calls = line[:-1], i + 1, False
             elif at == i and (" = phi " in line or " = landingpad " in line):
                 at = i + 1
-            elif ("call " in line or "invoke " in line) and not any(
-                    callee in line for callee in _LEAF_CALLEES) and not self.calls_leaf(line):
+            elif self.makes_call(line):
                 calls = True
         out.append((label, at, calls))
         return out
+
+    def makes_call(self, line: str) -> bool:
+        """Whether IR `line` calls something a stack check must precede: anything
+        but the trap routine, LLVM intrinsics and functions that call nothing.
+        Read from the IR itself, so that no new kind of call can be forgotten."""
+        return (("call " in line or "invoke " in line)
+                and not any(callee in line for callee in _LEAF_CALLEES)
+                and not self.calls_leaf(line))
 
     def calls_leaf(self, line: str) -> bool:
         """Whether `line` is a direct call of a defined function that calls
