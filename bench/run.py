@@ -307,6 +307,13 @@ def wasmaot_env() -> dict[str, str]:
     return env
 
 
+def wasmaot_build_argv(wasm: Path, exe: Path, *options: str) -> list[str]:
+    """`wasmaot build -O2` of `wasm`, never from wasmaot's build cache (a timed build must
+    compile)."""
+    return [sys.executable, "-m", "wasmaot", "build", "-O2", "--no-cache", *options, str(wasm),
+            "-o", str(exe)]
+
+
 def build_program(p: Program, work: Path, launcher: str, wasmtime: str | None,
                   versions: dict[str, str]) -> Built:
     files, flags = c_inputs(p)
@@ -322,8 +329,7 @@ def build_program(p: Program, work: Path, launcher: str, wasmtime: str | None,
     wasm = cached_c_build("wasm", [*zig, "-target", "wasm32-wasi", "-O2", *flags], files,
                           versions["zig"], f"{p.name}.wasm")
     exe = work / f"{p.name}-wasmaot"
-    cmd = [sys.executable, "-m", "wasmaot", "build", "-O2", "--no-cache", str(wasm),
-           "-o", str(exe)]
+    cmd = wasmaot_build_argv(wasm, exe)
     try:
         wall, cpu, rss = timed_run(launcher, cmd, None, work, wasmaot_env())
     except SystemExit:  # the launcher only says that it failed: run again for the message
@@ -350,8 +356,7 @@ def check_aarch64(p: Program, b: Built, reference: tuple[str, list[str]], work: 
         raise BenchError("--aarch64 needs qemu-aarch64-static (apt-get install -y "
                          "qemu-user-static; `make test` installs it)")
     exe = work / f"{p.name}-wasmaot-aarch64"
-    cmd = [sys.executable, "-m", "wasmaot", "build", "-O2", "--no-cache",
-           "--target", "aarch64-linux", str(b.wasm), "-o", str(exe)]
+    cmd = wasmaot_build_argv(b.wasm, exe, "--target", "aarch64-linux")
     proc = subprocess.run(cmd, capture_output=True, text=True, env=wasmaot_env(), check=False)
     if proc.returncode != 0:
         raise BenchError(f"{p.name}: wasmaot build --target aarch64-linux failed: "
