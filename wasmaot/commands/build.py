@@ -201,7 +201,7 @@ def _build_key(data: bytes, opts: BuildOptions, cpu: CpuChoice) -> str | None:
     if not opts.cache or opts.emit != "exe" or opts.link:
         return None
     return digest(reuse.BUILDS, compiler_fingerprint(), zig_version(), repr(opts),
-                        repr(cpu), data)
+                  repr(cpu), data)
 
 
 def _write_atomically(content: bytes, output: Path, *, mode: int) -> Path:
