@@ -51,7 +51,9 @@ _BIG_BODY = "(drop (i32.add (local.get 0) (i32.const 1)))\n" * 1000 + "(local.ge
     (_BIG_BODY, True),  # past the frame bound
 ])
 def test_only_small_leaves_lose_the_stack_check(body, checked, opt_level):
-    wat = f"""(module (memory 1) (table 1 funcref)
+    # The table is exported: a sealed one (codegen/sealed.py) holds only null here,
+    # and LLVM then sees that the call_indirect always traps and never calls.
+    wat = f"""(module (memory 1) (table (export "t") 1 funcref)
       (type $t (func (param i32) (result i32)))
       (func $subject (export "f") (param i32) (result i32) (local i64) {body})
       (func $other (param i32) (result i32) (local.get 0))

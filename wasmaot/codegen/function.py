@@ -134,6 +134,7 @@ class FunctionEmitter:
         self.n = 0
         self.cur = "entry"
         self.trap_labels: dict[str, str] = {}
+        self.coded_traps: list[tuple[str, str]] = []  # (label, i32 trap code value)
         self.local_types = [llvm_type(t) for t in local_types]
         # Entry-block code: allocas, then loads of instance pointers that never
         # change (memory bases, array pointers), each emitted once per function.
@@ -173,6 +174,15 @@ class FunctionEmitter:
         target = self.trap_labels.get(trap)
         if target is None:
             target = self.trap_labels[trap] = f"trap_{trap.lower()}"
+        cont = self.label("ok")
+        self.emit(f"br i1 {cond}, label %{target}, label %{cont}, !prof !{self.mod.cold_branch}")
+        self.continue_block(cont)
+
+    def trap_code_if(self, cond: str, code: str) -> None:
+        """Like trap_if, with the trap's code an i32 value computed here (a block
+        of its own per use: the value is this block's)."""
+        target = self.label("trap_code")
+        self.coded_traps.append((target, code))
         cont = self.label("ok")
         self.emit(f"br i1 {cond}, label %{target}, label %{cont}, !prof !{self.mod.cold_branch}")
         self.continue_block(cont)
@@ -348,11 +358,15 @@ class FunctionEmitter:
         return scope.pad
 
     def trap_blocks(self) -> list:
-        """The shared blocks `trap_if` branches to, one per trap kind used."""
+        """The shared blocks `trap_if` branches to, one per trap kind used, and
+        those of trap_code_if."""
         out = []
         for trap, label in self.trap_labels.items():
             out += [f"{label}:",
                     f"  call void @wasmaot_rt_trap(ptr %ctx, i32 {abi.TRAP_CODES[trap]})",
+                    "  unreachable"]
+        for label, code in self.coded_traps:
+            out += [f"{label}:", f"  call void @wasmaot_rt_trap(ptr %ctx, i32 {code})",
                     "  unreachable"]
         return out
 

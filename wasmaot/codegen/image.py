@@ -109,7 +109,9 @@ def _simple_value(expr) -> tuple | None:
     return None
 
 
-def _item(expr) -> int | None:
+def element_item(expr) -> int | None:
+    """The function index of a `ref.func` item, NULL_ITEM for `ref.null`, None
+    for any other expression."""
     v = _simple_value(expr)
     if v is None:
         return None
@@ -153,7 +155,7 @@ def build_image(module: Module, ctx: ModuleContext) -> Image:
         if elem.func_indices:
             values = elem.init.indices
         else:
-            values = [_item(expr) for expr in elem.init]
+            values = [element_item(expr) for expr in elem.init]
             if None in values:
                 continue
         img.simple_elems.add(i)

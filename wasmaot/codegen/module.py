@@ -31,6 +31,7 @@ from .function import (
 )
 from .memory import MEMORY_HANDLERS, to_i64
 from .exceptions import EXCEPTION_HANDLERS
+from .sealed import SealedTable, dispatch_entries, sealed_tables
 from .table import TABLE_HANDLERS
 from .types import llvm_type
 
@@ -192,6 +193,8 @@ class ModuleEmitter:
         self.local_funcs: set[int] = set()
         self.external_funcs: set[int] = set()
         self._tailcc_funcs = self._functions_needing_tailcc()
+        self._sealed: dict[int, SealedTable] | None = None  # sealed.py, on first use
+        self._dispatch_arrays: dict[tuple, str] = {}  # (table, canonical type) -> @array
 
     # --- queries used by lowering ---------------------------------------------
 
@@ -223,6 +226,34 @@ class ModuleEmitter:
         if self.module.start is not None:
             needed.add(self.module.start)
         return needed
+
+    def sealed_dispatch(self, tableidx: int, typeidx: int) -> tuple[str, int] | None:
+        """(the dispatch array, the table's size) for `call_indirect` of final type
+        `typeidx` through sealed table `tableidx`, or None if the table is not sealed
+        (codegen/sealed.py).  The array is defined in every partition that uses it,
+        `linkonce_odr` in a comdat (one copy is linked) when the functions are spread
+        over partitions."""
+        if self._sealed is None:
+            self._sealed = sealed_tables(self.module, self.ctx)
+        table = self._sealed.get(tableidx)
+        if table is None:
+            return None
+        canon = self.ctx.types.canon[typeidx]
+        name = self._dispatch_arrays.get((tableidx, canon))
+        if name is None:
+            name = f"wasmaot_dispatch_t{tableidx}_c{canon}"
+            entries = dispatch_entries(table, canon, self.ctx.funcs.__getitem__)
+            body = ", ".join(f"ptr {self.func_ref(v)}" if is_func else
+                             f"ptr inttoptr (i64 {v} to ptr)" for is_func, v in entries)
+            ty = f"[{len(entries)} x ptr]"
+            if self.linkage == "internal":
+                self.globals_text.append(f"@{name} = internal unnamed_addr constant {ty} [{body}]")
+            else:
+                self.globals_text.append(f"${name} = comdat any")
+                self.globals_text.append(f"@{name} = linkonce_odr hidden unnamed_addr constant "
+                                         f"{ty} [{body}], comdat")
+            self._dispatch_arrays[(tableidx, canon)] = name = "@" + name
+        return name, len(table.items)
 
     def call_conv(self, funcidx: int) -> str:
         """The calling convention of defined function `funcidx` (its definition and

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from . import abi
 from .memory import bulk_call, push_address, store_kind, to_i64
+from .sealed import MAX_SENTINEL
 
 
 def table_struct(fx, tableidx: int) -> str:
@@ -210,6 +211,11 @@ def _return_call(fx, op, imms) -> None:
 
 
 def _call_indirect_impl(fx, typeidx: int, tableidx: int, *, tail: bool) -> None:
+    sealed = (None if fx.mod.type_may_have_subtypes(typeidx)
+              else fx.mod.sealed_dispatch(tableidx, typeidx))
+    if sealed is not None:
+        _call_sealed(fx, typeidx, *sealed, tail=tail)
+        return
     ty, i = fx.pop_typed()
     slot = element_slot(fx, tableidx, ty, i)
     record = fx.tmp()
@@ -220,6 +226,25 @@ def _call_indirect_impl(fx, typeidx: int, tableidx: int, *, tail: bool) -> None:
     _check_type(fx, record, typeidx)
     code, ctx = _record_code_and_ctx(fx, record)
     _emit_call(fx, fx.mod.func_type_of_typeidx(typeidx), code, ctx, tail=tail)
+
+
+def _call_sealed(fx, typeidx: int, dispatch: str, size: int, *, tail: bool) -> None:
+    """call_indirect through a sealed table (sealed.py): the element's code for this
+    type from the constant `dispatch` array, or a sentinel that is the trap's code.
+    The callee is one of this instance's functions, so it takes this vmctx."""
+    ty, i = fx.pop_typed()
+    index = to_i64(fx, ty, i)
+    oob = fx.tmp()
+    fx.emit(f"{oob} = icmp uge i64 {index}, {size}")  # the size never changes
+    fx.trap_if(oob, "TABLE_OOB")
+    slot, code, bits, bad, trap = fx.tmp(), fx.tmp(), fx.tmp(), fx.tmp(), fx.tmp()
+    fx.emit(f"{slot} = getelementptr inbounds [{size} x ptr], ptr {dispatch}, i64 0, i64 {index}")
+    fx.emit(f"{code} = load ptr, ptr {slot}, align 8")
+    fx.emit(f"{bits} = ptrtoint ptr {code} to i64")
+    fx.emit(f"{bad} = icmp ule i64 {bits}, {MAX_SENTINEL}")
+    fx.emit(f"{trap} = trunc i64 {bits} to i32")
+    fx.trap_code_if(bad, trap)
+    _emit_call(fx, fx.mod.func_type_of_typeidx(typeidx), code, "%ctx", tail=tail)
 
 
 def _check_type(fx, record: str, typeidx: int) -> None:

@@ -613,9 +613,17 @@ def _table_get(v, op, r):
     v.push_val(t.reftype)
 
 
+def _written_table(v, tableidx: int):
+    """The table `tableidx`, noted as one that this module's code may change."""
+    t = v.table(tableidx)
+    if v.ctx.written_tables is not None:
+        v.ctx.written_tables.add(tableidx)
+    return t
+
+
 @_rule("table.set")
 def _table_set(v, op, r):
-    t = v.table(r.u32())
+    t = _written_table(v, r.u32())
     v.pop_val(t.reftype)
     v.pop_val(t.limits.addrtype)
 
@@ -627,7 +635,7 @@ def _table_size(v, op, r):
 
 @_rule("table.grow")
 def _table_grow(v, op, r):
-    t = v.table(r.u32())
+    t = _written_table(v, r.u32())
     v.pop_val(t.limits.addrtype)
     v.pop_val(t.reftype)
     v.push_val(t.limits.addrtype)
@@ -635,7 +643,7 @@ def _table_grow(v, op, r):
 
 @_rule("table.fill")
 def _table_fill(v, op, r):
-    t = v.table(r.u32())
+    t = _written_table(v, r.u32())
     a = t.limits.addrtype
     v.pop_vals((a, t.reftype, a))
 
@@ -643,7 +651,7 @@ def _table_fill(v, op, r):
 @_rule("table.init")
 def _table_init(v, op, r):
     et = _elem(v, r.u32())
-    t = v.table(r.u32())
+    t = _written_table(v, r.u32())
     if not v.types.matches(et, t.reftype):
         raise v.mismatch(t.reftype, et)
     v.pop_vals((t.limits.addrtype, I32, I32))
@@ -656,7 +664,7 @@ def _elem_drop(v, op, r):
 
 @_rule("table.copy")
 def _table_copy(v, op, r):
-    dst = v.table(r.u32())
+    dst = _written_table(v, r.u32())
     src = v.table(r.u32())
     if not v.types.matches(src.reftype, dst.reftype):
         raise v.mismatch(dst.reftype, src.reftype)

@@ -54,6 +54,10 @@ class ModuleContext:
         self.called: set[int] | None = None
         # Whether some body has a return_call* (known with `called`; None before).
         self.return_calls: bool | None = None
+        # Tables some instruction may change (table.set/grow/fill/init, table.copy's
+        # destination): known with `called`, None before (codegen/sealed.py then
+        # assumes every table may change).
+        self.written_tables: set[int] | None = None
 
     # --- lookups used by the function validator ---------------------------
 
@@ -119,6 +123,7 @@ def validate_module(module: Module, refusals: Refusals | None = None) -> ModuleC
         ctx = _validate_declarations(module, refusals)
         ctx.called = set()
         ctx.return_calls = False
+        ctx.written_tables = set()
         for i, code in enumerate(module.codes):
             first_unchecked_body = i
             _validate_body(ctx, module, i, code)
