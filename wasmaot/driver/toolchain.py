@@ -123,14 +123,17 @@ def zig_version() -> str:
         return "unknown"
 
 
-# Sources that are not part of the runtime library: the executable's `main`.
+# Sources that are not part of the runtime library: the executable's `main`, and
+# the `wasmaot` command's native launcher (driver/launcher.py).
 EXE_SOURCES_DIR = "exe"
+LAUNCHER_SOURCES_DIR = "launcher"
 
 
 def runtime_sources() -> list[Path]:
     """The runtime's C files, relative to RUNTIME_DIR, in a stable order."""
     return sorted(p.relative_to(RUNTIME_DIR) for p in RUNTIME_DIR.rglob("*.c")
-                  if p.relative_to(RUNTIME_DIR).parts[0] != EXE_SOURCES_DIR)
+                  if p.relative_to(RUNTIME_DIR).parts[0] not in (EXE_SOURCES_DIR,
+                                                                 LAUNCHER_SOURCES_DIR))
 
 
 def _abi_header() -> str:
