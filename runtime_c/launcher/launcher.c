@@ -286,13 +286,8 @@ static char *cache_dir(void) {
         if (!pw || !pw->pw_dir) fall_back();  /* expanduser would keep "~" */
         home = pw->pw_dir;
     }
-    /* expanduser strips trailing separators; nothing left is the root. */
-    size_t n = strlen(home);
-    while (n && home[n - 1] == '/') n--;
-    char *h = must_alloc(n + 2);
-    memcpy(h, home, n);
-    strcpy(h + n, n ? "" : "/");
-    return join(join(h, WL_DOT_CACHE), WL_CACHE_NAME);
+    if (!*home) home = "/";  /* expanduser: an empty home is the root */
+    return join(join(home, WL_DOT_CACHE), WL_CACHE_NAME);
 }
 
 typedef struct {

@@ -277,6 +277,9 @@ def test_a_miss_a_forgotten_fingerprint_or_a_changed_source_goes_to_python(tools
     assert not hit()
     (Path(roots[1]) / "new.h").unlink()
     assert hit()
+    (Path(roots[0]) / "__pycache__").mkdir(exist_ok=True)
+    (Path(roots[0]) / "__pycache__" / "stray.py").write_text("")  # Python's, not a source
+    assert hit()
     shutil.rmtree(Path(cache.cache_dir()) / cache.FINGERPRINTS_DIR)
     assert not hit()  # nothing remembered: only Python can hash the sources
     assert exe.exists()
