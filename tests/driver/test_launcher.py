@@ -24,7 +24,7 @@ from wasmaot.commands.run import cached_executable, grant_environment
 from wasmaot.driver import cache
 from wasmaot.driver.grants import RunGrants
 from wasmaot.driver.host import host_arch, host_target_name
-from wasmaot.driver.launcher import PYTHON_CODE, build_launcher
+from wasmaot.driver.launcher import PYTHON_ARGS, PYTHON_CODE, build_launcher
 from wasmaot.driver.toolchain import zig_command
 
 REPO = Path(__file__).resolve().parents[2]
@@ -34,7 +34,6 @@ CALLERS_CACHE_DIR = Path(cache.cache_dir())
 ZIG_CACHE_DIR = os.environ.get("ZIG_GLOBAL_CACHE_DIR") or os.path.join(
     os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "zig")
 FELL_BACK = 99  # the stand-in Python's exit status
-PYTHON_PREFIX = ["-P", "-c", PYTHON_CODE]  # what the launcher gives Python before our arguments
 
 SHOW_C = r"""
 #include <stdio.h>
@@ -140,10 +139,10 @@ def test_sha256_gives_the_fips_180_vectors_and_hashlibs_digest_at_every_block_bo
             "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1",
         b"a" * 1_000_000: "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0",
     }
-    lengths = [*range(0, 130), 1000, 4095, 4096, 4097, 9000]  # padding into one or two blocks, reads
-    cases = {**vectors, **{bytes((i * 7 + n) % 256 for i in range(n)):
-                           hashlib.sha256(bytes((i * 7 + n) % 256 for i in range(n))).hexdigest()
-                           for n in lengths}}
+    # Every length of padding into one block or two, and lengths across reads of stdin.
+    lengths = [*range(130), 1000, 4095, 4096, 4097, 9000]
+    messages = [bytes((i * 7 + n) % 256 for i in range(n)) for n in lengths]
+    cases = {**vectors, **{m: hashlib.sha256(m).hexdigest() for m in messages}}
     for data, expected in cases.items():
         out = subprocess.run([str(sha)], input=data, capture_output=True, check=True)
         assert out.stdout.decode().strip() == expected, len(data)
@@ -244,19 +243,20 @@ def test_every_form_fast_run_declines_goes_to_python_with_the_arguments_unchange
     for argv in forms:
         out = launch(tools.hit_only, argv, env)
         assert out.returncode == FELL_BACK, (argv, out.stdout)
-        assert out.stdout.decode().split("\n")[:-1] == [*PYTHON_PREFIX, *argv], argv
+        assert out.stdout.decode().split("\n")[:-1] == [*PYTHON_ARGS, *argv], argv
 
 
 def test_a_miss_a_forgotten_fingerprint_or_a_changed_source_goes_to_python(tools, env, tmp_path,
                                                                          monkeypatch):
     # A copy of wasmaot's sources, fingerprinted in place of these (the launcher
-    # takes its roots from cache.FINGERPRINT_ROOTS).
+    # takes its roots from cache.fingerprint_roots()).
     roots = []
-    for root in cache.FINGERPRINT_ROOTS:
+    for root in cache.fingerprint_roots():
         copy = tmp_path / "tree" / Path(root).name
         shutil.copytree(root, copy, ignore=shutil.ignore_patterns("__pycache__"))
         roots.append(str(copy))
-    monkeypatch.setattr(cache, "FINGERPRINT_ROOTS", tuple(roots))
+    monkeypatch.setattr(cache, "PACKAGE_DIR", roots[0])
+    monkeypatch.setattr(cache, "RUNTIME_C_DIR", roots[1])
     launcher = build_launcher(tmp_path / "launcher", str(tools.fake_python))
     wasm = tmp_path / "m.wasm"
     wasm.write_bytes(b"\0asm\1\0\0\0stale")

@@ -47,8 +47,12 @@ def cache_root():
 
 FINGERPRINTED = (".py", ".c", ".h")  # the suffixes of the files the fingerprint covers
 SKIPPED_DIR = "__pycache__"  # never fingerprinted: Python writes it as it runs
-# Where they are (an installed wheel's runtime_c is inside the package: counted twice).
-FINGERPRINT_ROOTS = (PACKAGE_DIR, RUNTIME_C_DIR)
+
+
+def fingerprint_roots() -> tuple[str, str]:
+    """Where the fingerprinted files are (an installed wheel's runtime_c is inside
+    the package: counted twice)."""
+    return PACKAGE_DIR, RUNTIME_C_DIR
 
 
 def _source_files(root: str) -> list[tuple[str, os.stat_result]]:
@@ -85,7 +89,7 @@ def compute_fingerprint() -> str:
     Hashing them all takes over 10 ms, most of a cached `wasmaot run`, so the
     hash is remembered in the cache beside a digest of the files' names, sizes
     and modification times, and computed again only when one of those changed."""
-    files = [(root, _source_files(root)) for root in FINGERPRINT_ROOTS if os.path.isdir(root)]
+    files = [(root, _source_files(root)) for root in fingerprint_roots() if os.path.isdir(root)]
     stats = sha256()
     for root, listing in files:
         stats.update(root.encode())

@@ -32,9 +32,11 @@ from wasmaot.errors import ToolchainError
 
 LAUNCHER_SOURCE = RUNTIME_DIR / "launcher" / "launcher.c"
 HEADER_NAME = "launcher_config.h"
-# The fallback: Python runs the console script's entry point, with `-P` (the
-# working directory is not put on sys.path: `python -c` would, the script does not).
+# The fallback: Python runs the console script's entry point, with `-P` from Python
+# 3.11 (the working directory is not put on sys.path: `python -c` would, the script
+# does not), then the launcher's arguments.
 PYTHON_CODE = "from wasmaot.entry import main; main()"
+PYTHON_ARGS = (*(("-P",) if sys.version_info >= (3, 11) else ()), "-c", PYTHON_CODE)
 # The kinds of grant, in the order RunGrants.environment() gives their variables.
 KINDS = (("DIR", grants.VAR_DIR, "dirs"), ("RO_DIR", grants.VAR_RO_DIR, "ro_dirs"),
          ("ENV", grants.VAR_ENV, "env"), ("TCP_LISTEN", grants.VAR_TCP_LISTEN, "tcp_listen"))
@@ -74,7 +76,7 @@ def render_header(python: str | None = None) -> str:
 #define WASMAOT_LAUNCHER_CONFIG_H
 
 /* The fallback: Python running wasmaot.entry, with our arguments after these. */
-static char *const WL_PYTHON_ARGV[] = {{{c_string(python)}, "-P", "-c", {c_string(PYTHON_CODE)}}};
+static char *const WL_PYTHON_ARGV[] = {_strings((python, *PYTHON_ARGS))};
 
 /* The command line (driver/run_forms.py, as commands/run.py fast_run takes it). */
 #define WL_RUN_COMMAND {c_string(run_forms.RUN_COMMAND)}
@@ -107,7 +109,7 @@ static const char *const WL_GRANT_VARS[WL_KINDS] = {_strings(v for _, v, _ in KI
 #define WL_KEY_LENGTH {cache.KEY_LENGTH}
 #define WL_SKIPPED_DIR {c_string(cache.SKIPPED_DIR)}
 static const char *const WL_FINGERPRINTED[] = {_strings(cache.FINGERPRINTED)};
-static const char *const WL_FINGERPRINT_ROOTS[] = {_strings(cache.FINGERPRINT_ROOTS)};
+static const char *const WL_FINGERPRINT_ROOTS[] = {_strings(cache.fingerprint_roots())};
 /* cache.run_flags({target!r}, level, deterministic=...), by level, then deterministic. */
 static const char *const WL_RUN_FLAGS[4][2] = {{{flags}}};
 

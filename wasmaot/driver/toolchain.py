@@ -163,7 +163,8 @@ def _build_key(target: Target) -> str:
                  *_generated_headers().values(), Path(__file__).read_text()):  # this file: the build recipe
         h.update(part.encode())
         h.update(b"\0")
-    for path in sorted(p for p in RUNTIME_DIR.rglob("*") if p.suffix in (".c", ".h")):
+    for path in sorted(p for p in RUNTIME_DIR.rglob("*") if p.suffix in (".c", ".h")
+                       and p.relative_to(RUNTIME_DIR).parts[0] != LAUNCHER_SOURCES_DIR):
         h.update(str(path.relative_to(RUNTIME_DIR)).encode())
         h.update(b"\0")
         h.update(path.read_bytes())
