@@ -313,3 +313,35 @@ def test_bad_flags_get_the_clis_one_line_error_through_python(tools, env, tmp_pa
     assert empty.returncode == 1 and b"Traceback" not in empty.stderr
     assert empty.stderr.decode().splitlines() == [
         f"{wasm}: invalid grant: a directory grant needs a host path"]
+
+
+# --- installing -------------------------------------------------------------------------------
+
+
+def test_install_launcher_replaces_the_script_beside_python_atomically(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from wasmaot.cli import cli
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    script = bin_dir / "wasmaot"
+    script.write_text("#!/usr/bin/python3\n# pip's console script\n")
+    monkeypatch.setattr(sys, "executable", str(bin_dir / "python"))
+    result = CliRunner().invoke(cli, ["install-launcher"], prog_name="wasmaot",
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert result.output == f"installed the wasmaot launcher as {script}\n"
+    assert script.read_bytes()[:4] == b"\x7fELF" and script.stat().st_mode & 0o777 == 0o755
+    assert sorted(p.name for p in bin_dir.iterdir()) == ["wasmaot"]  # no temporary file left
+
+
+def test_install_launcher_into_a_missing_directory_is_one_line_and_status_1(tmp_path):
+    target = tmp_path / "missing" / "wasmaot"
+    out = subprocess.run([sys.executable, "-m", "wasmaot", "install-launcher", "--into", str(target)],
+                         capture_output=True, text=True, timeout=120, check=False,
+                         env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert out.returncode == 1 and out.stdout == ""
+    expected = (f"{target}: toolchain error: cannot install the launcher in {target.parent}: "
+                "No such file or directory")
+    assert out.stderr.splitlines() == [expected]
