@@ -244,7 +244,8 @@ typedef struct {
     GrantList lists[WL_KINDS];  /* indexed by WL_KIND_* */
 } Request;
 
-/* Appends `n` bytes of `value` to the list's current item, escaping WL_ESCAPABLE. */
+/* Appends `n` bytes of `value` to the list's current item, escaping WL_ESCAPABLE.
+ * The sizes cannot wrap: every value is part of argv, which the kernel bounds (ARG_MAX). */
 static void append_escaped(GrantList *l, const char *value, size_t n) {
     char *grown = realloc(l->items, l->len + 2 * n + 1);
     if (!grown) fall_back();
