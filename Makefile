@@ -1,6 +1,7 @@
 # wasmaot: `make test` and `make demo` set everything up on a fresh Debian machine
 # with python3: a virtual environment in .venv, wasmaot installed into it in
-# editable mode with its test extra (all from PyPI), then the command itself.
+# editable mode with its test extra (all from PyPI) with the native launcher as its
+# `wasmaot` command (wasmaot/driver/launcher.py), then the command itself.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -72,6 +73,7 @@ $(VPY):
 
 $(STAMP): pyproject.toml | $(VPY)
 	$(VPY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(VENV)/bin/wasmaot install-launcher
 	touch $@
 
 clean:

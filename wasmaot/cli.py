@@ -335,6 +335,28 @@ def run(reporter: _Reporter, file: str, args, dirs, ro_dirs, env, tcp_listen, op
     exec_with_grants(exe, os.path.basename(file), list(args), grants, timeout=timeout)
 
 
+@cli.command("install-launcher")
+@click.option("--into", "into", default=None, metavar="PATH",
+              help="Where to install it (default: the `wasmaot` script beside this Python, "
+                   "which it replaces).")
+@click.pass_obj
+def install_launcher(reporter: _Reporter, into: str | None) -> None:
+    """Install the native launcher as the `wasmaot` command.
+
+    Python's own start-up takes about 10 ms; the launcher, a small static
+    executable, runs a cached `wasmaot run` itself in about a millisecond and
+    starts Python for everything else.  Run this again after reinstalling wasmaot.
+    """
+    from pathlib import Path
+
+    from wasmaot.driver.launcher import install_launcher as install
+
+    path = into or str(Path(sys.executable).with_name("wasmaot"))
+    if reporter.run(path, lambda: install(path)) is None:
+        click.get_current_context().exit(1)
+    click.echo(f"installed the wasmaot launcher as {path}")
+
+
 def main() -> None:
     """Console-script entry point (see wasmaot/entry.py for the fast path)."""
     cli(prog_name="wasmaot")

@@ -3,7 +3,8 @@
 `wasmaot run` of a cached build should start in a few tens of milliseconds,
 less than importing the CLI framework takes, so its plain forms are handled
 before `wasmaot.cli` is imported (wasmaot/commands/run.py: fast_run).  Anything
-else goes to the full CLI.
+else goes to the full CLI.  (Faster still: the native launcher, driver/launcher.py,
+installed as the `wasmaot` command, which runs this for what it does not take.)
 """
 
 import sys

@@ -17,7 +17,8 @@ def run(args: list[str]):
     return CliRunner().invoke(cli, args, prog_name="wasmaot", catch_exceptions=False)
 
 
-@pytest.mark.parametrize("command", [[], ["validate"], ["inspect"], ["wast"], ["build"], ["run"]], ids=lambda c: " ".join(c) or "wasmaot")
+@pytest.mark.parametrize("command", [[], ["validate"], ["inspect"], ["wast"], ["build"], ["run"],
+                                     ["install-launcher"]], ids=lambda c: " ".join(c) or "wasmaot")
 @pytest.mark.parametrize("flag", ["--help", "-h"])
 def test_help_on_every_command(command: list[str], flag: str) -> None:
     result = run([*command, flag])
@@ -27,7 +28,7 @@ def test_help_on_every_command(command: list[str], flag: str) -> None:
 
 
 def test_every_command_is_covered_by_the_help_test() -> None:
-    assert sorted(cli.commands) == ["build", "inspect", "run", "validate", "wast"]
+    assert sorted(cli.commands) == ["build", "inspect", "install-launcher", "run", "validate", "wast"]
 
 
 def _explode(path):

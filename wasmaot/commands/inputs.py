@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-TEXT_SUFFIXES = (".wat", ".wast")
+from ..driver.run_forms import TEXT_SUFFIXES
 
 
 def is_text_path(path: str | os.PathLike[str]) -> bool:

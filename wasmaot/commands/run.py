@@ -13,8 +13,10 @@ from __future__ import annotations
 import os
 import sys
 
-from ..driver.cache import cache_dir, module_key
-from ..driver.grants import GrantError, RunGrants
+from ..driver.cache import module_key, run_executable_path, run_flags
+from ..driver.grants import VAR_PREFIX, GrantError, RunGrants
+from ..driver.run_forms import (ARGS_SEPARATOR, DEFAULT_OPT_LEVEL, DETERMINISTIC_OPTION,
+                                GRANT_OPTIONS, OPT_LEVEL_OPTIONS)
 from .inputs import read_module_bytes
 from ..driver.host import host_target_name
 
@@ -30,9 +32,9 @@ def cached_executable(file: str, opt_level: int, *, interruptible: bool = False,
     # A cache hit must start fast: the compiler (LLVM, zig) is imported on a miss only.
     data = read_module_bytes(file)
     target = host_target_name()
-    flags = (f"run {target} -O{opt_level} --cpu {cpu}" + (" interruptible" if interruptible else "")
-             + (" deterministic" if deterministic else ""))
-    exe = os.path.join(cache_dir(), "exe", module_key(data, flags))
+    flags = run_flags(target, opt_level, cpu=cpu, interruptible=interruptible,
+                      deterministic=deterministic)
+    exe = run_executable_path(module_key(data, flags))
     if not os.path.exists(exe):
         from pathlib import Path
 
@@ -50,7 +52,7 @@ def grant_environment(grants: RunGrants, timeout: str | None = None) -> dict[byt
     """The executable's environment: ours without any WASMAOT_* variable (only
     the grants given to `run` apply), plus those that carry `grants` and the
     timeout."""
-    environ = {k: v for k, v in os.environb.items() if not k.startswith(b"WASMAOT_")}
+    environ = {k: v for k, v in os.environb.items() if not k.startswith(VAR_PREFIX.encode())}
     environ.update(grants.environment())
     if timeout is not None:
         environ[b"WASMAOT_TIMEOUT"] = timeout.encode()
@@ -63,31 +65,27 @@ def exec_with_grants(exe: str, argv0: str, args: list, grants: RunGrants, *,
     os.execve(exe, [argv0, *args], grant_environment(grants, timeout))
 
 
-_FAST_OPTIONS = {"--dir": "dirs", "--ro-dir": "ro_dirs", "--env": "env",
-                 "--tcp-listen": "tcp_listen"}
-
-
 def fast_run(argv: list) -> bool:
     """`wasmaot run` without importing the CLI framework, so that a cached run
     starts in a few tens of milliseconds.  Handles the plain forms only
-    (`run FILE [--dir X] [--env Y] [-O N] [--deterministic] [-- ARGS]`); returns False for
+    (driver/run_forms.py: the native launcher takes the same); returns False for
     anything else (help, errors, unusual spellings), which the full CLI then
     parses and reports.  Returns only if it did not exec."""
-    grants = {v: [] for v in _FAST_OPTIONS.values()}
-    opt_level, file, args, deterministic = 2, None, [], False
+    grants = {v: [] for v in GRANT_OPTIONS.values()}
+    opt_level, file, args, deterministic = DEFAULT_OPT_LEVEL, None, [], False
     i = 0
     while i < len(argv):
         a = argv[i]
-        if a == "--":
+        if a == ARGS_SEPARATOR:
             args = argv[i + 1:]
             break
-        if a in _FAST_OPTIONS and i + 1 < len(argv):
-            grants[_FAST_OPTIONS[a]].append(argv[i + 1])
+        if a in GRANT_OPTIONS and i + 1 < len(argv):
+            grants[GRANT_OPTIONS[a]].append(argv[i + 1])
             i += 2
             continue
-        if a in ("-O0", "-O1", "-O2", "-O3"):
-            opt_level = int(a[2])
-        elif a == "--deterministic":
+        if a in OPT_LEVEL_OPTIONS:
+            opt_level = OPT_LEVEL_OPTIONS.index(a)
+        elif a == DETERMINISTIC_OPTION:
             deterministic = True
         elif a.startswith("-") or file is not None:
             return False

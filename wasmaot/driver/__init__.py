@@ -1,7 +1,9 @@
 """The compile pipeline below `wasmaot.api`: module bytes to objects (`compile`,
 `llvm`, `rawobject`), targets and CPU levels (`targets`, `cpu`, `host`), the C
 toolchain and the runtime it builds (`toolchain`, `sources`, `cache`), linking
-(`link`), and the build configuration with its grants (`build_config`, `grants`).
+(`link`), and the build configuration with its grants (`build_config`, `grants`); the
+`wasmaot` command's native launcher (`launcher`) and the forms of `wasmaot run` it
+shares with the Python fast path (`run_forms`).
 
 Nothing here imports `wasmaot.api` or `wasmaot.commands` (the commands are built
 on top of both; tests/driver/test_layers.py checks it), and nothing here prints:

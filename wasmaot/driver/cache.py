@@ -23,9 +23,19 @@ except ImportError:
         from hashlib import sha256
 
 
+# The cache's layout (runtime_c/launcher/launcher.c is given these through its
+# generated header, driver/launcher.py).
+CACHE_NAME = "wasmaot"  # the directory in $XDG_CACHE_HOME (default ~/.cache)
+EXE_DIR = "exe"  # `wasmaot run`'s executables, by module_key
+FINGERPRINTS_DIR = "fingerprints"  # compute_fingerprint's memos, by stat digest
+MEMO_NAME_LENGTH = 32  # hex digits of the stat digest that name a memo
+FINGERPRINT_LENGTH = 16  # hex digits of the compiler fingerprint
+KEY_LENGTH = 32  # hex digits of a module_key
+
+
 def cache_dir() -> str:
     return os.path.join(os.environ.get("XDG_CACHE_HOME") or
-                        os.path.join(os.path.expanduser("~"), ".cache"), "wasmaot")
+                        os.path.join(os.path.expanduser("~"), ".cache"), CACHE_NAME)
 
 
 def cache_root():
@@ -35,7 +45,14 @@ def cache_root():
     return Path(cache_dir())
 
 
-_FINGERPRINTED = (".py", ".c", ".h")
+FINGERPRINTED = (".py", ".c", ".h")  # the suffixes of the files the fingerprint covers
+SKIPPED_DIR = "__pycache__"  # never fingerprinted: Python writes it as it runs
+
+
+def fingerprint_roots() -> tuple[str, str]:
+    """Where the fingerprinted files are (an installed wheel's runtime_c is inside
+    the package: counted twice)."""
+    return PACKAGE_DIR, RUNTIME_C_DIR
 
 
 def _source_files(root: str) -> list[tuple[str, os.stat_result]]:
@@ -48,9 +65,9 @@ def _source_files(root: str) -> list[tuple[str, os.stat_result]]:
             for e in entries:
                 name = os.path.join(rel, e.name) if rel else e.name
                 if e.is_dir(follow_symlinks=False):
-                    if e.name != "__pycache__":
+                    if e.name != SKIPPED_DIR:
                         stack.append(name)
-                elif e.name.endswith(_FINGERPRINTED):
+                elif e.name.endswith(FINGERPRINTED):
                     out.append((name, e.stat()))
     out.sort()
     return out
@@ -72,18 +89,17 @@ def compute_fingerprint() -> str:
     Hashing them all takes over 10 ms, most of a cached `wasmaot run`, so the
     hash is remembered in the cache beside a digest of the files' names, sizes
     and modification times, and computed again only when one of those changed."""
-    files = [(root, _source_files(root)) for root in (PACKAGE_DIR, RUNTIME_C_DIR)
-             if os.path.isdir(root)]
+    files = [(root, _source_files(root)) for root in fingerprint_roots() if os.path.isdir(root)]
     stats = sha256()
     for root, listing in files:
         stats.update(root.encode())
         for name, st in listing:
             stats.update(f"{name}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
-    memo = os.path.join(cache_dir(), "fingerprints", stats.hexdigest()[:32])
+    memo = os.path.join(cache_dir(), FINGERPRINTS_DIR, stats.hexdigest()[:MEMO_NAME_LENGTH])
     try:
         with open(memo) as f:
             remembered = f.read()
-        if len(remembered) == 16:
+        if len(remembered) == FINGERPRINT_LENGTH:
             return remembered
     except OSError:
         pass
@@ -93,7 +109,7 @@ def compute_fingerprint() -> str:
             h.update(name.encode())
             with open(os.path.join(root, name), "rb") as f:
                 h.update(f.read())
-    fingerprint = h.hexdigest()[:16]
+    fingerprint = h.hexdigest()[:FINGERPRINT_LENGTH]
     _remember(memo, fingerprint)
     return fingerprint
 
@@ -121,4 +137,16 @@ def digest(*parts: bytes | str) -> str:
 
 
 def module_key(data: bytes, flags: str) -> str:
-    return digest(compiler_fingerprint(), flags, data)[:32]
+    return digest(compiler_fingerprint(), flags, data)[:KEY_LENGTH]
+
+
+def run_flags(target: str, opt_level: int, *, cpu: str = "default", interruptible: bool = False,
+              deterministic: bool = False) -> str:
+    """The flags part of a `wasmaot run` executable's module_key."""
+    return (f"run {target} -O{opt_level} --cpu {cpu}" + (" interruptible" if interruptible else "")
+            + (" deterministic" if deterministic else ""))
+
+
+def run_executable_path(key: str) -> str:
+    """Where `wasmaot run` keeps the executable of a module_key."""
+    return os.path.join(cache_dir(), EXE_DIR, key)

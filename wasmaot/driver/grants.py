@@ -37,6 +37,7 @@ VAR_RO_DIR = "WASMAOT_RO_DIR"
 VAR_ENV = "WASMAOT_ENV"
 VAR_TCP_LISTEN = "WASMAOT_TCP_LISTEN"
 RUN_TIME_VARS = (VAR_DIR, VAR_RO_DIR, VAR_ENV, VAR_TCP_LISTEN)
+VAR_PREFIX = "WASMAOT_"  # every variable of wasmaot's: `wasmaot run` passes on none of the caller's
 
 LIST_SEPARATOR = b","
 ESCAPE = b"\\"

@@ -123,14 +123,17 @@ def zig_version() -> str:
         return "unknown"
 
 
-# Sources that are not part of the runtime library: the executable's `main`.
+# Sources that are not part of the runtime library: the executable's `main`, and
+# the `wasmaot` command's native launcher (driver/launcher.py).
 EXE_SOURCES_DIR = "exe"
+LAUNCHER_SOURCES_DIR = "launcher"
 
 
 def runtime_sources() -> list[Path]:
     """The runtime's C files, relative to RUNTIME_DIR, in a stable order."""
     return sorted(p.relative_to(RUNTIME_DIR) for p in RUNTIME_DIR.rglob("*.c")
-                  if p.relative_to(RUNTIME_DIR).parts[0] != EXE_SOURCES_DIR)
+                  if p.relative_to(RUNTIME_DIR).parts[0] not in (EXE_SOURCES_DIR,
+                                                                 LAUNCHER_SOURCES_DIR))
 
 
 def _abi_header() -> str:
@@ -160,7 +163,8 @@ def _build_key(target: Target) -> str:
                  *_generated_headers().values(), Path(__file__).read_text()):  # this file: the build recipe
         h.update(part.encode())
         h.update(b"\0")
-    for path in sorted(p for p in RUNTIME_DIR.rglob("*") if p.suffix in (".c", ".h")):
+    for path in sorted(p for p in RUNTIME_DIR.rglob("*") if p.suffix in (".c", ".h")
+                       and p.relative_to(RUNTIME_DIR).parts[0] != LAUNCHER_SOURCES_DIR):
         h.update(str(path.relative_to(RUNTIME_DIR)).encode())
         h.update(b"\0")
         h.update(path.read_bytes())
