@@ -328,14 +328,23 @@ static int parse_request(char **argv, Request *r) {
     return 1;
 }
 
-/* A text module (read_module_bytes converts it: Python's work). */
-static int is_text_path(const char *path) {
-    size_t n = strlen(path);
-    for (size_t i = 0; i < sizeof WL_TEXT_SUFFIXES / sizeof WL_TEXT_SUFFIXES[0]; i++) {
-        size_t m = strlen(WL_TEXT_SUFFIXES[i]);
-        if (n >= m && strncasecmp(path + n - m, WL_TEXT_SUFFIXES[i], m) == 0) return 1;
+/* Whether `s` ends with one of the `count` suffixes (in any case, if `any_case`). */
+static int ends_with_any(const char *s, const char *const *suffixes, size_t count,
+                         int any_case) {
+    size_t n = strlen(s);
+    for (size_t i = 0; i < count; i++) {
+        size_t m = strlen(suffixes[i]);
+        if (n >= m && (any_case ? strncasecmp(s + n - m, suffixes[i], m)
+                                : memcmp(s + n - m, suffixes[i], m)) == 0)
+            return 1;
     }
     return 0;
+}
+
+/* A text module (read_module_bytes converts it: Python's work). */
+static int is_text_path(const char *path) {
+    return ends_with_any(path, WL_TEXT_SUFFIXES,
+                         sizeof WL_TEXT_SUFFIXES / sizeof WL_TEXT_SUFFIXES[0], 1);
 }
 
 /* ---- the cache ----------------------------------------------------------------------- */
@@ -365,12 +374,8 @@ typedef struct {
 } Listing;
 
 static int has_fingerprinted_suffix(const char *name) {
-    size_t n = strlen(name);
-    for (size_t i = 0; i < sizeof WL_FINGERPRINTED / sizeof WL_FINGERPRINTED[0]; i++) {
-        size_t m = strlen(WL_FINGERPRINTED[i]);
-        if (n >= m && memcmp(name + n - m, WL_FINGERPRINTED[i], m) == 0) return 1;
-    }
-    return 0;
+    return ends_with_any(name, WL_FINGERPRINTED,
+                         sizeof WL_FINGERPRINTED / sizeof WL_FINGERPRINTED[0], 0);
 }
 
 /* Python encodes names as UTF-8 and sorts them as text; for ASCII, byte order is the
