@@ -145,6 +145,12 @@ class FunctionEmitter:
         # Local index -> the value it holds here, as last stored or loaded in this
         # block or a block only it reaches (module doc; start_block forgets them).
         self.local_values: dict = {}
+        # An i32 value -> its zero extension to i64 (memory.to_i64), known where
+        # the locals' values are (forgotten by start_block): an address used
+        # twice is extended once.
+        self.widened: dict = {}
+        # A comparison's i32 result -> (its i1, the index of its zext line): see condition.
+        self.bools: dict = {}
         # The locals some load reads, and where each local is stored (indices
         # into self.lines): a local never loaded needs no stores (drop_unread_locals).
         self.read_locals: set = set()
@@ -169,6 +175,26 @@ class FunctionEmitter:
     def declare(self, decl: str) -> None:
         self.mod.declare(decl)
 
+    def emit_bool(self, r: str, cond: str) -> None:
+        self.bools[r] = (cond, len(self.lines))
+        self.lines.append(f"  {r} = zext i1 {cond} to i32")
+
+    def condition(self, value: str) -> str:
+        """An i1 that is true where the i32 `value` (just popped) is nonzero.  For a
+        comparison's result (emit_bool) that is the comparison itself, which
+        dominates wherever its extension does; and if the extension is the last
+        line, nothing has read `value` (every reader emits a line; a value on the
+        stack is there once, a local.tee stores it), so it is dropped."""
+        known = self.bools.get(value)
+        if known is not None:
+            cond, at = known
+            if at == len(self.lines) - 1:
+                self.lines.pop()
+            return cond
+        c = self.tmp()
+        self.emit(f"{c} = icmp ne i32 {value}, 0")
+        return c
+
     def trap_if(self, cond: str, trap: str) -> None:
         target = self.trap_labels.get(trap)
         if target is None:
@@ -190,6 +216,8 @@ class FunctionEmitter:
         self.cur = label
         if self.local_values:  # other paths may reach this block with other values
             self.local_values = {}
+        if self.widened:  # extensions made in other blocks need not dominate this one
+            self.widened = {}
 
     def continue_block(self, label: str) -> None:
         """Start a block whose only predecessor is the current block (the
@@ -713,8 +741,7 @@ def _if(fx: FunctionEmitter, op, imms) -> None:
     frame.else_label = fx.label("else")
     then_label = fx.label("then")
     frame.param_values = fx.top_values(len(frame.params))
-    c = fx.tmp()
-    fx.emit(f"{c} = icmp ne i32 {cond}, 0")
+    c = fx.condition(cond)
     fx.emit(f"br i1 {c}, label %{then_label}, label %{frame.else_label}")
     frame.entry_locals = dict(fx.local_values)  # the then arm changes fx.local_values
     fx.continue_block(then_label)
@@ -747,8 +774,7 @@ def _br(fx: FunctionEmitter, op, imms) -> None:
 def _br_if(fx: FunctionEmitter, op, imms) -> None:
     cond = fx.pop()
     frame = fx.frames[-1 - imms[0]]
-    c = fx.tmp()
-    fx.emit(f"{c} = icmp ne i32 {cond}, 0")
+    c = fx.condition(cond)
     target = fx.branch_target(frame, fx.label_values(frame))
     cont = fx.label("brif")
     fx.emit(f"br i1 {c}, label %{target}, label %{cont}")
@@ -793,8 +819,7 @@ def _select(fx: FunctionEmitter, op, imms) -> None:
     cond = fx.pop()
     ty, b = fx.pop_typed()
     _, a = fx.pop_typed()
-    c = fx.tmp()
-    fx.emit(f"{c} = icmp ne i32 {cond}, 0")
+    c = fx.condition(cond)
     r = fx.tmp()
     fx.emit(f"{r} = select i1 {c}, {ty} {a}, {ty} {b}")
     fx.push(ty, r)

@@ -22,7 +22,7 @@ constant computed in Python, exactly.  If it exceeds 2^64 - 1 no index can make
 the access fit (size < 2^64): the access traps unconditionally.  Otherwise
 `index + (offset + width)` is computed with llvm.uadd.with.overflow, and the
 access traps on overflow or when the sum exceeds the current size.  Once that
-passed, index + offset < size < 2^64, so the pointer's `add` cannot wrap (nuw).
+passed, index + offset < size < 2^64, so base + index + offset (one GEP) never wraps.
 Without the first case, an offset of 2^64 - k wrapped to -k: the access read
 and wrote k bytes *below* the memory base (the memory64 escape of issue 8).
 
@@ -88,10 +88,14 @@ def memory_base(fx, memidx: int) -> str:
 
 
 def to_i64(fx, ty: str, value: str) -> str:
+    """An i32 or i64 value as an unsigned i64; an i32's extension is reused where
+    one made earlier dominates (FunctionEmitter.widened)."""
     if ty == "i64":
         return value
-    v = fx.tmp()
-    fx.emit(f"{v} = zext i32 {value} to i64")
+    v = fx.widened.get(value)
+    if v is None:
+        v = fx.widened[value] = fx.tmp()
+        fx.emit(f"{v} = zext i32 {value} to i64")
     return v
 
 
@@ -141,12 +145,17 @@ def effective_address(fx, memidx: int, index_ty: str, index: str, offset: int,
             fx.trap_if("true", "MEMORY_OOB")
         else:
             trap_unless_within(fx, memidx, ea, i64_literal(extent))
+    base, p = memory_base(fx, memidx), fx.tmp()
     if offset:
-        withoff = fx.tmp()
-        fx.emit(f"{withoff} = add nuw i64 {ea}, {i64_literal(offset)}")
-        ea = withoff
-    p = fx.tmp()
-    fx.emit(f"{p} = getelementptr i8, ptr {memory_base(fx, memidx)}, i64 {ea}")
+        # base + ea + offset in one instruction: the second index of a [1 x i8]
+        # step adds `offset` bytes, which the code generators fold into the
+        # access's displacement (where `add` then `getelementptr` are two
+        # instructions to select).  Exact: ea + offset < 2^64 (ea < 2^32 and
+        # offset < 2^32 under the guard, or the check above passed), so the
+        # wrapping arithmetic of a GEP without `inbounds` never wraps.
+        fx.emit(f"{p} = getelementptr [1 x i8], ptr {base}, i64 {ea}, i64 {i64_literal(offset)}")
+    else:
+        fx.emit(f"{p} = getelementptr i8, ptr {base}, i64 {ea}")
     return p
 
 
@@ -177,14 +186,12 @@ def store_kind(fx) -> str:
 def _load(fx, op, imms, p: str, faults: bool) -> None:
     int_ty, result = f"i{op.width * 8}", op.results[0]
     fx.pop_typed()  # the address, already in p
-    v = fx.tmp()
-    fx.emit(f"{v} = load{' volatile' if faults else ''} {int_ty}, ptr {p}, align 1")
     result_ty = _RESULT_TYPE[result]
     if result in _FLOAT_TYPE:
-        r = fx.tmp()
-        fx.emit(f"{r} = bitcast {int_ty} {v} to {result_ty}")
-        v = r
-    elif int_ty != result_ty:
+        int_ty = result_ty  # loads and stores move a float's bits as they are
+    v = fx.tmp()
+    fx.emit(f"{v} = load{' volatile' if faults else ''} {int_ty}, ptr {p}, align 1")
+    if int_ty != result_ty:
         r = fx.tmp()
         fx.emit(f"{r} = {'sext' if op.name.endswith('_s') else 'zext'} {int_ty} {v} to {result_ty}")
         v = r
@@ -198,9 +205,7 @@ def _store(fx, op, imms, p: str, faults: bool) -> None:
     fx.pop_typed()  # the address, already in p
     src_ty = _RESULT_TYPE[src]
     if src in _FLOAT_TYPE:
-        r = fx.tmp()
-        fx.emit(f"{r} = bitcast {src_ty} {value} to {int_ty}")
-        value = r
+        int_ty = src_ty  # stored as it is (see _load)
     elif int_ty != src_ty:
         r = fx.tmp()
         fx.emit(f"{r} = trunc {src_ty} {value} to {int_ty}")

@@ -278,7 +278,18 @@ def template_handler(text: str) -> Handler:
             return [r]
 
         return one_call
-    if names == ["t0", "r"] and len(fmts) == 2 and not decls:  # compare + zext, trunc + sext
+    if names == ["t0", "r"] and lines[1] == "{r} = zext i1 {t0} to i32":  # a comparison
+        f0 = fmts[0]
+
+        def compare(sink, args, imms):
+            t0 = sink.tmp()
+            r = sink.tmp()
+            sink.emit(f0(*args, t0))
+            sink.emit_bool(r, t0)
+            return [r]
+
+        return compare
+    if names == ["t0", "r"] and len(fmts) == 2 and not decls:  # trunc + sext
         f0, f1 = fmts
 
         def two_lines(sink, args, imms):
