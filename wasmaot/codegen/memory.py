@@ -22,7 +22,7 @@ constant computed in Python, exactly.  If it exceeds 2^64 - 1 no index can make
 the access fit (size < 2^64): the access traps unconditionally.  Otherwise
 `index + (offset + width)` is computed with llvm.uadd.with.overflow, and the
 access traps on overflow or when the sum exceeds the current size.  Once that
-passed, index + offset < size < 2^64, so base + index + offset (one GEP) never wraps.
+passed, index + offset < size < 2^64, so the pointer's `add` cannot wrap (nuw).
 Without the first case, an offset of 2^64 - k wrapped to -k: the access read
 and wrote k bytes *below* the memory base (the memory64 escape of issue 8).
 
@@ -145,17 +145,24 @@ def effective_address(fx, memidx: int, index_ty: str, index: str, offset: int,
             fx.trap_if("true", "MEMORY_OOB")
         else:
             trap_unless_within(fx, memidx, ea, i64_literal(extent))
-    base, p = memory_base(fx, memidx), fx.tmp()
-    if offset:
+    base = memory_base(fx, memidx)
+    if offset and fx.mod.options.opt_level == 0:
         # base + ea + offset in one instruction: the second index of a [1 x i8]
-        # step adds `offset` bytes, which the code generators fold into the
-        # access's displacement (where `add` then `getelementptr` are two
-        # instructions to select).  Exact: ea + offset < 2^64 (ea < 2^32 and
-        # offset < 2^32 under the guard, or the check above passed), so the
-        # wrapping arithmetic of a GEP without `inbounds` never wraps.
+        # step adds `offset` bytes, which fast-isel folds into the access's
+        # displacement (`add` then `getelementptr` are two instructions to parse
+        # and select).  Exact: ea + offset < 2^64 (ea < 2^32 and offset < 2^32
+        # under the guard, or the check above passed), so the wrapping arithmetic
+        # of a GEP without `inbounds` never wraps.  Not above -O0: there the
+        # `add nuw` lets LLVM fold more (a shift into the scale of an index).
+        p = fx.tmp()
         fx.emit(f"{p} = getelementptr [1 x i8], ptr {base}, i64 {ea}, i64 {i64_literal(offset)}")
-    else:
-        fx.emit(f"{p} = getelementptr i8, ptr {base}, i64 {ea}")
+        return p
+    if offset:
+        withoff = fx.tmp()
+        fx.emit(f"{withoff} = add nuw i64 {ea}, {i64_literal(offset)}")
+        ea = withoff
+    p = fx.tmp()
+    fx.emit(f"{p} = getelementptr i8, ptr {base}, i64 {ea}")
     return p
 
 
