@@ -480,7 +480,7 @@ class FunctionEmitter:
                 label, at, calls = line[:-1], i + 1, False
             elif at == i and (" = phi " in line or " = landingpad " in line):
                 at = i + 1
-            elif self.makes_call(line):
+            elif ("call " in line or "invoke " in line) and self.makes_call(line):
                 calls = True
         out.append((label, at, calls))
         return out

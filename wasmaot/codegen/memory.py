@@ -132,13 +132,15 @@ def _guard_covers(fx, memidx: int, index_ty: str, offset: int, width: int) -> bo
 
 
 def effective_address(fx, memidx: int, index_ty: str, index: str, offset: int,
-                      width: int) -> str:
+                      width: int) -> tuple[str, bool]:
     """Pointer to the `width` bytes at index + offset of memory `memidx`; traps
     "out of bounds memory access" unless all of them are inside the memory.
-    The one place a memarg becomes a pointer (see the module doc)."""
+    The one place a memarg becomes a pointer (see the module doc).  Also returns
+    whether the guard pages alone bound the access (it faults when out of bounds)."""
     assert 0 <= offset <= U64_MAX and 0 < width <= 16, (offset, width)
     ea = to_i64(fx, index_ty, index)
-    if not _guard_covers(fx, memidx, index_ty, offset, width):
+    guarded = _guard_covers(fx, memidx, index_ty, offset, width)
+    if not guarded:
         extent = offset + width  # exact: a Python int, never wraps
         if extent > U64_MAX:
             # index + extent >= 2^64 > any memory size: never in bounds.
@@ -156,14 +158,14 @@ def effective_address(fx, memidx: int, index_ty: str, index: str, offset: int,
         # `add nuw` lets LLVM fold more (a shift into the scale of an index).
         p = fx.tmp()
         fx.emit(f"{p} = getelementptr [1 x i8], ptr {base}, i64 {ea}, i64 {i64_literal(offset)}")
-        return p
+        return p, guarded
     if offset:
         withoff = fx.tmp()
         fx.emit(f"{withoff} = add nuw i64 {ea}, {i64_literal(offset)}")
         ea = withoff
     p = fx.tmp()
     fx.emit(f"{p} = getelementptr i8, ptr {base}, i64 {ea}")
-    return p
+    return p, guarded
 
 
 def memarg_access(body):
@@ -176,8 +178,8 @@ def memarg_access(body):
     def handler(fx, op, imms):
         memarg = imms[0]
         index_ty, index = fx.stack[-len(op.params)]
-        p = effective_address(fx, memarg.memidx, index_ty, index, memarg.offset, op.width)
-        body(fx, op, imms, p, _guard_covers(fx, memarg.memidx, index_ty, memarg.offset, op.width))
+        p, faults = effective_address(fx, memarg.memidx, index_ty, index, memarg.offset, op.width)
+        body(fx, op, imms, p, faults)
     handler.bounds_checked = True
     handler.__name__ = body.__name__
     return handler
