@@ -805,13 +805,21 @@ def _br_if(fx: FunctionEmitter, op, imms) -> None:
 def _br_table(fx: FunctionEmitter, op, imms) -> None:
     (labels, default) = imms[0]
     index = fx.pop()
-    # One landing block per distinct target, so each phi sees one edge per block.
+    # A target that takes values gets a landing block of its own, so that each of
+    # its phis sees one edge per block; one that takes none is branched to directly
+    # (the switch's block is the edge, and no phi cares how many cases take it).
+    targets: dict[int, str] = {}
     landing: dict[int, str] = {}
     for depth in (*labels, default):
-        if depth not in landing:
-            landing[depth] = fx.label("brt")
-    cases = " ".join(f"i32 {i}, label %{landing[d]}" for i, d in enumerate(labels))
-    fx.emit(f"switch i32 {index}, label %{landing[default]} [ {cases} ]")
+        if depth in targets:
+            continue
+        frame = fx.frames[-1 - depth]
+        if frame.label_types:
+            targets[depth] = landing[depth] = fx.label("brt")
+        else:
+            targets[depth] = fx.branch_target(frame, [])
+    cases = " ".join(f"i32 {i}, label %{targets[d]}" for i, d in enumerate(labels))
+    fx.emit(f"switch i32 {index}, label %{targets[default]} [ {cases} ]")
     for depth, block in landing.items():
         fx.continue_block(block)  # its only predecessor is the switch
         frame = fx.frames[-1 - depth]
