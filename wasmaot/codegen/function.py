@@ -155,6 +155,9 @@ class FunctionEmitter:
         # into self.lines): a local never loaded needs no stores (drop_unread_locals).
         self.read_locals: set = set()
         self.local_stores: dict = {}
+        # Local index -> the index of its last store in the current basic block: a
+        # second store there makes the first one dead (_store_local).
+        self.block_stores: dict = {}
         self.result_types = [llvm_type(t) for t in functype.results]
         self.has_return_call = False  # set by the lowering of return_call*
         self.has_landing_pad = False  # an invoke or resume: needs the personality
@@ -218,6 +221,8 @@ class FunctionEmitter:
             self.local_values = {}
         if self.widened:  # extensions made in other blocks need not dominate this one
             self.widened = {}
+        if self.block_stores:
+            self.block_stores = {}
 
     def continue_block(self, label: str) -> None:
         """Start a block whose only predecessor is the current block (the
@@ -225,6 +230,8 @@ class FunctionEmitter:
         the locals dominate it and still hold there, so they are kept."""
         self.lines.append(f"{label}:")
         self.cur = label
+        if self.block_stores:  # the branch's other target (or the handler) may read them
+            self.block_stores = {}
 
     def set_dead(self) -> None:
         """The rest of the current frame is unreachable (its stack is never read)."""
@@ -881,7 +888,14 @@ def _local_tee(fx: FunctionEmitter, op, imms) -> None:
 
 
 def _store_local(fx: FunctionEmitter, x: int, v: str) -> None:
-    fx.local_stores.setdefault(x, []).append(len(fx.lines))
+    at = len(fx.lines)
+    overwritten = fx.block_stores.get(x)
+    if overwritten is not None:
+        # Dead: nothing read the local since that store (in this basic block its
+        # value is known, so local.get loaded nothing, and no other block ran).
+        fx.lines[overwritten] = ""
+    fx.block_stores[x] = at
+    fx.local_stores.setdefault(x, []).append(at)
     fx.emit(f"store {fx.local_types[x]} {v}, ptr %l{x}")
     fx.local_values[x] = v
 
