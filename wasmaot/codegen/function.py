@@ -513,8 +513,14 @@ class FunctionEmitter:
         known = self.mod.call_free.get(funcidx)
         if known is None:
             mod = self.mod
-            known = mod.call_free[funcidx] = not mod.is_imported_func(funcidx) and calls_nothing(
-                mod.module, mod.module.codes[funcidx - mod.num_imported_funcs])
+            calling = mod.ctx.calling  # from validation; None if the bodies were not validated
+            if mod.is_imported_func(funcidx):
+                known = False
+            elif calling is not None:
+                known = funcidx not in calling
+            else:
+                known = calls_nothing(mod.module, mod.module.codes[funcidx - mod.num_imported_funcs])
+            mod.call_free[funcidx] = known
         return known
 
     def stack_check(self, label: str) -> list:
@@ -720,10 +726,12 @@ def _common_values(known: list) -> dict:
     value dominates the block (it dominates every predecessor)."""
     if not known:
         return {}
-    first = min(known, key=len)
-    if not first:
-        return {}
-    return {x: v for x, v in first.items() if all(k.get(x) == v for k in known)}
+    common = set(known[0].items())  # (local, value) pairs: intersected in C, not per local
+    for k in known[1:]:
+        if not common:
+            break
+        common.intersection_update(k.items())
+    return dict(common)
 
 
 # Frames whose end may be where the code before it simply goes on (fall_through):
