@@ -63,6 +63,7 @@ _CALL_OPCODES = frozenset(range(0x10, 0x16))
 # loop run at every iteration and take registers there, and in a big function
 # they cost more than the frame at entry saves (measured: docs/notes/hot-loops.md).
 MAX_CHECKED_BLOCKS = 4
+_INDENTED = ("", " ")  # first characters of the lines that are not labels (blocks)
 _LOOP_HEADER = re.compile(r"loop\d+")  # the labels of wasm loops' headers (_loop)
 _DIRECT_CALL = re.compile(r" @wasm_f(\d+)\(")
 
@@ -471,25 +472,27 @@ class FunctionEmitter:
             self.lines[at:at] = self.stack_check(label)
         # The blocks' ends moved to their second halves: so did the phi edges.
         edge = re.compile(r", %([A-Za-z0-9_.]+) \]")
-        for i, line in enumerate(self.lines):
-            if " = phi " in line:
-                self.lines[i] = edge.sub(
-                    lambda m: f", %{renamed.get(m.group(1), m.group(1))} ]", line)
+        lines = self.lines
+        for i in [i for i, line in enumerate(lines) if " = phi " in line]:
+            lines[i] = edge.sub(lambda m: f", %{renamed.get(m.group(1), m.group(1))} ]", lines[i])
 
     def blocks(self):
         """(label, index of its first line after phis and landingpad, whether it
         makes a call that is not a leaf's) for each basic block of self.lines."""
+        lines = self.lines
+        # Labels are the only lines not indented (and not blank: dropped stores).
+        heads = [i for i, line in enumerate(lines) if line[:1] not in _INDENTED]
+        bounds = [-1, *heads, len(lines)]
         out = []
-        label, at, calls = "entry", 0, False
-        for i, line in enumerate(self.lines):
-            if line and not line.startswith(" ") and line.endswith(":"):
-                out.append((label, at, calls))
-                label, at, calls = line[:-1], i + 1, False
-            elif at == i and (" = phi " in line or " = landingpad " in line):
-                at = i + 1
-            elif ("call " in line or "invoke " in line) and self.makes_call(line):
-                calls = True
-        out.append((label, at, calls))
+        for k in range(len(bounds) - 1):
+            head, end = bounds[k], bounds[k + 1]
+            at = head + 1
+            while at < end and (" = phi " in lines[at] or " = landingpad " in lines[at]):
+                at += 1
+            body = lines[at:end]
+            text = "\n".join(body)  # most blocks call nothing: one search of their text
+            calls = ("call " in text or "invoke " in text) and any(map(self.makes_call, body))
+            out.append(("entry" if head < 0 else lines[head][:-1], at, calls))
         return out
 
     def makes_call(self, line: str) -> bool:
