@@ -538,10 +538,15 @@ class FunctionEmitter:
         frame would be set up before the block that branches to it.  A volatile
         store: LLVM may assume a load returns, never a volatile store."""
         fail, cont = f"{label}.sf", f"{label}.sc"
-        fa, cellp, cell, lim, fai, low, below = (self.tmp() for _ in range(7))
+        fa, cell, lim, fai, low, below = (self.tmp() for _ in range(6))
+        offset = abi.VMCTX.offset("stack_limit")
+        address = []
+        cellp = "%ctx"
+        if offset:  # field 0 is the vmctx's own address (no instruction to parse)
+            cellp = self.tmp()
+            address = [f"  {cellp} = getelementptr inbounds i8, ptr %ctx, i64 {offset}"]
         return [f"  {fa} = call ptr @llvm.frameaddress.p0(i32 0)",
-                f"  {cellp} = getelementptr inbounds i8, ptr %ctx, "
-                f"i64 {abi.VMCTX.offset('stack_limit')}",
+                *address,
                 f"  {cell} = load ptr, ptr {cellp}, align 8",
                 f"  {lim} = load i64, ptr {cell}, align 8",
                 f"  {fai} = ptrtoint ptr {fa} to i64",
