@@ -67,6 +67,9 @@ class TestSink:
     def emit(self, line: str) -> None:
         self.lines.append("  " + line)
 
+    def emit_bool(self, r: str, cond: str) -> None:
+        self.emit(f"{r} = zext i1 {cond} to i32")
+
     def trap_if(self, cond: str, trap: str) -> None:
         k = self._blocks
         self._blocks += 1

@@ -88,3 +88,31 @@ def test_recursion_through_leaves_still_traps(opt_level):
                       opt_level=opt_level).instantiate({})
     with pytest.raises(Trap, match=EXHAUSTED):
         inst.exports["down"](0)
+
+
+_CALL_KINDS = """(module
+  (type $t (func))
+  (table 1 funcref)
+  (elem declare func $leaf)
+  (func $leaf (drop (i32.const 16)) (drop (i32.const 0x15)))  ;; call opcodes as immediates
+  (func (call $leaf))
+  (func (call_indirect (type $t) (i32.const 0)))
+  (func (return_call $leaf))
+  (func (return_call_indirect (type $t) (i32.const 0)))
+  (func (call_ref $t (ref.func $leaf)))
+  (func (return_call_ref $t (ref.func $leaf)))
+  (func (return) (call $leaf))  ;; a call in dead code still counts
+  (func (i64.store offset=0x10 (i32.const 0) (i64.const 0x1112131415)) (memory.size) (drop))
+  (memory 1))"""
+
+
+def test_the_validators_calling_set_is_the_bodies_that_have_a_call():
+    """codegen reads a callee's leafness from validation (ModuleContext.calling)
+    where it decoded the body again (calls_nothing): both must say the same."""
+    from wasmaot.codegen.function import calls_nothing
+    from wasmaot.driver.compile import frontend
+
+    module, ctx = frontend(wat_bytes_to_wasm(_CALL_KINDS.encode()))
+    by_scan = {module.num_imported_funcs + i for i, code in enumerate(module.codes)
+               if not calls_nothing(module, code)}
+    assert ctx.calling == by_scan == set(range(1, 8))

@@ -33,6 +33,10 @@ class IRSink(Protocol):
         """If the i1 `cond` is true, trap with `abi.TRAP_CODES[trap]`; emission
         continues in a fresh basic block where `cond` was false."""
 
+    def emit_bool(self, r: str, cond: str) -> None:
+        """Append `r = zext i1 cond to i32`: a comparison's i32 result, which
+        a branch or select on `r` may test as `cond` itself."""
+
     def declare(self, decl: str) -> None:
         """Make a module-level declaration available, e.g.
         `declare i32 @llvm.ctlz.i32(i32, i1)`; repeated declarations are merged."""

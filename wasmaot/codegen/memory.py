@@ -88,10 +88,14 @@ def memory_base(fx, memidx: int) -> str:
 
 
 def to_i64(fx, ty: str, value: str) -> str:
+    """An i32 or i64 value as an unsigned i64; an i32's extension is reused where
+    one made earlier dominates (FunctionEmitter.widened)."""
     if ty == "i64":
         return value
-    v = fx.tmp()
-    fx.emit(f"{v} = zext i32 {value} to i64")
+    v = fx.widened.get(value)
+    if v is None:
+        v = fx.widened[value] = fx.tmp()
+        fx.emit(f"{v} = zext i32 {value} to i64")
     return v
 
 
@@ -128,26 +132,40 @@ def _guard_covers(fx, memidx: int, index_ty: str, offset: int, width: int) -> bo
 
 
 def effective_address(fx, memidx: int, index_ty: str, index: str, offset: int,
-                      width: int) -> str:
+                      width: int) -> tuple[str, bool]:
     """Pointer to the `width` bytes at index + offset of memory `memidx`; traps
     "out of bounds memory access" unless all of them are inside the memory.
-    The one place a memarg becomes a pointer (see the module doc)."""
+    The one place a memarg becomes a pointer (see the module doc).  Also returns
+    whether the guard pages alone bound the access (it faults when out of bounds)."""
     assert 0 <= offset <= U64_MAX and 0 < width <= 16, (offset, width)
     ea = to_i64(fx, index_ty, index)
-    if not _guard_covers(fx, memidx, index_ty, offset, width):
+    guarded = _guard_covers(fx, memidx, index_ty, offset, width)
+    if not guarded:
         extent = offset + width  # exact: a Python int, never wraps
         if extent > U64_MAX:
             # index + extent >= 2^64 > any memory size: never in bounds.
             fx.trap_if("true", "MEMORY_OOB")
         else:
             trap_unless_within(fx, memidx, ea, i64_literal(extent))
+    base = memory_base(fx, memidx)
+    if offset and fx.mod.options.opt_level == 0:
+        # base + ea + offset in one instruction: the second index of a [1 x i8]
+        # step adds `offset` bytes, which fast-isel folds into the access's
+        # displacement (`add` then `getelementptr` are two instructions to parse
+        # and select).  Exact: ea + offset < 2^64 (ea < 2^32 and offset < 2^32
+        # under the guard, or the check above passed), so the wrapping arithmetic
+        # of a GEP without `inbounds` never wraps.  Not above -O0: there the
+        # `add nuw` lets LLVM fold more (a shift into the scale of an index).
+        p = fx.tmp()
+        fx.emit(f"{p} = getelementptr [1 x i8], ptr {base}, i64 {ea}, i64 {i64_literal(offset)}")
+        return p, guarded
     if offset:
         withoff = fx.tmp()
         fx.emit(f"{withoff} = add nuw i64 {ea}, {i64_literal(offset)}")
         ea = withoff
     p = fx.tmp()
-    fx.emit(f"{p} = getelementptr i8, ptr {memory_base(fx, memidx)}, i64 {ea}")
-    return p
+    fx.emit(f"{p} = getelementptr i8, ptr {base}, i64 {ea}")
+    return p, guarded
 
 
 def memarg_access(body):
@@ -160,8 +178,8 @@ def memarg_access(body):
     def handler(fx, op, imms):
         memarg = imms[0]
         index_ty, index = fx.stack[-len(op.params)]
-        p = effective_address(fx, memarg.memidx, index_ty, index, memarg.offset, op.width)
-        body(fx, op, imms, p, _guard_covers(fx, memarg.memidx, index_ty, memarg.offset, op.width))
+        p, faults = effective_address(fx, memarg.memidx, index_ty, index, memarg.offset, op.width)
+        body(fx, op, imms, p, faults)
     handler.bounds_checked = True
     handler.__name__ = body.__name__
     return handler
@@ -177,14 +195,12 @@ def store_kind(fx) -> str:
 def _load(fx, op, imms, p: str, faults: bool) -> None:
     int_ty, result = f"i{op.width * 8}", op.results[0]
     fx.pop_typed()  # the address, already in p
-    v = fx.tmp()
-    fx.emit(f"{v} = load{' volatile' if faults else ''} {int_ty}, ptr {p}, align 1")
     result_ty = _RESULT_TYPE[result]
     if result in _FLOAT_TYPE:
-        r = fx.tmp()
-        fx.emit(f"{r} = bitcast {int_ty} {v} to {result_ty}")
-        v = r
-    elif int_ty != result_ty:
+        int_ty = result_ty  # loads and stores move a float's bits as they are
+    v = fx.tmp()
+    fx.emit(f"{v} = load{' volatile' if faults else ''} {int_ty}, ptr {p}, align 1")
+    if int_ty != result_ty:
         r = fx.tmp()
         fx.emit(f"{r} = {'sext' if op.name.endswith('_s') else 'zext'} {int_ty} {v} to {result_ty}")
         v = r
@@ -198,9 +214,7 @@ def _store(fx, op, imms, p: str, faults: bool) -> None:
     fx.pop_typed()  # the address, already in p
     src_ty = _RESULT_TYPE[src]
     if src in _FLOAT_TYPE:
-        r = fx.tmp()
-        fx.emit(f"{r} = bitcast {src_ty} {value} to {int_ty}")
-        value = r
+        int_ty = src_ty  # stored as it is (see _load)
     elif int_ty != src_ty:
         r = fx.tmp()
         fx.emit(f"{r} = trunc {src_ty} {value} to {int_ty}")

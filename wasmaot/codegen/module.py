@@ -77,11 +77,19 @@ class CodegenOptions:
 
 
 def _value_handler(table: dict):
-    """The stack handler of the pure value rows (numeric, SIMD) lowered by `table`."""
+    """The stack handler of the pure value rows (numeric, SIMD) lowered by `table`.
+    Each row's lowering, operand count and LLVM result types are found once,
+    here, not at every instruction."""
+    rows = {op.name: (table[op.name], len(op.params), [llvm_type(t) for t in op.results])
+            for op in OPCODES if op.name in table}
+
     def handler(fx, op, imms) -> None:
-        args = [v for _, v in fx.popn(len(op.params))]
-        for ty, v in zip(op.results, table[op.name](fx, args, imms)):
-            fx.push(llvm_type(ty), v)
+        lower, nparams, types = rows[op.name]
+        stack = fx.stack
+        at = len(stack) - nparams
+        args = [v for _, v in stack[at:]]
+        del stack[at:]
+        stack.extend(zip(types, lower(fx, args, imms)))
     return handler
 
 

@@ -278,7 +278,18 @@ def template_handler(text: str) -> Handler:
             return [r]
 
         return one_call
-    if names == ["t0", "r"] and len(fmts) == 2 and not decls:  # compare + zext, trunc + sext
+    if names == ["t0", "r"] and lines[1] == "{r} = zext i1 {t0} to i32":  # a comparison
+        f0 = fmts[0]
+
+        def compare(sink, args, imms):
+            t0 = sink.tmp()
+            r = sink.tmp()
+            sink.emit(f0(*args, t0))
+            sink.emit_bool(r, t0)
+            return [r]
+
+        return compare
+    if names == ["t0", "r"] and len(fmts) == 2 and not decls:  # trunc + sext
         f0, f1 = fmts
 
         def two_lines(sink, args, imms):
@@ -424,6 +435,26 @@ def _trunc_handler(ft: str, it: str, signed: bool) -> Handler:
     return trunc
 
 
+_SHIFTS = {"shl": "shl", "shr_s": "ashr", "shr_u": "lshr"}
+
+
+def _shift_handler(general: Handler, it: str, instr: str) -> Handler:
+    """A shift by a constant count (nearly all of them) masks the count here: the
+    `and` of the template (wasm takes the count modulo the width) would be an
+    instruction of two constants for LLVM to parse and select at -O0."""
+    mask = _INT_BITS[it] - 1
+
+    def shift(sink, args, imms):
+        x, n = args
+        if not n.lstrip("-").isdigit():  # an SSA value: the template's `and`
+            return general(sink, args, imms)
+        r = sink.tmp()
+        sink.emit(f"{r} = {instr} {it} {x}, {int(n) & mask}")
+        return [r]
+
+    return shift
+
+
 # --- the dispatch table -----------------------------------------------------------------
 
 
@@ -432,6 +463,10 @@ def _build_handlers() -> dict[str, Handler]:
     handlers["i32.const"] = handlers["i64.const"] = _int_const
     handlers["f32.const"] = _float_const_handler("f32")
     handlers["f64.const"] = _float_const_handler("f64")
+    for it in _INT_BITS:
+        for op, instr in _SHIFTS.items():
+            name = f"{it}.{op}"
+            handlers[name] = _shift_handler(handlers[name], it, instr)
     for it in _INT_BITS:
         for op in ("div_s", "div_u", "rem_s", "rem_u"):
             handlers[f"{it}.{op}"] = _div_handler(it, op)

@@ -93,6 +93,7 @@ class FuncValidator:
         self.init_stack: list[int] = []
         self.offset = 0
         self.reader: Reader | None = None
+        self.calls = False  # the body has a call instruction of some kind (ModuleContext.calling)
 
     # --- errors -----------------------------------------------------------
 
@@ -422,6 +423,7 @@ def _return_call_check(v, ft: FuncType) -> None:
 
 
 def _direct_callee(v, r) -> FuncType:
+    v.calls = True
     funcidx = r.u32()
     ft = _call_type(v, funcidx)
     if v.ctx.called is not None:
@@ -445,6 +447,7 @@ def _return_call(v, op, r):
 
 
 def _indirect(v, r) -> FuncType:
+    v.calls = True
     ft = v.ctx.func_type_at(r.u32(), v)
     table = v.table(r.u32())
     if not v.types.matches(table.reftype, RefType(True, "func")):
@@ -467,6 +470,7 @@ def _return_call_indirect(v, op, r):
 
 
 def _ref_call(v, r) -> FuncType:
+    v.calls = True
     x = r.u32()
     ft = v.ctx.func_type_at(x, v)
     v.pop_val(RefType(True, v.ctx.type_rep(x)))

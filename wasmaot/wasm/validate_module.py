@@ -58,6 +58,9 @@ class ModuleContext:
         # destination): known with `called`, None before (codegen/sealed.py then
         # assumes every table may change).
         self.written_tables: set[int] | None = None
+        # Defined functions whose body has a call instruction of any kind, dead code's
+        # too (known with `called`; None before): codegen's leaf test.
+        self.calling: set[int] | None = None
 
     # --- lookups used by the function validator ---------------------------
 
@@ -124,6 +127,7 @@ def validate_module(module: Module, refusals: Refusals | None = None) -> ModuleC
         ctx.called = set()
         ctx.return_calls = False
         ctx.written_tables = set()
+        ctx.calling = set()
         for i, code in enumerate(module.codes):
             first_unchecked_body = i
             _validate_body(ctx, module, i, code)
@@ -167,6 +171,8 @@ def _validate_body(ctx: ModuleContext, module: Module, i: int, code: Code) -> No
         v = FuncValidator(ctx, locals_, ft.results, nparams=len(ft.params))
         before = ctx.unsupported
         v.run(Reader(module.data, code.body_offset, code.end), ft.results)
+        if v.calls and ctx.calling is not None:
+            ctx.calling.add(funcidx)
         if ctx.unsupported is not before:  # the first refused instruction is in this body
             _func_error(ctx.unsupported, module, funcidx)
     except (InvalidModule, MalformedModule) as e:
