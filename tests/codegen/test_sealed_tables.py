@@ -213,3 +213,31 @@ def test_sealed_calls_link_across_partitions(tmp_path, monkeypatch, target):
     proc = subprocess.run([*prefix, str(exe)], capture_output=True, text=True, timeout=120,
                           check=False)
     assert proc.returncode == _chain_result(n) % 256, proc.stderr
+
+
+# A sealed call inside a try_table is an invoke: an exception the callee throws
+# reaches the handler, and one it does not catch leaves the export.
+THROWING = """(module
+  (tag $e (param i32))
+  (type $ii (func (param i32) (result i32)))
+  (table 2 2 funcref)
+  (elem (i32.const 0) $thrower $plain)
+  (func $thrower (type $ii) (throw $e (i32.add (local.get 0) (i32.const 1))))
+  (func $plain (type $ii) (i32.mul (local.get 0) (i32.const 3)))
+  (func (export "catching") (param i32 i32) (result i32)
+    (block $h (result i32)
+      (try_table (result i32) (catch $e $h)
+        (call_indirect (type $ii) (local.get 1) (local.get 0)))))
+  (func (export "not_catching") (param i32 i32) (result i32)
+    (call_indirect (type $ii) (local.get 1) (local.get 0))))"""
+
+
+@pytest.mark.parametrize("opt_level", [0, 2])
+def test_an_exception_from_a_sealed_call_reaches_the_handler(opt_level):
+    assert "wasmaot_dispatch" in _ir(THROWING, opt_level)
+    exports = _instance(THROWING, opt_level).exports
+    assert exports["catching"](0, 41) == 42  # thrown with 41 + 1, caught
+    assert exports["catching"](1, 5) == 15
+    assert _trap_message(exports["catching"], 2, 5) == OOB
+    with pytest.raises(wa.WasmException):
+        exports["not_catching"](0, 1)
