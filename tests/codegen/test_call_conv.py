@@ -13,9 +13,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from wat_compile import compiled_text
 
 import wasmaot.api as wa
-from wasmaot.driver.compile import CompileRequest, compile_module
 from wasmaot.driver.wat import wat_bytes_to_wasm
 
 # $internal: only called directly.  $exported, $in_table, $by_ref_func, $start: a
@@ -34,9 +34,7 @@ MODULE = """(module
 
 
 def _conventions(wat: str, opt_level: int) -> dict[int, str]:
-    req = CompileRequest(opt_level=opt_level, output="llvm-ir")
-    objs, _ = compile_module(wat_bytes_to_wasm(wat.encode()), req, split=False)
-    ir = objs[0].decode()
+    ir = compiled_text(wat, opt_level=opt_level)
     return {int(m.group(2)): m.group(1)
             for m in re.finditer(r"^define \w+ (\w+) [^@]*@wasm_f(\d+)\(", ir, re.M)}
 
@@ -54,12 +52,11 @@ def test_any_return_call_keeps_every_function_tailcc():
 
 
 def test_a_direct_call_to_an_internal_function_pops_nothing():
-    req = CompileRequest(opt_level=2, output="asm")
     wat = """(module
       (func $leaf (param i32) (result i32) (i32.mul (local.get 0) (local.get 0)))
       (func $mid (param i32) (result i32) (call $leaf (i32.add (call $leaf (local.get 0)) (i32.const 1))))
       (func (export "f") (param i32) (result i32) (call $mid (local.get 0))))"""
-    asm = compile_module(wat_bytes_to_wasm(wat.encode()), req, split=False)[0][0].decode()
+    asm = compiled_text(wat, "asm", opt_level=2)
     bodies = dict(re.findall(r"^(wasm_f\d+):\n(.*?)\.Lfunc_end", asm, re.M | re.S))
     for internal in ("wasm_f0", "wasm_f1"):
         assert "ret\t$8" not in bodies[internal] and "retq\t$8" not in bodies[internal]

@@ -13,10 +13,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from wat_compile import compiled_text
 
 from wasmaot.driver import cpu
-from wasmaot.driver.compile import CompileRequest, compile_module
-from wasmaot.driver.wat import wat_bytes_to_wasm
 
 # XXH32's round: multiply, add, rotate by 13, multiply (the loop that paid for shld).
 ROUNDS = """(module
@@ -33,9 +32,7 @@ X86_LEVELS = [lv.name for lv in cpu.LEVELS if lv.arch == "x86_64"]
 
 
 def _asm(wat: str, level: str, target: str = "x86_64-linux", output: str = "asm") -> str:
-    req = CompileRequest(target=target, opt_level=2, cpu=level, output=output)
-    objs, _ = compile_module(wat_bytes_to_wasm(wat.encode()), req, split=False)
-    return objs[0].decode()
+    return compiled_text(wat, output, target=target, opt_level=2, cpu=level)
 
 
 @pytest.mark.parametrize("level", X86_LEVELS)

@@ -10,12 +10,10 @@ lose it, and that recursion through leaves still traps.
 
 from __future__ import annotations
 
-import re
-
 import pytest
+from wat_compile import compiled_text, function_irs
 
 import wasmaot.api as wa
-from wasmaot.driver.compile import CompileRequest, compile_module
 from wasmaot.driver.wat import wat_bytes_to_wasm
 from wasmaot.errors import Trap
 
@@ -24,13 +22,8 @@ EXHAUSTED = "call stack exhausted"
 
 def _checked_functions(wat: str, opt_level: int) -> dict[str, bool]:
     """wasm function symbol -> whether its IR reads the frame address (the check)."""
-    req = CompileRequest(opt_level=opt_level, output="llvm-ir")
-    objs, _ = compile_module(wat_bytes_to_wasm(wat.encode()), req, split=False)
-    ir = objs[0].decode()
-    out = {}
-    for m in re.finditer(r"^define [^@]*@(wasm_f\d+)\(.*?^}", ir, re.M | re.S):
-        out[m.group(1)] = "@llvm.frameaddress" in m.group(0)
-    return out
+    functions = function_irs(compiled_text(wat, opt_level=opt_level))
+    return {name: "@llvm.frameaddress" in body for name, body in functions.items()}
 
 
 _BIG_BODY = "(drop (i32.add (local.get 0) (i32.const 1)))\n" * 1000 + "(local.get 0)"

@@ -14,17 +14,15 @@ from __future__ import annotations
 import re
 
 import pytest
+from wat_compile import compiled_text, function_irs
 
 import wasmaot.api as wa
-from wasmaot.driver.compile import CompileRequest, compile_module
 from wasmaot.driver.wat import wat_bytes_to_wasm
 
 
 def _function_ir(wat: str) -> str:
     """The unoptimized IR of the module's first function."""
-    req = CompileRequest(opt_level=0, output="llvm-ir")
-    objs, _ = compile_module(wat_bytes_to_wasm(wat.encode()), req, split=False)
-    return re.search(r"^define [^@]*@wasm_f0\(.*?^}", objs[0].decode(), re.MULTILINE | re.DOTALL).group(0)
+    return function_irs(compiled_text(wat, opt_level=0))["wasm_f0"]
 
 
 def _loads_of(ir: str, local: int) -> int:

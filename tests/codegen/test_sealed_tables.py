@@ -15,6 +15,7 @@ import shutil
 import subprocess
 
 import pytest
+from wat_compile import compiled_text
 
 import wasmaot.api as wa
 from wasmaot.commands.build import BuildOptions, build
@@ -46,9 +47,7 @@ SEALED = """(module
 
 
 def _ir(wat: str, opt_level: int = 0) -> str:
-    req = CompileRequest(opt_level=opt_level, output="llvm-ir")
-    objs, _ = compile_module(wat_bytes_to_wasm(wat.encode()), req, split=False)
-    return objs[0].decode()
+    return compiled_text(wat, opt_level=opt_level)
 
 
 def _instance(wat: str, opt_level: int):

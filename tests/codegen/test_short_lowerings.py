@@ -23,9 +23,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from wat_compile import compiled_text, function_irs
 
 import wasmaot.api as wa
-from wasmaot.driver.compile import CompileRequest, compile_module
 from wasmaot.driver.wat import wat_bytes_to_wasm
 
 M32, M64 = (1 << 32) - 1, (1 << 64) - 1
@@ -37,10 +37,7 @@ def _wasm(wat: str) -> bytes:
 
 def _ir(wat: str) -> str:
     """The -O0 IR of the module's defined functions."""
-    objs, _ = compile_module(_wasm(wat), CompileRequest(opt_level=0, output="llvm-ir"),
-                             split=False)
-    return "\n".join(re.findall(r"^define [^@]*@wasm_f\d+\(.*?^}", objs[0].decode(),
-                                re.MULTILINE | re.DOTALL))
+    return "\n".join(function_irs(compiled_text(wat, opt_level=0)).values())
 
 
 def _exports(wat: str, opt_level: int):

@@ -19,10 +19,10 @@ import subprocess
 import time
 
 import pytest
+from wat_compile import compiled_text
 
 import wasmaot.api as wa
 from wasmaot.commands.build import BuildOptions, build
-from wasmaot.driver.compile import CompileRequest, compile_module
 from wasmaot.driver.wat import wat_bytes_to_wasm
 from wasmaot.errors import Trap
 
@@ -44,9 +44,7 @@ LT = "wasm_f2"
 
 
 def _compile(wat: str, output: str, opt_level: int = 2, target: str = "x86_64-linux") -> str:
-    req = CompileRequest(opt_level=opt_level, output=output, target=target)
-    objs, _ = compile_module(wat_bytes_to_wasm(wat.encode()), req, split=False)
-    return objs[0].decode()
+    return compiled_text(wat, output, opt_level=opt_level, target=target)
 
 
 def _function(text: str, symbol: str, asm: bool) -> str:

@@ -12,10 +12,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from wat_compile import compiled_text
 
-from wasmaot.driver.compile import CompileRequest, compile_module
 from wasmaot.commands.wast import run_file
-from wasmaot.driver.wat import wat_bytes_to_wasm
 
 SCRIPT = Path(__file__).with_name("trap_leaves_state.wast")
 
@@ -55,9 +54,7 @@ _STORES = """(module (memory 1)
 
 
 def _optimized_ir(target: str) -> str:
-    req = CompileRequest(target=target, opt_level=2, output="llvm-ir")
-    objs, _ = compile_module(wat_bytes_to_wasm(_STORES.encode()), req, split=False)
-    return objs[0].decode()
+    return compiled_text(_STORES, target=target, opt_level=2)
 
 
 @pytest.mark.parametrize("target", ["x86_64-linux", "aarch64-linux"])

@@ -15,10 +15,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from wat_compile import compiled_text, function_irs
 
 import wasmaot.api as wa
 from wasmaot.codegen import abi
-from wasmaot.driver.compile import CompileRequest, compile_module
 from wasmaot.driver.wat import wat_bytes_to_wasm
 
 TWO_MEMORIES = """(module (memory 1) (memory 1)
@@ -27,11 +27,7 @@ TWO_MEMORIES = """(module (memory 1) (memory 1)
 
 
 def _functions_ir(wat: str, opt_level: int) -> dict[str, str]:
-    req = CompileRequest(opt_level=opt_level, output="llvm-ir")
-    objs, _ = compile_module(wat_bytes_to_wasm(wat.encode()), req, split=False)
-    ir = objs[0].decode()
-    return {m.group(1): m.group(0)
-            for m in re.finditer(r"^define [^@]*@(wasm_f\d+)\(.*?^}", ir, re.M | re.S)}
+    return function_irs(compiled_text(wat, opt_level=opt_level))
 
 
 def _ctx_offsets_read(body: str) -> set[int]:

@@ -16,11 +16,12 @@ import random
 import re
 
 import pytest
+from wat_compile import compiled_text
 
 import wasmaot.api as wa
 from wasmaot.codegen import widemul
 from wasmaot.codegen.module import CodegenOptions, lower_module
-from wasmaot.driver.compile import CompileRequest, compile_module, frontend
+from wasmaot.driver.compile import frontend
 from wasmaot.driver.wat import wat_bytes_to_wasm
 
 M64 = (1 << 64) - 1
@@ -171,9 +172,7 @@ def _lowered(wat: str) -> str:
 
 
 def _compiled(wat: str, opt_level: int, target: str, output: str) -> str:
-    req = CompileRequest(target=target, opt_level=opt_level, output=output)
-    objs, _ = compile_module(wat_bytes_to_wasm(wat.encode()), req, split=False)
-    return objs[0].decode()
+    return compiled_text(wat, output, target=target, opt_level=opt_level)
 
 
 @pytest.mark.parametrize("name", list(VARIANTS))
