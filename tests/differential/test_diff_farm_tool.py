@@ -327,3 +327,28 @@ def test_wasmaots_mix_of_relaxed_choices_is_allowed(variant, tmp_path):
     report = harness.run_case(Case("no-imports", 1), [Variant.parse(variant)], wasm, tmp_path)
     (r,) = report.results
     assert r.status in ("ok", "relaxed"), r.reason
+
+
+def test_unexport_tables_drops_the_table_exports_and_keeps_the_others(tmp_path):
+    wasm = _wasm("""(module (table (export "t1") 1 funcref) (table (export "t2") 2 funcref)
+      (memory (export "m") 1) (func $f (export "f")) (global (export "g") i32 (i32.const 7)))""",
+                 tmp_path).read_bytes()
+    out = harness.unexport_tables(wasm)
+    text = subprocess.run([harness.wasm_tools(), "print", "-"], input=out, capture_output=True,
+                          check=True).stdout.decode()
+    exports = [line.split('"')[1] for line in text.splitlines() if line.strip().startswith("(export")]
+    assert exports == ["m", "f", "g"]
+    assert subprocess.run([harness.wasm_tools(), "validate", "-"], input=out,
+                          check=False).returncode == 0
+
+
+def test_the_sealed_tables_preset_makes_tables_no_one_else_reaches():
+    seen = 0
+    for seed in range(6):
+        wasm = harness.smith_module(Case("sealed-tables", seed))
+        text = subprocess.run([harness.wasm_tools(), "print", "-"], input=wasm,
+                              capture_output=True, check=True).stdout.decode()
+        assert "(table" in text
+        assert not any("(table" in line for line in text.splitlines() if "(export" in line)
+        seen += "call_indirect" in text
+    assert seen  # some of them call through their tables

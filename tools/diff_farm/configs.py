@@ -89,6 +89,10 @@ class Preset:
     doc: str
     flags: tuple = ()
     imports: str = "some"  # "some": half of the seeds import from the host; "none"
+    # The module's tables are not exported (harness.unexport_tables): a table no other
+    # module or host can reach, and that no instruction changes, is sealed
+    # (codegen/sealed.py); its state is then compared through calls only.
+    private_tables: bool = False
 
     def may_import(self, seed: int) -> bool:
         """Whether smith may make host imports for this seed (half the seeds)."""
@@ -180,6 +184,17 @@ PRESETS = {p.name: p for p in (
            ("--exceptions-enabled", "true", "--min-tags", "1", "--max-tags", "6",
             "--tail-call-enabled", "true", "--simd-enabled", "true", "--allow-floats", "true",
             "--min-funcs", "6", "--max-funcs", "30", "--min-tables", "1")),
+    # Sealed tables (codegen/sealed.py): funcref tables only active segments set, as a
+    # C compiler makes them.  Numeric, local and control instructions only (no table
+    # instruction unseals the table, and call_indirect is about half as rare as with
+    # memory and reference instructions too), the tables not exported.
+    Preset("sealed-tables", "funcref tables that only active element segments set, not "
+           "exported: call_indirect at any index through constant dispatch arrays (and "
+           "imported functions or global offsets, which keep the run-time checks)",
+           ("--allowed-instructions", "numeric,parametric,variable,control",
+            "--min-tables", "1", "--min-element-segments", "1", "--max-element-segments", "8",
+            "--min-funcs", "6", "--max-funcs", "30"),
+           private_tables=True),
     Preset("no-imports", "modules without host imports (the aarch64 share uses these: a test "
            "executable has no Python host)", imports="none"),
 )}
@@ -188,4 +203,5 @@ PRESETS = {p.name: p for p in (
 SIMD_CONFIGS = ("simd", "relaxed-simd")
 EXCEPTION_CONFIGS = ("exceptions", "exceptions-control", "exceptions-mix")
 DEFAULT_CONFIGS = ("base", "mem64-multi", "tail-calls", "func-refs", "bulk-memory",
-                   "many-tables", "traps", "big", *SIMD_CONFIGS, *EXCEPTION_CONFIGS)
+                   "many-tables", "traps", "big", *SIMD_CONFIGS, *EXCEPTION_CONFIGS,
+                   "sealed-tables")

@@ -136,7 +136,8 @@ def smith_module(case: Case) -> bytes | None:
         return None
     if proc.returncode != 0:
         raise RuntimeError(f"wasm-tools smith failed: {proc.stderr.decode(errors='replace')}")
-    return export_tags(export_fuel(proc.stdout))
+    wasm = export_tags(export_fuel(proc.stdout))
+    return unexport_tables(wasm) if preset.private_tables else wasm
 
 
 # --- the fuel global -------------------------------------------------------------------
@@ -222,6 +223,25 @@ def export_tags(wasm: bytes) -> bytes:
     tags = sum(_imports_of_kind(c, 4) for sid, c in sections if sid == 2)
     tags += sum(read_uleb(c, 0)[0] for sid, c in sections if sid == 13)
     return _add_exports(wasm, [(f"{TAG_EXPORT}{i}", 4, i) for i in range(tags)])
+
+
+def unexport_tables(wasm: bytes) -> bytes:
+    """`wasm` without its table exports (the other exports unchanged, in order)."""
+    out = bytearray(wasm[:8])
+    for sid, contents in _sections(wasm):
+        if sid == 7:
+            n, pos = read_uleb(contents, 0)
+            kept = []
+            for _ in range(n):
+                start = pos
+                size, pos = read_uleb(contents, pos)
+                kind = contents[pos + size]
+                _, pos = read_uleb(contents, pos + size + 1)
+                if kind != 1:  # 1: a table
+                    kept.append(contents[start:pos])
+            contents = uleb(len(kept)) + b"".join(kept)
+        out += bytes([sid]) + uleb(len(contents)) + contents
+    return bytes(out)
 
 
 def _add_exports(wasm: bytes, exports: list[tuple[str, int, int]]) -> bytes:
