@@ -204,15 +204,16 @@ class FunctionEmitter:
         target = self.trap_labels.get(trap)
         if target is None:
             target = self.trap_labels[trap] = f"trap_{trap.lower()}"
-        cont = self.label("ok")
-        self.emit(f"br i1 {cond}, label %{target}, label %{cont}, !prof !{self.mod.cold_branch}")
-        self.continue_block(cont)
+        self._branch_to_trap(cond, target)
 
     def trap_code_if(self, cond: str, code: str) -> None:
         """Like trap_if, with the trap's code an i32 value computed here (a block
         of its own per use: the value is this block's)."""
         target = self.label("trap_code")
         self.coded_traps.append((target, code))
+        self._branch_to_trap(cond, target)
+
+    def _branch_to_trap(self, cond: str, target: str) -> None:
         cont = self.label("ok")
         self.emit(f"br i1 {cond}, label %{target}, label %{cont}, !prof !{self.mod.cold_branch}")
         self.continue_block(cont)
@@ -396,12 +397,9 @@ class FunctionEmitter:
     def trap_blocks(self) -> list:
         """The shared blocks `trap_if` branches to, one per trap kind used, and
         those of trap_code_if."""
+        blocks = [(label, abi.TRAP_CODES[trap]) for trap, label in self.trap_labels.items()]
         out = []
-        for trap, label in self.trap_labels.items():
-            out += [f"{label}:",
-                    f"  call void @wasmaot_rt_trap(ptr %ctx, i32 {abi.TRAP_CODES[trap]})",
-                    "  unreachable"]
-        for label, code in self.coded_traps:
+        for label, code in blocks + self.coded_traps:
             out += [f"{label}:", f"  call void @wasmaot_rt_trap(ptr %ctx, i32 {code})",
                     "  unreachable"]
         return out

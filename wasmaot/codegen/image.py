@@ -121,7 +121,7 @@ def element_item(expr) -> int | None:
     return NULL_ITEM if expr[0].op.name == "ref.null" else None
 
 
-def _offset(ctx: ModuleContext, expr) -> tuple | None:
+def segment_offset(ctx: ModuleContext, expr) -> tuple | None:
     """(mode, value) of a segment offset, or None if it needs lowering."""
     if len(expr) != 2:
         return None
@@ -173,7 +173,7 @@ def build_image(module: Module, ctx: ModuleContext) -> Image:
 
     for i, elem in enumerate(module.elems):
         if elem.mode == "active":
-            off = _offset(ctx, elem.offset_expr)
+            off = segment_offset(ctx, elem.offset_expr)
             if off is None:
                 img.runs.append(Run(inline=("elem", i)))
             else:
@@ -184,7 +184,7 @@ def build_image(module: Module, ctx: ModuleContext) -> Image:
         if data is None:  # active segments at constant offsets, in bulk
             add_rows(_const_data_rows(module.datas, i, hi))
         elif data.mode == "active":
-            off = _offset(ctx, data.offset_expr)
+            off = segment_offset(ctx, data.offset_expr)
             if off is None:
                 img.runs.append(Run(inline=("data", i)))
             else:

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from ..wasm.module import Module
 from ..wasm.validate_module import ModuleContext
 from . import abi
-from .image import NULL_ITEM, element_item
+from .image import NULL_ITEM, OFFSET_CONST, element_item, segment_offset
 
 # A sealed table's size is a constant of the code; bigger ones keep the run-time checks
 # (each array of a table is 8 bytes per element).
@@ -84,8 +84,8 @@ def _initial_items(module: Module, ctx: ModuleContext, tableidx: int, table) -> 
     for elem in module.elems:
         if elem.mode != "active" or elem.table != tableidx:
             continue
-        offset = _constant_offset(elem.offset_expr)
-        if offset is None or offset + len(elem.init) > len(items):
+        mode, offset = segment_offset(ctx, elem.offset_expr) or (None, 0)
+        if mode != OFFSET_CONST or offset + len(elem.init) > len(items):
             return None  # not known here, or instantiation fails anyway
         values = elem.init.indices if elem.func_indices else [element_item(e) for e in elem.init]
         for j, v in enumerate(values):
@@ -104,13 +104,6 @@ def _function_or_null(module: Module, item: int | None):
     if item == NULL_ITEM:
         return None
     return item if item >= module.num_imported_funcs else False
-
-
-def _constant_offset(expr) -> int | None:
-    if expr is None or len(expr) != 2 or expr[0].op.name not in ("i32.const", "i64.const"):
-        return None
-    bits = 32 if expr[0].op.name == "i32.const" else 64
-    return expr[0].imms[0] & ((1 << bits) - 1)
 
 
 def dispatch_entries(table: SealedTable, canon: int, func_canon) -> list[tuple[bool, int]]:

@@ -16,14 +16,19 @@ def table_struct(fx, tableidx: int) -> str:
     return fx.ctx_array_item("tables", tableidx)
 
 
+def trap_unless_index_below(fx, index: str, size: str) -> None:
+    """Trap "undefined element" unless the i64 `index` is below `size`."""
+    oob = fx.tmp()
+    fx.emit(f"{oob} = icmp uge i64 {index}, {size}")
+    fx.trap_if(oob, "TABLE_OOB")
+
+
 def element_slot(fx, tableidx: int, index_ty: str, index: str) -> str:
     """Pointer to element `index`; traps "undefined element" when out of bounds."""
     table = table_struct(fx, tableidx)
     size = fx.load_field(table, abi.TABLE, "size", "i64")
     i = to_i64(fx, index_ty, index)
-    oob = fx.tmp()
-    fx.emit(f"{oob} = icmp uge i64 {i}, {size}")
-    fx.trap_if(oob, "TABLE_OOB")
+    trap_unless_index_below(fx, i, size)
     elems = fx.load_field(table, abi.TABLE, "elems", "ptr")
     p = fx.tmp()
     fx.emit(f"{p} = getelementptr inbounds ptr, ptr {elems}, i64 {i}")
@@ -234,9 +239,7 @@ def _call_sealed(fx, typeidx: int, dispatch: str, size: int, *, tail: bool) -> N
     The callee is one of this instance's functions, so it takes this vmctx."""
     ty, i = fx.pop_typed()
     index = to_i64(fx, ty, i)
-    oob = fx.tmp()
-    fx.emit(f"{oob} = icmp uge i64 {index}, {size}")  # the size never changes
-    fx.trap_if(oob, "TABLE_OOB")
+    trap_unless_index_below(fx, index, str(size))  # the size never changes
     slot, code, bits, bad, trap = fx.tmp(), fx.tmp(), fx.tmp(), fx.tmp(), fx.tmp()
     fx.emit(f"{slot} = getelementptr inbounds [{size} x ptr], ptr {dispatch}, i64 0, i64 {index}")
     fx.emit(f"{code} = load ptr, ptr {slot}, align 8")

@@ -52,7 +52,8 @@ def grant_environment(grants: RunGrants, timeout: str | None = None) -> dict[byt
     """The executable's environment: ours without any WASMAOT_* variable (only
     the grants given to `run` apply), plus those that carry `grants` and the
     timeout."""
-    environ = {k: v for k, v in os.environb.items() if not k.startswith(VAR_PREFIX.encode())}
+    prefix = VAR_PREFIX.encode()
+    environ = {k: v for k, v in os.environb.items() if not k.startswith(prefix)}
     environ.update(grants.environment())
     if timeout is not None:
         environ[b"WASMAOT_TIMEOUT"] = timeout.encode()
