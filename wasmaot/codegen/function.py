@@ -49,6 +49,11 @@ UNSUPPORTED_PROPOSALS = {
 FUNC_ATTRS = '"frame-pointer"="all" "probe-stack"="inline-asm"'
 NOINLINE_GROUP = 1
 
+# A br_table with at least this many labels, inside a loop, branches through a
+# table of block addresses (_dispatch): an interpreter's dispatch.  Lua's has 82
+# labels; tables of 16-30 labels got slower that way (docs/notes/hot-loops.md).
+DISPATCH_MIN_TARGETS = 64
+
 # Callees that leave a function a leaf (FunctionEmitter.makes_call): the trap
 # routine never returns, and intrinsics (memcpy, frameaddress, ...) never reach
 # wasm code.
@@ -853,14 +858,43 @@ def _br_table(fx: FunctionEmitter, op, imms) -> None:
             targets[depth] = landing[depth] = fx.label("brt")
         else:
             targets[depth] = fx.branch_target(frame, [])
-    cases = " ".join(f"i32 {i}, label %{targets[d]}" for i, d in enumerate(labels))
-    fx.emit(f"switch i32 {index}, label %{targets[default]} [ {cases} ]")
+    if len(labels) >= DISPATCH_MIN_TARGETS and any(f.kind == "loop" for f in fx.frames):
+        _dispatch(fx, index, [targets[d] for d in labels], targets[default])
+    else:
+        cases = " ".join(f"i32 {i}, label %{targets[d]}" for i, d in enumerate(labels))
+        fx.emit(f"switch i32 {index}, label %{targets[default]} [ {cases} ]")
     for depth, block in landing.items():
         fx.continue_block(block)  # its only predecessor is the switch
         frame = fx.frames[-1 - depth]
         target = fx.branch_target(frame, fx.label_values(frame))
         fx.emit(f"br label %{target}")
     fx.set_dead()
+
+
+def _dispatch(fx: FunctionEmitter, index: str, cases: list, default: str) -> None:
+    """br_table as an indirect branch through a constant table of block addresses,
+    the index clamped to the table (the last entry is the default).  Exact:
+    index < n takes cases[index], any other index the default.  What it buys:
+    LLVM's switch keeps its range check as a block of its own, so the block that
+    dispatches stays shared by every handler that branches back to it; a block
+    ending in `indirectbr` is small and branch-free, and the code generator
+    copies it into each predecessor (tail duplication), so every handler of an
+    interpreter loop dispatches on its own, as native computed-goto code does
+    (docs/notes/hot-loops.md).  It costs inlining (LLVM never inlines a function
+    with an indirectbr), hence only for big tables inside loops."""
+    n = len(cases)
+    table = f"@dispatch.f{fx.funcidx}.{fx.label('t')}"
+    func = f"@{fx.mod.func_symbol(fx.funcidx)}"
+    items = ", ".join(f"ptr blockaddress({func}, %{b})" for b in (*cases, default))
+    fx.declare(f"{table} = private unnamed_addr constant [{n + 1} x ptr] [{items}]")
+    inside, i, w, slot, address = (fx.tmp() for _ in range(5))
+    fx.emit(f"{inside} = icmp ult i32 {index}, {n}")
+    fx.emit(f"{i} = select i1 {inside}, i32 {index}, i32 {n}")
+    fx.emit(f"{w} = zext i32 {i} to i64")
+    fx.emit(f"{slot} = getelementptr inbounds [{n + 1} x ptr], ptr {table}, i64 0, i64 {w}")
+    fx.emit(f"{address} = load ptr, ptr {slot}, align 8")
+    dests = ", ".join(f"label %{b}" for b in dict.fromkeys((*cases, default)))
+    fx.emit(f"indirectbr ptr {address}, [{dests}]")
 
 
 def _return(fx: FunctionEmitter, op, imms) -> None:
