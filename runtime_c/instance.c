@@ -71,6 +71,16 @@ static int memory_matches(const struct wasmaot_rt_memory *m, const struct wasmao
                      "(it was made for explicit bounds checks)");
     return 0;
   }
+  /* SANDBOX: code that folds `i32.add X, c` into addresses reaches up to 64 KiB
+   * below the base when X + c wraps; only a fold-safe memory (memory.c: the low
+   * guard, at most FOLD_MAX_PAGES pages) makes that a fault, whatever the config. */
+  if (want->folds_adds && !m->fold_safe) {
+    wasmaot_rt_error(why, whylen,
+                     "the module folds address constants but the memory has no low guard "
+                     "and page cap (it was made for explicit bounds checks, or with more "
+                     "than %llu pages)", (unsigned long long)WASMAOT_FOLD_MAX_PAGES);
+    return 0;
+  }
   return 1;
 }
 

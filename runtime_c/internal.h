@@ -34,7 +34,9 @@ struct wasmaot_rt_memory {
   uint64_t declared_max;      /* the type's maximum in pages (UINT64_MAX: none) */
   uint64_t shared;            /* the type's `shared` flag */
   uint64_t accessible;        /* bytes currently PROT_READ|PROT_WRITE (host-page multiple) */
+  uint64_t low_guard;         /* PROT_NONE bytes reserved below abi.base (0 or FOLD_LOW_GUARD) */
   int guarded;                /* 1: reserved 8 GiB + guard for guard-page code */
+  int fold_safe;              /* 1: the low guard and the FOLD_MAX_PAGES cap (abi.py) */
 };
 
 struct wasmaot_rt_table {

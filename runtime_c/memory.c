@@ -22,6 +22,19 @@
  *   always at least 4 GiB + 64 KiB.  The 64 KiB past 2^33 covers the access size
  *   with room, on 4 KiB, 16 KiB and 64 KiB host pages alike.
  *
+ *   FOLD-SAFE: a guarded memory whose minimum is at most FOLD_MAX_PAGES = 65535
+ *   pages also gets FOLD_LOW_GUARD = 64 KiB of PROT_NONE directly below its base
+ *   (inside the registered range, so a fault there is MEMORY_OOB too) and a
+ *   maximum of FOLD_MAX_PAGES pages.  Code may then compute the address of
+ *   `i32.add X, c` (-64 KiB <= c < 0, memarg offset 0) as base + zext(X) + c
+ *   (codegen/memory.py, docs/notes/address-folding.md): when X + c wraps, wasm
+ *   accesses 2^32 + X + c >= 2^32 - 64 KiB >= size (a trap), and the folded
+ *   address is in [base - 64 KiB, base - 1], which faults.  The cap keeps
+ *   `2^32 - 64 KiB >= size` true for all time; a grow past it returns -1, which
+ *   the spec allows (the one difference from an engine without the cap).  A
+ *   guarded memory whose minimum is 65536 pages keeps the old layout and is not
+ *   fold-safe: code that folds refuses it (instance.c memory_matches, and below).
+ *
  * EXPLICIT (memory64; --bounds-checks=explicit; or one-byte pages).
  *   Code compares every access with `size` before making it, so only the
  *   maximum size needs to be reserved (capped by the embedder's limit and by
@@ -53,6 +66,14 @@ _Static_assert(WASMAOT_GUARDED_RESERVATION >= (1ull << 33) + 16,
                "a u32 index + u32 offset + a 16-byte access must stay inside the reservation");
 /* Largest page count of a 32-bit memory: 2^32 bytes of 64 KiB pages; with
  * one-byte pages 2^32 - 1 (so that -1 stays the failure result of grow). */
+/* The low guard must cover every folded constant, keep the base aligned to any
+ * host page size (up to 64 KiB), and the cap must keep a fold-safe memory below
+ * 2^32 - FOLD_MAX_CONSTANT bytes (abi.py). */
+_Static_assert(WASMAOT_FOLD_LOW_GUARD >= WASMAOT_FOLD_MAX_CONSTANT,
+               "a folded constant must not reach below the low guard");
+_Static_assert(WASMAOT_FOLD_LOW_GUARD % 65536 == 0, "the base must stay host-page aligned");
+_Static_assert((WASMAOT_FOLD_MAX_PAGES << 16) <= (1ull << 32) - WASMAOT_FOLD_MAX_CONSTANT,
+               "a wrapped folded address must stay out of bounds at the largest size");
 #define MAX_PAGES_I32_64K 65536ull
 #define MAX_PAGES_I32_1B 0xFFFFFFFFull
 
@@ -115,7 +136,22 @@ struct wasmaot_rt_memory *wasmaot_rt_memory_create(const struct wasmaot_memory_d
     return NULL;
   }
 
-  uint64_t reserve;
+  /* Fold-safe (see above): a guarded memory that can live with the cap gets it, and
+   * the low guard.  Without the cap a memory could grow over 2^32 - 64 KiB, where a
+   * folded address that wrapped in wasm (a trap) would land inside it. */
+  int fold_safe = !explicit_checks && type->min <= WASMAOT_FOLD_MAX_PAGES;
+  if (fold_safe && max > WASMAOT_FOLD_MAX_PAGES) max = WASMAOT_FOLD_MAX_PAGES;
+  /* SANDBOX: code that folds address constants must get a fold-safe memory, or a
+   * wrapped address would reach below the base into memory that is not ours. */
+  if (type->folds_adds && !fold_safe) {
+    wasmaot_rt_error(errbuf, errlen,
+                     "the module folds address constants but the memory cannot have the low "
+                     "guard and the cap of %llu pages (explicit bounds checks, or a minimum "
+                     "above the cap)", (unsigned long long)WASMAOT_FOLD_MAX_PAGES);
+    return NULL;
+  }
+
+  uint64_t reserve, low = fold_safe ? WASMAOT_FOLD_LOW_GUARD : 0;
   if (explicit_checks) {
     /* max << log2 <= WASMAOT_RT_MAX_EXPLICIT_RESERVATION: no overflow. */
     if (round_to_host_pages(max << log2, &reserve)) reserve = 0;
@@ -130,14 +166,18 @@ struct wasmaot_rt_memory *wasmaot_rt_memory_create(const struct wasmaot_memory_d
     return NULL;
   }
   /* PROT_NONE: nothing is accessible until grown.  MAP_NORESERVE: address
-   * space only, no commit charge for the (mostly never used) reservation. */
-  void *base = mmap(NULL, reserve, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (base == MAP_FAILED) {
+   * space only, no commit charge for the (mostly never used) reservation.  The
+   * low guard is part of the same mapping: nothing else can sit between it and
+   * the base. */
+  uint8_t *start = mmap(NULL, low + reserve, PROT_NONE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (start == MAP_FAILED) {
     wasmaot_rt_error(errbuf, errlen, "cannot reserve %llu bytes of address space for a memory: %s",
-                     (unsigned long long)reserve, strerror(errno));
+                     (unsigned long long)(low + reserve), strerror(errno));
     free(m);
     return NULL;
   }
+  uint8_t *base = start + low;
   m->abi.base = base;
   m->abi.reserved = reserve;
   m->abi.max_pages = max;
@@ -147,17 +187,20 @@ struct wasmaot_rt_memory *wasmaot_rt_memory_create(const struct wasmaot_memory_d
   m->declared_max = type->max;
   m->shared = type->shared;
   m->guarded = !explicit_checks;
-  if (wasmaot_rt_registry_add_memory((uintptr_t)base, (uintptr_t)base + reserve) != 0) {
+  m->low_guard = low;
+  m->fold_safe = fold_safe;
+  /* The whole mapping, low guard included: a fault anywhere in it is MEMORY_OOB. */
+  if (wasmaot_rt_registry_add_memory((uintptr_t)start, (uintptr_t)base + reserve) != 0) {
     wasmaot_rt_error(errbuf, errlen, "out of memory registering a memory");
-    munmap(base, reserve);
+    munmap(start, low + reserve);
     free(m);
     return NULL;
   }
   if (wasmaot_rt_memory_grow_locked(m, type->min) < 0) {
     wasmaot_rt_error(errbuf, errlen, "cannot allocate the initial %llu pages of a memory",
                      (unsigned long long)type->min);
-    wasmaot_rt_registry_remove_memory((uintptr_t)base);
-    munmap(base, reserve);
+    wasmaot_rt_registry_remove_memory((uintptr_t)start);
+    munmap(start, low + reserve);
     free(m);
     return NULL;
   }
@@ -178,8 +221,11 @@ int64_t wasmaot_rt_memory_grow_locked(struct wasmaot_rt_memory *m, uint64_t delt
 }
 
 static void memory_destroy(struct wasmaot_rt_memory *m) {
-  wasmaot_rt_registry_remove_memory((uintptr_t)m->abi.base);
-  if (munmap(m->abi.base, m->abi.reserved) != 0) wasmaot_rt_fatal("munmap of a wasm memory");
+  /* From the true start: the low guard is part of the mapping and of the range. */
+  uint8_t *start = m->abi.base - m->low_guard;
+  wasmaot_rt_registry_remove_memory((uintptr_t)start);
+  if (munmap(start, m->low_guard + m->abi.reserved) != 0)
+    wasmaot_rt_fatal("munmap of a wasm memory");
   free(m);
 }
 

@@ -127,7 +127,7 @@ static uint64_t new_table(uint64_t is64) {
 
 static uint64_t new_memory(uint64_t shared) {
   char err[256];
-  struct wasmaot_memory_desc desc = {1, 2, 0, 16, shared, 0};
+  struct wasmaot_memory_desc desc = {1, 2, 0, 16, shared, 0, 0};
   struct wasmaot_memory *m = wasmaot_memory_new(&desc, NULL, err, sizeof err);
   if (m == NULL) die(err);
   return add_object(WASMAOT_EXTERN_MEMORY, m, NULL);

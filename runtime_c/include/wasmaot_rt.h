@@ -265,7 +265,9 @@ WASMAOT_RT_API const struct wasmaot_funcref *wasmaot_instance_func(struct wasmao
 
 /* Host-made memories (refcount 1).  `config` may be NULL; its
  * explicit_bounds_checks = 1 makes a 32-bit memory without the guard
- * reservation (importable only by modules compiled with explicit checks). */
+ * reservation (importable only by modules compiled with explicit checks).
+ * A guarded memory whose minimum is at most WASMAOT_FOLD_MAX_PAGES also has the
+ * low guard that address folding needs, and never grows past that many pages. */
 WASMAOT_RT_API struct wasmaot_memory *wasmaot_memory_new(const struct wasmaot_memory_desc *type,
                                                          const struct wasmaot_config *config,
                                                          char *errbuf, size_t errlen);

@@ -35,8 +35,9 @@ from dataclasses import dataclass
 # carry `exact`, vmctx.interrupt_page; 4: tags and exceptions; 5: exception objects
 # are collected: `pins`, the in-flight bit of `referenced`, results pinned by thunks;
 # 6: vmctx.memory0_base and global0_cell; 7: a failed stack-limit check stores to
-# the byte before the limit cell instead of calling wasmaot_rt_trap).
-ABI_VERSION = 7
+# the byte before the limit cell instead of calling wasmaot_rt_trap; 8: memory
+# descriptors carry `folds_adds`, guarded memories a low guard and a page cap).
+ABI_VERSION = 8
 
 
 @dataclass(frozen=True)
@@ -158,6 +159,19 @@ VALUE_SIZE = 16  # one global cell: i32/i64/f32/f64/ref/v128
 GUARD_BYTES = 64 * 1024
 GUARDED_RESERVATION = (1 << 33) + GUARD_BYTES
 
+# Address folding (design A, docs/notes/address-folding.md): for an access with memarg
+# offset 0 whose address is `i32.add X, c` with -FOLD_MAX_CONSTANT <= c < 0, code
+# computes base + zext(X) + c, which is below the base exactly when X + c wraps.  That
+# is sound when the memory has FOLD_LOW_GUARD >= FOLD_MAX_CONSTANT bytes of PROT_NONE
+# below its base (the access then faults, "out of bounds memory access", as wasm's
+# wrapped address ~2^32 - k traps) and never grows past FOLD_MAX_PAGES pages (so
+# size <= 2^32 - FOLD_MAX_CONSTANT: every wrapped address is out of bounds forever).
+# runtime_c/memory.c gives both to every guarded memory whose minimum allows the cap
+# ("fold-safe"); codegen/memory.py folds only for those (MEMORY_DESC.folds_adds).
+FOLD_MAX_CONSTANT = 64 * 1024
+FOLD_LOW_GUARD = FOLD_MAX_CONSTANT
+FOLD_MAX_PAGES = ((1 << 32) - FOLD_MAX_CONSTANT) >> 16
+
 # Small leaf functions (no calls but to the trap routine and LLVM intrinsics) have no
 # stack-limit check (codegen/function.py, FunctionEmitter.place_stack_checks): their
 # frame, at most LEAF_FRAME_BYTES, may lie below the limit, inside the margin the
@@ -208,6 +222,9 @@ MEMORY_DESC = Struct("wasmaot_memory_desc", (
     _f("explicit_checks", "uint64_t", "1 if the module's code checks this memory's bounds "
        "itself; 0: it relies on the 8 GiB guard reservation (SANDBOX: the runtime must then "
        "give it a guarded memory)"),
+    _f("folds_adds", "uint64_t", "1 if the module's code folds `i32.add X, c` "
+       "(-WASMAOT_FOLD_MAX_CONSTANT <= c < 0) into this memory's addresses (SANDBOX: the "
+       "memory must then be fold-safe: a low guard and at most WASMAOT_FOLD_MAX_PAGES pages)"),
 ), "A memory type (imported or defined), and how the module's code accesses it.")
 
 TABLE_DESC = Struct("wasmaot_table_desc", (
@@ -400,6 +417,11 @@ def c_header() -> str:
     out.append("/* Bytes reserved for a guard-page memory (see abi.py). */")
     out.append(f"#define WASMAOT_GUARD_BYTES {GUARD_BYTES}ull")
     out.append(f"#define WASMAOT_GUARDED_RESERVATION {GUARDED_RESERVATION}ull")
+    out.append("/* Address folding: the largest folded constant, the guard below a fold-safe")
+    out.append(" * memory's base, and its page cap (see abi.py). */")
+    out.append(f"#define WASMAOT_FOLD_MAX_CONSTANT {FOLD_MAX_CONSTANT}ull")
+    out.append(f"#define WASMAOT_FOLD_LOW_GUARD {FOLD_LOW_GUARD}ull")
+    out.append(f"#define WASMAOT_FOLD_MAX_PAGES {FOLD_MAX_PAGES}ull")
     out.append("/* The largest frame of a function compiled with no stack-limit check. */")
     out.append(f"#define WASMAOT_LEAF_FRAME_BYTES {LEAF_FRAME_BYTES}ull")
     for kind, code in EXTERN_KINDS.items():
@@ -425,6 +447,9 @@ def static_asserts() -> str:
     lines.append(f"_Static_assert(sizeof(union wasmaot_value) == {VALUE_SIZE}, \"value size\");")
     lines.append(f"_Static_assert(WASMAOT_GUARDED_RESERVATION == {GUARDED_RESERVATION}ull, "
                  "\"guard reservation\");")
+    for name, value in (("FOLD_MAX_CONSTANT", FOLD_MAX_CONSTANT), ("FOLD_LOW_GUARD", FOLD_LOW_GUARD),
+                        ("FOLD_MAX_PAGES", FOLD_MAX_PAGES)):
+        lines.append(f"_Static_assert(WASMAOT_{name} == {value}ull, \"{name.lower()}\");")
     lines.append(f"_Static_assert(WASMAOT_LEAF_FRAME_BYTES == {LEAF_FRAME_BYTES}ull, "
                  "\"leaf frame bound\");")
     return "\n".join(lines) + "\n"

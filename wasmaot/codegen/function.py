@@ -149,6 +149,9 @@ class FunctionEmitter:
         self.cached: dict = {}
         # For widemul.py: how i64 values were computed (value -> (op, a, b)).
         self.int_defs: dict = {}
+        # For memory.py's address folding: i32 sums with a small negative constant
+        # (value -> (X, c)); an SSA value's definition holds wherever it is used.
+        self.address_adds: dict = {}
         # Local index -> the value it holds here, as last stored or loaded in this
         # block or a block only it reaches (module doc; start_block forgets them).
         self.local_values: dict = {}

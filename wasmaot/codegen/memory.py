@@ -55,6 +55,29 @@ in-bounds bytes before it faults (the Arm ARM allows it; wasmtime issue 7237,
 spec issue 1250).  With `probe_straddling_stores`, a guard-covered store wider
 than one byte first loads its last byte (volatile): the probe faults exactly
 when the store would, before any byte is written.
+
+Address folding (design A, docs/notes/address-folding.md).  For an access with
+memarg offset 0 whose address operand is `i32.add X, c` (either operand order,
+also through a local set and read in the same block) with -K <= c < 0,
+K = abi.FOLD_MAX_CONSTANT = 64 KiB, to a memory the runtime makes fold-safe
+(`ModuleEmitter.folds_adds`: guarded, minimum at most abi.FOLD_MAX_PAGES), the
+pointer is base + zext(X) + c, which LLVM folds into the addressing mode, where
+the wasm address is W = (X + c) mod 2^32.  With X in [0, 2^32):
+  - X >= -c: zext(X) + c = W, the pointer is today's;
+  - X < -c: X + c wraps, W >= 2^32 - K >= size (the runtime caps a fold-safe memory
+    at 2^32 - K bytes, memory.c), so wasm traps; the pointer is base - (-c - X), in
+    the K bytes of PROT_NONE the runtime keeps below a fold-safe memory's base,
+    inside its registered range: the access faults at its first byte, and the
+    fault is "out of bounds memory access".
+Never with an offset > 0 (X + c + offset may then land inside the memory where
+wasm traps), a positive c (zext(X) + c would be 4 GiB past the wrapped address),
+a c below -K (past the low guard), an i64 index or an explicitly checked memory.
+On aarch64 a store that starts in the low guard and ends inside the memory could
+write its in-memory bytes before it faults, and the probe of its last byte does
+not fault: a folded store also probes its first byte.  The fold is exact at
+every -O level, so it is made at every one.  An imported memory must be
+fold-safe too: the descriptor's `folds_adds` makes the runtime refuse one that
+is not (runtime_c/instance.c memory_matches).
 """
 
 from __future__ import annotations
@@ -124,6 +147,31 @@ def trap_unless_within(fx, memidx: int, start: str, n: str) -> None:
     fx.trap_if(bad, "MEMORY_OOB")
 
 
+# How an access can fault (memarg_access's `faults`): never (it was checked
+# explicitly), past the memory in the guard above it, or, for a folded address,
+# also in the low guard below the base (module doc).
+CHECKED, GUARDED, FOLDED = 0, 1, 2
+
+
+def record_address_add(fx, result: str, a: str, b: str) -> None:
+    """Remembers `result = i32.add a, b` if one operand is a constant c that an
+    address may fold (-K <= c < 0, module doc): fx.address_adds[result] = (X, c)."""
+    for x, c in ((a, b), (b, a)):
+        if c.lstrip("-").isdigit() and -abi.FOLD_MAX_CONSTANT <= int(c) < 0:
+            fx.address_adds[result] = (x, int(c))
+            return
+
+
+def address_add_handler(numeric_handler):
+    """The stack handler of `i32.add`: the numeric lowering, with the sum recorded
+    for address folding (record_address_add)."""
+    def i32_add(fx, op, imms) -> None:
+        a, b = fx.stack[-2][1], fx.stack[-1][1]
+        numeric_handler(fx, op, imms)
+        record_address_add(fx, fx.stack[-1][1], a, b)
+    return i32_add
+
+
 def _guard_covers(fx, memidx: int, index_ty: str, offset: int, width: int) -> bool:
     """True if the guard reservation alone makes this access safe (module doc)."""
     if fx.mod.needs_explicit_checks(memidx) or index_ty != "i32":
@@ -131,15 +179,41 @@ def _guard_covers(fx, memidx: int, index_ty: str, offset: int, width: int) -> bo
     return U32_MAX + offset + width <= abi.GUARDED_RESERVATION
 
 
+def _folded_address(fx, memidx: int, index: str) -> str | None:
+    """base + zext(X) + c if `index` is `i32.add X, c` that may fold into an
+    offset-0 access of guarded memory `memidx` (module doc), else None."""
+    add = fx.address_adds.get(index)
+    if add is None or not fx.mod.folds_adds(memidx):
+        return None
+    x, c = add
+    assert -abi.FOLD_MAX_CONSTANT <= c < 0, c  # record_address_add's bound
+    wide, base, p = to_i64(fx, "i32", x), memory_base(fx, memidx), fx.tmp()
+    if fx.mod.options.opt_level == 0:
+        # One instruction, whose constant fast-isel puts in the displacement (as
+        # for offsets, below).  No `inbounds`: the sum may be below the base.
+        fx.emit(f"{p} = getelementptr [1 x i8], ptr {base}, i64 {wide}, i64 {c}")
+        return p
+    # zext(X) + c is in [-K, 2^32): `nsw` holds.
+    ea = fx.tmp()
+    fx.emit(f"{ea} = add nsw i64 {wide}, {c}")
+    fx.emit(f"{p} = getelementptr i8, ptr {base}, i64 {ea}")
+    return p
+
+
 def effective_address(fx, memidx: int, index_ty: str, index: str, offset: int,
-                      width: int) -> tuple[str, bool]:
+                      width: int) -> tuple[str, int]:
     """Pointer to the `width` bytes at index + offset of memory `memidx`; traps
     "out of bounds memory access" unless all of them are inside the memory.
     The one place a memarg becomes a pointer (see the module doc).  Also returns
-    whether the guard pages alone bound the access (it faults when out of bounds)."""
+    how the access can fault: CHECKED (never: checked here), GUARDED (the guard
+    pages alone bound it) or FOLDED (an address constant folded, module doc)."""
     assert 0 <= offset <= U64_MAX and 0 < width <= 16, (offset, width)
-    ea = to_i64(fx, index_ty, index)
     guarded = _guard_covers(fx, memidx, index_ty, offset, width)
+    if guarded and offset == 0:
+        p = _folded_address(fx, memidx, index)
+        if p is not None:
+            return p, FOLDED
+    ea = to_i64(fx, index_ty, index)
     if not guarded:
         extent = offset + width  # exact: a Python int, never wraps
         if extent > U64_MAX:
@@ -158,23 +232,23 @@ def effective_address(fx, memidx: int, index_ty: str, index: str, offset: int,
         # `add nuw` lets LLVM fold more (a shift into the scale of an index).
         p = fx.tmp()
         fx.emit(f"{p} = getelementptr [1 x i8], ptr {base}, i64 {ea}, i64 {i64_literal(offset)}")
-        return p, guarded
+        return p, GUARDED if guarded else CHECKED
     if offset:
         withoff = fx.tmp()
         fx.emit(f"{withoff} = add nuw i64 {ea}, {i64_literal(offset)}")
         ea = withoff
     p = fx.tmp()
     fx.emit(f"{p} = getelementptr i8, ptr {base}, i64 {ea}")
-    return p, guarded
+    return p, GUARDED if guarded else CHECKED
 
 
 def memarg_access(body):
     """A memarg instruction's handler: computes the bounds-checked pointer from
     the memarg and the address operand (the row's first parameter, below the
     other operands), then runs `body(fx, op, imms, pointer, faults)`, which pops
-    the operands; `faults`: the access traps by faulting in a guard page, so it must
-    be volatile (module doc).  Every memarg row's handler must be made by this
-    (module.py checks it)."""
+    the operands; `faults` (effective_address): true if the access traps by faulting
+    in a guard page, so it must be volatile (module doc).  Every memarg row's handler
+    must be made by this (module.py checks it)."""
     def handler(fx, op, imms):
         memarg = imms[0]
         index_ty, index = fx.stack[-len(op.params)]
@@ -192,7 +266,7 @@ def store_kind(fx) -> str:
 
 
 @memarg_access
-def _load(fx, op, imms, p: str, faults: bool) -> None:
+def _load(fx, op, imms, p: str, faults: int) -> None:
     int_ty, result = f"i{op.width * 8}", op.results[0]
     fx.pop_typed()  # the address, already in p
     result_ty = _RESULT_TYPE[result]
@@ -208,7 +282,7 @@ def _load(fx, op, imms, p: str, faults: bool) -> None:
 
 
 @memarg_access
-def _store(fx, op, imms, p: str, faults: bool) -> None:
+def _store(fx, op, imms, p: str, faults: int) -> None:
     int_ty, src = f"i{op.width * 8}", op.params[1]
     _, value = fx.pop_typed()
     fx.pop_typed()  # the address, already in p
@@ -222,10 +296,14 @@ def _store(fx, op, imms, p: str, faults: bool) -> None:
     _emit_store(fx, op, p, faults, int_ty, value)
 
 
-def _emit_store(fx, op, p: str, faults: bool, ty: str, value: str) -> None:
+def _emit_store(fx, op, p: str, faults: int, ty: str, value: str) -> None:
     """The store of a memarg instruction (volatile, and probed first on aarch64:
     see the module doc)."""
     if faults and op.width > 1 and fx.mod.options.probe_straddling_stores:
+        if faults == FOLDED:
+            # It may start in the low guard and end inside the memory, where the
+            # last byte's probe does not fault.
+            fx.emit(f"{fx.tmp()} = load volatile i8, ptr {p}, align 1")
         last, probe = fx.tmp(), fx.tmp()
         fx.emit(f"{last} = getelementptr i8, ptr {p}, i64 {op.width - 1}")
         fx.emit(f"{probe} = load volatile i8, ptr {last}, align 1")
@@ -331,7 +409,7 @@ def _to_v128(fx, vec_ty: str, v: str) -> None:
 
 
 @memarg_access
-def _v128_load(fx, op, imms, p: str, faults: bool) -> None:
+def _v128_load(fx, op, imms, p: str, faults: int) -> None:
     """v128.load, the extending loads, load_splat and load_zero."""
     fx.pop_typed()  # the address, already in p
     name = op.name
@@ -367,7 +445,7 @@ def _as_lanes(fx, op, v: str) -> tuple[str, str, str]:
 
 
 @memarg_access
-def _v128_load_lane(fx, op, imms, p: str, faults: bool) -> None:
+def _v128_load_lane(fx, op, imms, p: str, faults: int) -> None:
     _, v = fx.pop_typed()
     fx.pop_typed()  # the address, already in p
     vec_ty, lane, c = _as_lanes(fx, op, v)
@@ -377,7 +455,7 @@ def _v128_load_lane(fx, op, imms, p: str, faults: bool) -> None:
 
 
 @memarg_access
-def _v128_store(fx, op, imms, p: str, faults: bool) -> None:
+def _v128_store(fx, op, imms, p: str, faults: int) -> None:
     """v128.store and store<N>_lane."""
     _, v = fx.pop_typed()
     fx.pop_typed()  # the address, already in p

@@ -29,7 +29,7 @@ from .function import (
     CONTROL_HANDLERS, FUNC_ATTRS, LOWERED_WHEN_DEAD, NOINLINE_GROUP, UNSUPPORTED_PROPOSALS, Frame,
     FunctionEmitter,
 )
-from .memory import MEMORY_HANDLERS, to_i64
+from .memory import MEMORY_HANDLERS, address_add_handler, to_i64
 from .exceptions import EXCEPTION_HANDLERS
 from .sealed import SealedTable, dispatch_entries, sealed_tables
 from .table import TABLE_HANDLERS
@@ -97,6 +97,7 @@ def _handlers(numeric_table: dict, simd_table: dict) -> dict:
     numeric_handler, simd_handler = _value_handler(numeric_table), _value_handler(simd_table)
     handlers = {name: numeric_handler for name in numeric.NUMERIC_OPS}
     handlers.update(widemul.stack_handlers(numeric_handler))  # 64x64->128 multiplies
+    handlers["i32.add"] = address_add_handler(numeric_handler)  # address folding (memory.py)
     handlers.update({name: simd_handler for name in simd.SIMD_OPS})
     handlers.update(CONTROL_HANDLERS)
     handlers.update(MEMORY_HANDLERS)
@@ -309,6 +310,15 @@ class ModuleEmitter:
     def needs_explicit_checks(self, memidx: int) -> bool:
         limits = self.ctx.mems[memidx].limits
         return self.options.explicit_bounds_checks or limits.is64 or limits.page_size_log2 != 16
+
+    def folds_adds(self, memidx: int) -> bool:
+        """Whether code folds `i32.add X, c` into this memory's addresses (memory.py):
+        a guarded memory that the runtime makes fold-safe (a minimum within its page
+        cap, so the cap costs nothing at instantiation).  Shared memories are left
+        alone.  The descriptor tells the runtime (MEMORY_DESC.folds_adds)."""
+        limits = self.ctx.mems[memidx].limits
+        return (not self.needs_explicit_checks(memidx) and not limits.shared
+                and limits.min <= abi.FOLD_MAX_PAGES)
 
     def table_is64(self, tableidx: int) -> bool:
         return self.ctx.tables[tableidx].limits.is64
@@ -717,7 +727,8 @@ class ModuleEmitter:
             self._string(m.names.funcs[i]) if i in m.names.funcs else "null"
             for i in range(nfuncs)])
         mems = self._struct_array("memories", [
-            self._memory_row(mt.limits) + [("i64", int(self.needs_explicit_checks(i)))]
+            self._memory_row(mt.limits) + [("i64", int(self.needs_explicit_checks(i))),
+                                            ("i64", int(self.folds_adds(i)))]
             for i, mt in enumerate(ctx.mems)])
         tabs = self._struct_array("tables", [self._table_row(tt) for tt in ctx.tables])
         # Rows {i64 valtype, i64 mutable} per global, in the image (image.py).
