@@ -44,8 +44,35 @@ static int limits_match(uint64_t size, uint64_t max, const char *unit, uint64_t 
   return 1;
 }
 
+/* Whether a module's code accesses this memory unchecked, relying on the guard
+ * reservation (codegen/memory.py _guard_covers): a property of the compiled code,
+ * which a config cannot change. */
+static int code_relies_on_guard(const struct wasmaot_memory_desc *d) {
+  return !d->explicit_checks && !d->is64 && d->page_size_log2 == 16;
+}
+
+/* SANDBOX: a config that asks for explicit bounds checks gets memories without the
+ * guard reservation (memory.c).  Code compiled for guard pages checks nothing, so
+ * under such a config its accesses up to 8 GiB past the base would reach memory that
+ * is not the module's: refuse the instance rather than trust the embedder's flag. */
+static int config_contradicts_code(const struct wasmaot_module_desc *desc,
+                                   const struct wasmaot_config *config, char *errbuf,
+                                   size_t errlen) {
+  if (!config || !config->explicit_bounds_checks) return 0;
+  for (uint64_t i = 0; i < desc->num_memories; i++) {
+    if (code_relies_on_guard(&desc->memories[i])) {
+      wasmaot_rt_error(errbuf, errlen,
+                       "memory %llu: the module's code relies on guard pages (it was compiled "
+                       "without explicit bounds checks), but the config asks for explicit "
+                       "checks", (unsigned long long)i);
+      return 1;
+    }
+  }
+  return 0;
+}
+
 static int memory_matches(const struct wasmaot_rt_memory *m, const struct wasmaot_memory_desc *want,
-                          const struct wasmaot_config *config, char *why, size_t whylen) {
+                          char *why, size_t whylen) {
   if (m->abi.is64 != want->is64) {
     wasmaot_rt_error(why, whylen, "index type mismatch (i%d memory for an i%d import)",
                      m->abi.is64 ? 64 : 32, want->is64 ? 64 : 32);
@@ -62,10 +89,9 @@ static int memory_matches(const struct wasmaot_rt_memory *m, const struct wasmao
   if (!limits_match(m->abi.pages, m->declared_max, "pages", want->min, want->max, why, whylen))
     return 0;
   /* SANDBOX: code compiled for guard pages does not check bounds; it must get
-   * a memory with the 8 GiB + guard reservation (memory.c). */
-  int code_needs_guard = !want->explicit_checks && !(config && config->explicit_bounds_checks) &&
-                         !want->is64 && want->page_size_log2 == 16;
-  if (code_needs_guard && !m->guarded) {
+   * a memory with the 8 GiB + guard reservation (memory.c).  What the code does
+   * is the descriptor's to say, never the config's (see code_relies_on_guard). */
+  if (code_relies_on_guard(want) && !m->guarded) {
     wasmaot_rt_error(why, whylen,
                      "the module relies on guard pages but the memory has no guard reservation "
                      "(it was made for explicit bounds checks)");
@@ -169,7 +195,7 @@ static int link_import(struct wasmaot_instance *inst, const struct wasmaot_impor
     case WASMAOT_EXTERN_MEMORY:
       if (i >= desc->num_imported_memories) goto bad_index;
       if (ex->of.memory == NULL) goto null_extern;
-      if (!memory_matches(wasmaot_rt_memory_of(ex->of.memory), &desc->memories[i], config, why,
+      if (!memory_matches(wasmaot_rt_memory_of(ex->of.memory), &desc->memories[i], why,
                           whylen))
         return -1;
       wasmaot_memory_retain(ex->of.memory);
@@ -264,6 +290,7 @@ struct wasmaot_instance *wasmaot_instance_new(const struct wasmaot_module_desc *
                      (unsigned long long)desc->num_imports);
     return NULL;
   }
+  if (config_contradicts_code(desc, config, errbuf, errlen)) return NULL;
   wasmaot_runtime_init(NULL);
   wasmaot_rt_lock();
   char why[200];

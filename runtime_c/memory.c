@@ -64,8 +64,6 @@
 #define GUARDED_RESERVATION WASMAOT_GUARDED_RESERVATION
 _Static_assert(WASMAOT_GUARDED_RESERVATION >= (1ull << 33) + 16,
                "a u32 index + u32 offset + a 16-byte access must stay inside the reservation");
-/* Largest page count of a 32-bit memory: 2^32 bytes of 64 KiB pages; with
- * one-byte pages 2^32 - 1 (so that -1 stays the failure result of grow). */
 /* The low guard must cover every folded constant, keep the base aligned to any
  * host page size (up to 64 KiB), and the cap must keep a fold-safe memory below
  * 2^32 - FOLD_MAX_CONSTANT bytes (abi.py). */
@@ -74,6 +72,8 @@ _Static_assert(WASMAOT_FOLD_LOW_GUARD >= WASMAOT_FOLD_MAX_CONSTANT,
 _Static_assert(WASMAOT_FOLD_LOW_GUARD % 65536 == 0, "the base must stay host-page aligned");
 _Static_assert((WASMAOT_FOLD_MAX_PAGES << 16) <= (1ull << 32) - WASMAOT_FOLD_MAX_CONSTANT,
                "a wrapped folded address must stay out of bounds at the largest size");
+/* Largest page count of a 32-bit memory: 2^32 bytes of 64 KiB pages; with
+ * one-byte pages 2^32 - 1 (so that -1 stays the failure result of grow). */
 #define MAX_PAGES_I32_64K 65536ull
 #define MAX_PAGES_I32_1B 0xFFFFFFFFull
 

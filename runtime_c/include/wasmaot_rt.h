@@ -127,7 +127,9 @@ struct wasmaot_config {
   /* 1 if the module's code checks memory bounds itself (compiled with
    * --bounds-checks=explicit).  0: its 32-bit, 64 KiB-page memories rely on
    * the 8 GiB guard reservation, and instantiation refuses an imported memory
-   * that lacks one.  MUST match how the module was compiled. */
+   * that lacks one.  Must match how the module was compiled: wasmaot_instance_new
+   * refuses 1 for a module whose code relies on guard pages (its memory
+   * descriptors say so), which would otherwise get memories without them. */
   uint64_t explicit_bounds_checks;
   /* Largest size of any one table, in elements; 0: the default above. */
   uint64_t max_table_elements;

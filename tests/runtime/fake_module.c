@@ -5,6 +5,7 @@
  * frame pointer and does the stack-limit prologue check generated code does).
  * Variants are chosen with -D:
  *   FAKE_IMPORT_MEMORY  memory 0 is imported ("env" "mem") instead of defined
+ *   FAKE_EXPLICIT_CHECKS  its descriptor says the code checks memory bounds itself
  *   FAKE_START          a start function writes mem[100] = 0x5A and bumps global 0
  *   FAKE_INIT_OOB       a second active data segment is out of bounds: init traps
  *                       after the first one was written
@@ -230,7 +231,11 @@ static const char *const func_names[NUM_FUNCS] = {
 #ifndef FAKE_MEM_MAX
 #define FAKE_MEM_MAX 4
 #endif
-static const struct wasmaot_memory_desc memories[] = {{1, FAKE_MEM_MAX, 0, 16, 0}};
+#ifndef FAKE_EXPLICIT_CHECKS
+#define FAKE_EXPLICIT_CHECKS 0
+#endif
+static const struct wasmaot_memory_desc memories[] = {
+    {1, FAKE_MEM_MAX, 0, 16, 0, FAKE_EXPLICIT_CHECKS, 0}};
 static const struct wasmaot_table_desc tables[] = {{4, 10, 0, WASMAOT_VAL_FUNCREF}};
 static const struct wasmaot_global_desc globals[] = {{WASMAOT_VAL_I32, 1}};
 static const struct wasmaot_segment datas[] = {{"hello", 5}, {"world!", 6}, {"oops!", 5}};

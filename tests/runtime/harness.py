@@ -24,6 +24,7 @@ CALL_INDIRECT, TRIPLED, CRASH_NULL, START, READ_GLOBAL, LOAD_OFF = range(11, 17)
 VARIANTS = {
     "plain": (),
     "import_memory": ("-DFAKE_IMPORT_MEMORY",),
+    "import_memory_explicit": ("-DFAKE_IMPORT_MEMORY", "-DFAKE_EXPLICIT_CHECKS=1"),
     "start": ("-DFAKE_START",),
     "init_oob": ("-DFAKE_INIT_OOB", "-DFAKE_IMPORT_MEMORY"),
 }

@@ -191,8 +191,22 @@ def test_guard_page_code_refuses_a_memory_without_guard_reservation(make_instanc
     with pytest.raises(RuntimeError, match="relies on guard pages but the memory has no guard reservation"):
         make_instance("import_memory", memory=explicit)
     # A module compiled with explicit checks may import it.
-    inst = make_instance("import_memory", memory=explicit, config={"explicit_bounds_checks": 1})
+    inst = make_instance("import_memory_explicit", memory=explicit,
+                         config={"explicit_bounds_checks": 1})
     assert inst.memory == explicit
+
+
+@pytest.mark.parametrize("variant", ["plain", "import_memory"])
+def test_a_config_cannot_take_the_guard_from_code_compiled_for_it(make_instance, new_memory,
+                                                                  variant):
+    """SANDBOX: the config's explicit_bounds_checks once made a defined memory without
+    the guard reservation, and excused an imported one, for code that checks nothing:
+    its accesses up to 8 GiB past the base reached memory that was not its own.  What
+    the code checks is its descriptor's to say; a config that contradicts it is refused."""
+    explicit = new_memory(config={"explicit_bounds_checks": 1}, min=1, max=4)
+    memory = explicit if variant == "import_memory" else None
+    with pytest.raises(RuntimeError, match="^memory 0: the module's code relies on guard pages"):
+        make_instance(variant, memory=memory, config={"explicit_bounds_checks": 1})
 
 
 def test_freeing_instances_releases_their_reservations(make_instance):
