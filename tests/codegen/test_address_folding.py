@@ -336,3 +336,69 @@ def test_host_made_and_exported_memories_are_fold_safe():
     g = _instance(_IMPORTS_MEMORY, {"m": {"mem": exporter.exports["mem"]}}).exports["f"]
     with pytest.raises(wa.Trap, match=OOB):
         g(0)
+
+
+# --- sums that cannot wrap ---------------------------------------------------------------
+
+# $step: an access at $p (offset `o`), then $p + c.  $sum: n bytes from p, a byte and a
+# step at a time (the loop LLVM widens once `p + 1` is `add nuw`).
+_STEP = """(module (memory {memory})
+  (data (i32.const {last}) "\\2a")
+  (func (export "step") (param $p i32) (result i32)
+    (drop (i32.load8_u offset={o} (local.get $p)))
+    (i32.add (local.get $p) (i32.const {c})))
+  (func (export "sum") (param $p i32) (param $n i32) (result i32) (local $acc i32)
+    (block $done (loop $next
+      (br_if $done (i32.eqz (local.get $n)))
+      (local.set $acc (i32.add (local.get $acc) (i32.load8_u (local.get $p))))
+      (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br $next)))
+    (local.get $acc)))"""
+
+
+def _step_module(pages: int = 1, c: int = 4, o: int = 0, memory: str = "") -> str:
+    return _STEP.format(memory=memory or str(pages), last=max(pages * PAGE - 1, 0), c=c, o=o)
+
+
+def _no_wrap_adds(wat: str, **request) -> list[str]:
+    """The `add nuw i32` constants of $step (-O0 IR)."""
+    step = function_irs(compiled_text(wat, opt_level=0, **request))["wasm_f0"]
+    return re.findall(r"= add nuw i32 %\w+, (\d+)", step)
+
+
+def test_a_sum_after_an_access_of_its_operand_cannot_wrap():
+    assert _no_wrap_adds(_step_module(c=4)) == ["4"]
+    assert _no_wrap_adds(_step_module(c=K, o=100)) == [str(K)]
+
+
+@pytest.mark.parametrize("wat, request_", [
+    (_step_module(c=K + 1), {}),                          # past what the cap leaves room for
+    (_step_module(c=-4), {}),                             # a negative constant may wrap
+    (_step_module(memory="65536"), {}),                   # not fold-safe: no cap
+    (_step_module(memory="1 1 shared"), {}),
+    (_step_module(), {"explicit_bounds_checks": True}),
+    (_step_module().replace("(drop (i32.load8_u offset=0 (local.get $p)))",
+                            "(if (local.get $p) (then (drop (i32.load8_u (local.get $p)))))"),
+     {}),                                                 # the access is not on every path
+])
+def test_sums_that_might_wrap_stay_plain(wat, request_):
+    assert _no_wrap_adds(wat, **request_) == []
+
+
+@pytest.mark.parametrize("opt", [0, 1, 2, 3])
+@pytest.mark.parametrize("pages", [1, abi.FOLD_MAX_PAGES])
+def test_sums_and_widened_loops_keep_wasm_values_and_traps_at_the_end_of_memory(pages, opt):
+    size = pages * PAGE
+    step = _instance(_step_module(pages, c=K, o=7), opt_level=opt).exports
+    for p in (0, size - 8, size - 8 + 1, size - 1, U32 - 1):
+        if p + 7 + 1 > size:
+            with pytest.raises(wa.Trap, match=OOB):
+                step["step"](_signed(p, "i32"))
+        else:  # at the largest memory, p + K = 2^32 - 8 or so: no wrap, and none assumed
+            assert step["step"](_signed(p, "i32")) % U32 == p + K
+    total = step["sum"]
+    assert total(_signed(size - 3, "i32"), 3) == 42  # the last byte is 42, the rest 0
+    for p, n in ((size - 3, 4), (U32 - 2, 3), (size, 1)):
+        with pytest.raises(wa.Trap, match=OOB):
+            total(_signed(p, "i32"), n)
