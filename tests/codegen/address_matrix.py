@@ -53,21 +53,28 @@ _AS_INT = {"i32": "", "i64": "", "f32": "i32.reinterpret_f32", "f64": "i64.reint
 _INT_OF = {"i32": "i32", "i64": "i64", "f32": "i32", "f64": "i64", "v128": "i64"}
 
 
-def _access_func(op, offset: int, at: str) -> tuple[str, str]:
-    """(export name, func text) calling `op` at (local 0) with this offset."""
-    name = f"{op.name} offset={offset}"
+def access_body(op, address: str, offset: int) -> tuple[str, str]:
+    """(body, result clause) of a function that runs `op` at `address` (a folded
+    expression) with this offset: stores get _STORE_VALUE operands, and a result
+    comes back as an integer (_AS_INT)."""
     extra = op.params[1:]
     if any(t not in _STORE_VALUE for t in extra) or \
             any(t not in _AS_INT for t in op.results):
         raise NotImplementedError(f"address matrix: no operands/results for {op.name} yet")
     lane = " 1" if any(imm.startswith("lane") for imm in op.imms) else ""
-    body = (f"(local.get 0) {' '.join(_STORE_VALUE[t] for t in extra)} "
-            f"({op.name} offset={offset}{lane})")
+    body = f"({op.name} offset={offset}{lane} {address} {' '.join(_STORE_VALUE[t] for t in extra)})"
     results = ""
     if op.results:
         (t,) = op.results
         body = f"({_AS_INT[t]} {body})" if _AS_INT[t] else body
         results = f" (result {_INT_OF[t]})"
+    return body, results
+
+
+def _access_func(op, offset: int, at: str) -> tuple[str, str]:
+    """(export name, func text) calling `op` at (local 0) with this offset."""
+    name = f"{op.name} offset={offset}"
+    body, results = access_body(op, "(local.get 0)", offset)
     return name, f'  (func (export "{name}") (param {at}){results} {body})'
 
 

@@ -20,7 +20,7 @@ import sys
 
 import pytest
 import wasmtime
-from address_matrix import _const, _invoke, _signed, memarg_rows
+from address_matrix import _INT_OF, _const, _invoke, _signed, access_body, memarg_rows
 from wat_compile import compiled_text, function_irs
 
 import wasmaot.api as wa
@@ -37,15 +37,6 @@ FOLDED = (-1, -4, -13, -K)
 NOT_FOLDED = (-K - 1, -(1 << 31), 4)
 # (name, constant, memarg offset) of each access function made per instruction.
 SHAPES = [(f"c={c}", c, 0) for c in FOLDED + NOT_FOLDED] + [("c=-4 offset=4", -4, 4)]
-
-# A value stored, per value type (distinct bytes: a misplaced one changes the hash).
-_STORE_VALUE = {"i32": "(i32.const 0x5a6b7c8d)", "i64": "(i64.const 0x1122334455667788)",
-                "f32": "(f32.reinterpret_i32 (i32.const 0x7fc01234))",
-                "f64": "(f64.reinterpret_i64 (i64.const 0x7ff0000000abcdef))",
-                "v128": "(v128.const i64x2 0x0123456789abcdef 0x7edcba9876543210)"}
-_AS_INT = {"i32": "", "i64": "", "f32": "i32.reinterpret_f32", "f64": "i64.reinterpret_f64",
-           "v128": "call $fold"}
-_INT_OF = {"i32": "i32", "i64": "i64", "f32": "i32", "f64": "i64", "v128": "i64"}
 
 # The hash of the first and last page (a 4 GiB memory is not hashed whole): every
 # access below lands in one of them or traps.
@@ -72,16 +63,9 @@ def _access_func(op, shape) -> tuple[str, str]:
     """(export name, func): `op` at X + c through a local, as C compilers emit it."""
     label, c, offset = shape
     name = f"{op.name} {label}"
-    lane = " 1" if any(imm.startswith("lane") for imm in op.imms) else ""
-    extra = " ".join(_STORE_VALUE[t] for t in op.params[1:])
-    body = (f"(local.set $p (i32.add (local.get 0) (i32.const {c}))) "
-            f"({op.name} offset={offset}{lane} (local.get $p) {extra})")
-    results = ""
-    if op.results:
-        (t,) = op.results
-        body = f"({_AS_INT[t]} {body})" if _AS_INT[t] else body
-        results = f" (result {_INT_OF[t]})"
-    return name, f'  (func (export "{name}") (param i32){results} (local $p i32) {body})'
+    body, results = access_body(op, "(local.get $p)", offset)
+    return name, (f'  (func (export "{name}") (param i32){results} (local $p i32) '
+                  f"(local.set $p (i32.add (local.get 0) (i32.const {c}))) {body})")
 
 
 def _addresses(c: int, width: int, size: int) -> list[int]:
