@@ -151,7 +151,7 @@ _ADDRESSES = """(module (memory 1)
 def test_an_address_used_twice_in_a_block_is_extended_once():
     ir = _ir(_ADDRESSES)
     assert len(re.findall(r"= zext i32 %p0 to i64", ir)) == 1, ir
-    assert "getelementptr [1 x i8]" in ir and "add nuw i64" not in ir  # -O0: the offset in the GEP
+    assert "getelementptr [1 x i8]" in ir and "add nuw" not in ir  # -O0: the offset in the GEP
 
 
 @pytest.mark.parametrize("opt_level", [0, 2])

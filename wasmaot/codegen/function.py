@@ -152,10 +152,6 @@ class FunctionEmitter:
         # For memory.py's address folding: i32 sums with a small negative constant
         # (value -> (X, c)); an SSA value's definition holds wherever it is used.
         self.address_adds: dict = {}
-        # i32 values that some access of a fold-safe memory used as its index on
-        # every path to here (memory.py: a sum of one and a small constant cannot
-        # wrap); known where the locals' values are (start_block forgets them).
-        self.accessed: set = set()
         # Local index -> the value it holds here, as last stored or loaded in this
         # block or a block only it reaches (module doc; start_block forgets them).
         self.local_values: dict = {}
@@ -245,8 +241,6 @@ class FunctionEmitter:
             self.local_values = {}
         if self.widened:  # extensions made in other blocks need not dominate this one
             self.widened = {}
-        if self.accessed:
-            self.accessed = set()
         if self.block_stores:
             self.block_stores = {}
 

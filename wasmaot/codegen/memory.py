@@ -78,14 +78,6 @@ not fault: a folded store also probes its first byte.  The fold is exact at
 every -O level, so it is made at every one.  An imported memory must be
 fold-safe too: the descriptor's `folds_adds` makes the runtime refuse one that
 is not (runtime_c/instance.c memory_matches).
-
-Sums that cannot wrap.  Once an access of width w at memarg offset o of a
-fold-safe memory has used the i32 value V as its index, every path past it has
-V + o + w <= size <= 2^32 - K (the cap): had the access been out of bounds, it
-would have trapped.  So `i32.add V, c` with 0 < c <= K cannot wrap there, and is
-`add nuw` (FunctionEmitter.accessed holds such V in the block of the access and the
-blocks only it reaches).  That lets LLVM widen a pointer that a loop reads and
-then steps (`*p; p += 4`) to 64 bits, and fold `p + 4` into the next address.
 """
 
 from __future__ import annotations
@@ -170,28 +162,12 @@ def record_address_add(fx, result: str, a: str, b: str) -> None:
             return
 
 
-def _cannot_wrap(fx, a: str, b: str) -> bool:
-    """Whether `i32.add a, b` is a value that indexed an access of a fold-safe
-    memory on every path to here plus a constant 0 < c <= K (module doc)."""
-    for x, c in ((a, b), (b, a)):
-        if c.isdigit() and 0 < int(c) <= abi.FOLD_MAX_CONSTANT and x in fx.accessed:
-            return True
-    return False
-
-
 def address_add_handler(numeric_handler):
-    """The stack handler of `i32.add`: the numeric lowering (`add nuw` where the sum
-    cannot wrap, _cannot_wrap), with the sum recorded for address folding
-    (record_address_add)."""
+    """The stack handler of `i32.add`: the numeric lowering, with the sum recorded
+    for address folding (record_address_add)."""
     def i32_add(fx, op, imms) -> None:
         a, b = fx.stack[-2][1], fx.stack[-1][1]
-        if _cannot_wrap(fx, a, b):
-            fx.popn(2)
-            r = fx.tmp()
-            fx.emit(f"{r} = add nuw i32 {a}, {b}")
-            fx.push("i32", r)
-        else:
-            numeric_handler(fx, op, imms)
+        numeric_handler(fx, op, imms)
         record_address_add(fx, fx.stack[-1][1], a, b)
     return i32_add
 
@@ -233,8 +209,6 @@ def effective_address(fx, memidx: int, index_ty: str, index: str, offset: int,
     pages alone bound it) or FOLDED (an address constant folded, module doc)."""
     assert 0 <= offset <= U64_MAX and 0 < width <= 16, (offset, width)
     guarded = _guard_covers(fx, memidx, index_ty, offset, width)
-    if guarded and fx.mod.folds_adds(memidx):
-        fx.accessed.add(index)  # past this access, index + offset + width <= size
     if guarded and offset == 0:
         p = _folded_address(fx, memidx, index)
         if p is not None:
