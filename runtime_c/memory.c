@@ -138,8 +138,10 @@ struct wasmaot_rt_memory *wasmaot_rt_memory_create(const struct wasmaot_memory_d
 
   /* Fold-safe (see above): a guarded memory that can live with the cap gets it, and
    * the low guard.  Without the cap a memory could grow over 2^32 - 64 KiB, where a
-   * folded address that wrapped in wasm (a trap) would land inside it. */
-  int fold_safe = !explicit_checks && type->min <= WASMAOT_FOLD_MAX_PAGES;
+   * folded address that wrapped in wasm (a trap) would land inside it.  Shared
+   * memories are never folded into (codegen's ModuleEmitter.folds_adds), so they
+   * keep their full size. */
+  int fold_safe = !explicit_checks && !type->shared && type->min <= WASMAOT_FOLD_MAX_PAGES;
   if (fold_safe && max > WASMAOT_FOLD_MAX_PAGES) max = WASMAOT_FOLD_MAX_PAGES;
   /* SANDBOX: code that folds address constants must get a fold-safe memory, or a
    * wrapped address would reach below the base into memory that is not ours. */

@@ -287,6 +287,14 @@ def test_growth_stops_at_the_cap_from_code_and_from_the_host():
         host.grow(1)
 
 
+def test_a_shared_memory_is_not_capped_since_no_code_folds_into_it():
+    host = wa.Memory(0, 65536, shared=True)
+    assert host.grow(abi.FOLD_MAX_PAGES) == 0
+    assert host.grow(1) == abi.FOLD_MAX_PAGES
+    grow = _instance(_GROW.format(min="0 65536 shared")).exports["grow"]
+    assert grow(abi.FOLD_MAX_PAGES + 1) == 0
+
+
 def test_a_memory_of_65536_pages_is_not_capped_and_works():
     rw = """  (func (export "rw") (param i32) (result i32)
     (i32.store (i32.add (local.get 0) (i32.const -4)) (i32.const 0x01020304))
