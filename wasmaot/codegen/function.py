@@ -19,6 +19,10 @@ keeps them, since they dominate it.  At -O0, where nothing promotes the
 allocas, this halves the loads LLVM parses and fast-isel selects
 (docs/notes/compile-speed.md).
 
+Above -O0, an i32 local that the body uses only as an address (address_locals.py)
+has an i64 alloca holding its zero extension, so that a pointer stepping through a
+loop is an i64 phi that no access has to extend again.
+
 Unreachable code (after `br`, `return`, `unreachable`, ...) is skipped: only
 its block structure is tracked, so a dead `end` pops the right frame.
 """
@@ -33,8 +37,9 @@ from ..wasm.opcodes import PREFIXED, SINGLE
 from ..wasm.reader import Reader
 from ..wasm.types import BlockType, FuncType
 from . import abi
+from .address_locals import address_locals
 from .exceptions import close_scope
-from .memory import store_kind
+from .memory import store_kind, to_i64
 from .types import llvm_type, zero_value
 
 # Proposals this code generator does not lower yet (later issues).
@@ -142,6 +147,11 @@ class FunctionEmitter:
         self.trap_labels: dict[str, str] = {}
         self.coded_traps: list[tuple[str, str]] = []  # (label, i32 trap code value)
         self.local_types = [llvm_type(t) for t in local_types]
+        # The i32 locals that live zero-extended in i64 allocas (address_locals.py;
+        # set by emit_function above -O0), and the i32 sums (value -> operands)
+        # whose extension such a local's store computes in i64.
+        self.wide_locals: set = set()
+        self.sums: dict = {}
         # Entry-block code: allocas, then loads of instance pointers that never
         # change (memory bases, array pointers), each emitted once per function.
         self.allocas: list[str] = []
@@ -349,6 +359,8 @@ class FunctionEmitter:
         ft = self.functype
         params = ", ".join(["ptr %ctx"] + [f"{llvm_type(t)} %p{i}"
                                               for i, t in enumerate(ft.params)])
+        if self.mod.options.opt_level > 0:
+            self.wide_locals = address_locals(r, self.local_types)
         self.prologue()
         frame = Frame("func", [], self.result_types, 0, "ret")
         self.frames.append(frame)
@@ -419,7 +431,8 @@ class FunctionEmitter:
         is known: place_stack_checks.)"""
         nparams = len(self.functype.params)
         for i, ty in enumerate(self.local_types):
-            self.allocas.append(f"  %l{i} = alloca {ty}")
+            slot = "i64" if i in self.wide_locals else ty
+            self.allocas.append(f"  %l{i} = alloca {slot}")
             _store_local(self, i, f"%p{i}" if i < nparams else zero_value(ty))
 
     def drop_unread_locals(self) -> None:
@@ -934,7 +947,13 @@ def _local_get(fx: FunctionEmitter, op, imms) -> None:
     v = fx.local_values.get(x)
     if v is None:
         v = fx.tmp()
-        fx.emit(f"{v} = load {ty}, ptr %l{x}")
+        if x in fx.wide_locals:
+            w = fx.tmp()
+            fx.emit(f"{w} = load i64, ptr %l{x}")
+            fx.emit(f"{v} = trunc i64 {w} to i32")
+            fx.widened[v] = w  # an access uses the extension as it is
+        else:
+            fx.emit(f"{v} = load {ty}, ptr %l{x}")
         fx.read_locals.add(x)
         fx.local_values[x] = v  # a later local.get here reads the same value
     fx.push(ty, v)
@@ -952,7 +971,32 @@ def _local_tee(fx: FunctionEmitter, op, imms) -> None:
     _store_local(fx, x, v)
 
 
+def _extension(fx: FunctionEmitter, v: str) -> str | None:
+    """The zero extension of i32 `v` if one is at hand: a literal's, or one
+    made earlier (FunctionEmitter.widened)."""
+    if v.lstrip("-").isdigit():
+        return str(int(v) & 0xFFFFFFFF)
+    return fx.widened.get(v)
+
+
+def _wide_value(fx: FunctionEmitter, v: str) -> str:
+    """The zero extension of i32 `v` for an address local's i64 alloca: for a
+    sum of values whose extensions are at hand, the sum of those, masked, so
+    that a stepping pointer's phi is an i64 (address_locals.py)."""
+    operands = fx.sums.get(v)
+    if operands is not None and v not in fx.widened:
+        a, b = (_extension(fx, o) for o in operands)
+        if a is not None and b is not None:
+            s, m = fx.tmp(), fx.tmp()
+            fx.emit(f"{s} = add i64 {a}, {b}")
+            fx.emit(f"{m} = and i64 {s}, 4294967295")
+            fx.widened[v] = m
+            return m
+    return to_i64(fx, "i32", v)
+
+
 def _store_local(fx: FunctionEmitter, x: int, v: str) -> None:
+    wide = _wide_value(fx, v) if x in fx.wide_locals else None
     at = len(fx.lines)
     overwritten = fx.block_stores.get(x)
     if overwritten is not None:
@@ -961,7 +1005,10 @@ def _store_local(fx: FunctionEmitter, x: int, v: str) -> None:
         fx.lines[overwritten] = ""
     fx.block_stores[x] = at
     fx.local_stores.setdefault(x, []).append(at)
-    fx.emit(f"store {fx.local_types[x]} {v}, ptr %l{x}")
+    if wide is not None:
+        fx.emit(f"store i64 {wide}, ptr %l{x}")
+    else:
+        fx.emit(f"store {fx.local_types[x]} {v}, ptr %l{x}")
     fx.local_values[x] = v
 
 

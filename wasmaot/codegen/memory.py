@@ -164,11 +164,13 @@ def record_address_add(fx, result: str, a: str, b: str) -> None:
 
 def address_add_handler(numeric_handler):
     """The stack handler of `i32.add`: the numeric lowering, with the sum recorded
-    for address folding (record_address_add)."""
+    for address folding (record_address_add) and for the stores of address
+    locals (FunctionEmitter.sums)."""
     def i32_add(fx, op, imms) -> None:
         a, b = fx.stack[-2][1], fx.stack[-1][1]
         numeric_handler(fx, op, imms)
         record_address_add(fx, fx.stack[-1][1], a, b)
+        fx.sums[fx.stack[-1][1]] = (a, b)  # for the address locals' stores (address_locals.py)
     return i32_add
 
 
