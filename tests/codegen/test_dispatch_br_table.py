@@ -1,8 +1,9 @@
 """A big br_table inside a loop (an interpreter's dispatch) branches through a table of
 block addresses (function.py `_dispatch`) and takes exactly the targets a switch does.
 
-The index is clamped to the table, whose last entry is the default: every index at or
-past the label count, up to 2^32 - 1, must take the default, and the labels in range
+The index is clamped to the table, whose entries past the labels (at least up to 255, so
+that a byte-sized index needs no clamp) are the default: every index at or past the
+label count, up to 2^32 - 1, must take the default, and the labels in range
 their own targets, with the values the br_table carries, at every -O level and on both
 targets.  The lowering applies only where it pays (DISPATCH_MIN_TARGETS labels, inside a
 loop): smaller tables, and tables outside loops, stay switches.
@@ -10,6 +11,7 @@ loop): smaller tables, and tables outside loops, stay switches.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 
@@ -25,7 +27,8 @@ QEMU = shutil.which("qemu-aarch64-static")
 N = DISPATCH_MIN_TARGETS
 U32 = 1 << 32
 DEFAULT_STEP = 1000
-INDICES = (0, 1, N - 2, N - 1, N, N + 1, 2**31 - 1, 2**31, U32 - 2, U32 - 1)
+# ... and 255 / 256: the last entry of the table's padding to 256 (BYTE_INDEXES), the first clamped.
+INDICES = (0, 1, N - 2, N - 1, N, N + 1, 255, 256, 2**31 - 1, 2**31, U32 - 2, U32 - 1)
 
 
 def _step(index: int, n: int) -> int:
@@ -38,7 +41,7 @@ def expected(op: int, n: int) -> int:
     return (_step(op, n) + _step((op + 1) % U32, n)) % U32
 
 
-def interpreter(n: int, carry: bool, in_loop: bool = True) -> str:
+def interpreter(n: int, carry: bool, in_loop: bool = True, index: str = "(local.get $op)") -> str:
     """$run(op): a loop that dispatches twice through a br_table of n labels (and the
     default), on op then op + 1; each case adds its step to $acc.  With `carry`, every
     label takes an i32 (the br_table passes $acc, each case adds to what it got), so
@@ -47,7 +50,7 @@ def interpreter(n: int, carry: bool, in_loop: bool = True) -> str:
     result = " (result i32)" if carry else ""
     operand = "(local.get $acc) " if carry else ""
     labels = " ".join(f"$c{k}" for k in range(n))
-    dispatch = f"(br_table {labels} $default {operand}(local.get $op))"
+    dispatch = f"(br_table {labels} $default {operand}{index})"
 
     def add(step: int) -> str:  # to the carried value, or to $acc
         return (f"(local.set $acc (i32.add (i32.const {step})))" if carry
@@ -92,6 +95,19 @@ def _run_ir(wat: str) -> str:
 def test_a_big_table_in_a_loop_branches_through_block_addresses(carry):
     body = _run_ir(interpreter(N, carry))
     assert "indirectbr ptr" in body and "switch i32" not in body
+
+
+def _optimized_run(index: str) -> str:
+    ir = compiled_text(interpreter(N, False, index=index), opt_level=2)
+    return next(body for body in function_irs(ir).values() if "indirectbr" in body)
+
+
+def test_a_byte_index_needs_no_clamp_and_a_word_index_keeps_it():
+    # The table has 256 entries, so LLVM knows that any index below 256 is inside it.
+    # (The clamp's select of index or 255 is `umin` once InstCombine has run.)
+    byte = _optimized_run("(i32.and (local.get $op) (i32.const 255))")
+    assert "select" not in byte and "umin" not in byte
+    assert re.search(r"@llvm\.umin\.i32\(i32 %[\w.]+, i32 255\)", _optimized_run("(local.get $op)"))
 
 
 @pytest.mark.parametrize("n, in_loop", [(N - 1, True), (N, False)])

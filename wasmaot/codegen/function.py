@@ -58,6 +58,8 @@ NOINLINE_GROUP = 1
 # table of block addresses (_dispatch): an interpreter's dispatch.  Lua's has 82
 # labels; tables of 16-30 labels got slower that way (docs/notes/hot-loops.md).
 DISPATCH_MIN_TARGETS = 64
+# A dispatch table has at least this many entries (_dispatch).
+BYTE_INDEXES = 256
 
 # Callees that leave a function a leaf (FunctionEmitter.makes_call): the trap
 # routine never returns, and intrinsics (memcpy, frameaddress, ...) never reach
@@ -889,8 +891,10 @@ def _br_table(fx: FunctionEmitter, op, imms) -> None:
 
 def _dispatch(fx: FunctionEmitter, index: str, cases: list, default: str) -> None:
     """br_table as an indirect branch through a constant table of block addresses,
-    the index clamped to the table (the last entry is the default).  Exact:
-    index < n takes cases[index], any other index the default.  What it buys:
+    the index clamped to the table (entries n and up are the default, at least up
+    to 255: then LLVM drops the clamp of an index it knows is a byte, such as an
+    opcode loaded by load8_u).  Exact: index < n takes cases[index], any other
+    index the default.  What it buys:
     LLVM's switch keeps its range check as a block of its own, so the block that
     dispatches stays shared by every handler that branches back to it; a block
     ending in `indirectbr` is small and branch-free, and the code generator
@@ -899,15 +903,17 @@ def _dispatch(fx: FunctionEmitter, index: str, cases: list, default: str) -> Non
     (docs/notes/hot-loops.md).  It costs inlining (LLVM never inlines a function
     with an indirectbr), hence only for big tables inside loops."""
     n = len(cases)
+    size = max(n + 1, BYTE_INDEXES)
     table = f"@dispatch.f{fx.funcidx}.{fx.label('t')}"
     func = f"@{fx.mod.func_symbol(fx.funcidx)}"
-    items = ", ".join(f"ptr blockaddress({func}, %{b})" for b in (*cases, default))
-    fx.declare(f"{table} = private unnamed_addr constant [{n + 1} x ptr] [{items}]")
+    targets = (*cases, *[default] * (size - n))
+    items = ", ".join(f"ptr blockaddress({func}, %{b})" for b in targets)
+    fx.declare(f"{table} = private unnamed_addr constant [{size} x ptr] [{items}]")
     inside, i, w, slot, address = (fx.tmp() for _ in range(5))
-    fx.emit(f"{inside} = icmp ult i32 {index}, {n}")
-    fx.emit(f"{i} = select i1 {inside}, i32 {index}, i32 {n}")
+    fx.emit(f"{inside} = icmp ult i32 {index}, {size}")
+    fx.emit(f"{i} = select i1 {inside}, i32 {index}, i32 {size - 1}")
     fx.emit(f"{w} = zext i32 {i} to i64")
-    fx.emit(f"{slot} = getelementptr inbounds [{n + 1} x ptr], ptr {table}, i64 0, i64 {w}")
+    fx.emit(f"{slot} = getelementptr inbounds [{size} x ptr], ptr {table}, i64 0, i64 {w}")
     fx.emit(f"{address} = load ptr, ptr {slot}, align 8")
     dests = ", ".join(f"label %{b}" for b in dict.fromkeys((*cases, default)))
     fx.emit(f"indirectbr ptr {address}, [{dests}]")
