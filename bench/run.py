@@ -437,7 +437,8 @@ def summarize(p: Program, b: Built, runs: dict[str, dict[str, list[float]]]) -> 
     med = {name: statistics.median(r["wall"]) for name, r in runs.items()}
     natives = {n: s for n, s in med.items() if n.startswith("native")}
     best = min(natives, key=natives.get)
-    ratios = {"wasmaot/native": med["wasmaot"] / natives[best]}
+    ratios = {"wasmaot/native": med["wasmaot"] / natives[best],
+              "wasmaot/native paired": paired_ratio(runs["wasmaot"]["wall"], runs[best]["wall"])}
     if "wasmtime" in med:
         ratios["wasmtime/native"] = med["wasmtime"] / natives[best]
         ratios["wasmaot/wasmtime"] = med["wasmaot"] / med["wasmtime"]
@@ -448,20 +449,28 @@ def summarize(p: Program, b: Built, runs: dict[str, dict[str, list[float]]]) -> 
                   b.wasmtime_compile_s, runs)
 
 
+def paired_ratio(a: list[float], b: list[float]) -> float:
+    """The median over rounds of a's time over b's in the same round.  Both ran
+    seconds apart (time_candidates), so a slow phase of a shared machine, which
+    moved every time here by up to 2x within one run, slows both and cancels out
+    of each round's ratio; the ratio of medians does not cancel it."""
+    return statistics.median(x / y for x, y in zip(a, b))
+
+
 def geomean(xs: list[float]) -> float:
     return math.exp(sum(map(math.log, xs)) / len(xs)) if xs else float("nan")
 
 
-RATIO_KEYS = ("wasmaot/native", "wasmtime/native", "wasmaot/wasmtime")
+RATIO_KEYS = ("wasmaot/native", "wasmaot/native paired", "wasmtime/native", "wasmaot/wasmtime")
 
 
 def markdown(results: list[Result], header: str) -> str:
     lines = [header, "",
              "| program | kind | native zig s | native gcc s | wasmaot s | wasmtime s "
-             "| wasmaot / best native "
+             "| wasmaot / best native | paired "
              "| wasmtime / best native | wasmaot / wasmtime | code KiB | wasmaot -O2 build s "
              "(CPU s) | build KiB/CPU-s | build peak MiB |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         def ratio(key: str) -> str:
             return f"{r.ratios[key]:.2f}" if key in r.ratios else "-"
@@ -473,13 +482,16 @@ def markdown(results: list[Result], header: str) -> str:
         lines.append(
             f"| {r.name} | {r.kind} | {secs('native zig')} | {secs('native gcc')} | "
             f"{secs('wasmaot')} | {secs('wasmtime')} | "
-            f"{ratio('wasmaot/native')} | {ratio('wasmtime/native')} | "
+            f"{ratio('wasmaot/native')} | {ratio('wasmaot/native paired')} | "
+            f"{ratio('wasmtime/native')} | "
             f"{ratio('wasmaot/wasmtime')} | {r.wasm_code_kib:.0f} | {b['wall_s']:.1f} "
             f"({b['cpu_s']:.1f}) | {r.wasm_code_kib / b['cpu_s']:.1f} | "
             f"{b['peak_rss_mib']:.0f} |")
     geo = [geomean([r.ratios[k] for r in results if k in r.ratios]) for k in RATIO_KEYS]
-    lines.append(f"| geomean | | | | | | {geo[0]:.2f} | {geo[1]:.2f} | {geo[2]:.2f} | | | | |")
-    lines += ["", "Seconds are median wall times; the best native of each program is in bold."]
+    lines.append(f"| geomean | | | | | | {' | '.join(f'{g:.2f}' for g in geo)} | | | | |")
+    lines += ["", "Seconds are median wall times; the best native of each program is in bold. "
+              "Paired: the median over rounds of wasmaot's time over the best native's in "
+              "the same round (bench/run.py paired_ratio)."]
     return "\n".join(lines) + "\n"
 
 
