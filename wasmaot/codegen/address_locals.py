@@ -28,9 +28,6 @@ value) leaves x out.
 
 from __future__ import annotations
 
-from ..wasm.instructions import READERS_OF, read_opcode
-from ..wasm.reader import Reader
-
 
 def _is_load(op) -> bool:
     return "memarg" in op.imms and op.params == ("a",)
@@ -45,17 +42,9 @@ def _is_operand_free(op) -> bool:
     return op.name in ("local.get", "global.get") or op.name.endswith(".const")
 
 
-def _decode(r: Reader) -> list:
-    out = []
-    while r.pos < r.end:
-        op = read_opcode(r)
-        out.append((op, tuple(f(r) for f in READERS_OF[op])))
-    return out
-
-
 def _address_use(ins: list, k: int, x: int) -> bool:
     """Whether the `local.get x` at ins[k] reads x as an address (module doc)."""
-    nxt = [op for op, _ in ins[k + 1:k + 4]]
+    nxt = [i[0] for i in ins[k + 1:k + 4]]
     if nxt and _is_load(nxt[0]):
         return True
     if len(nxt) == 3 and nxt[0].name == "i32.const" and nxt[1].name == "i32.add":
@@ -65,12 +54,11 @@ def _address_use(ins: list, k: int, x: int) -> bool:
     return len(nxt) >= 2 and _is_operand_free(nxt[0]) and _is_store(nxt[1])
 
 
-def address_locals(r: Reader, local_types: list) -> set:
-    """The i32 locals (indices) of the body read by `r` (from its first
-    instruction) that hold only addresses (module doc)."""
-    ins = _decode(Reader(r.data, r.pos, r.end))
+def address_locals(ins: list, local_types: list) -> set:
+    """The i32 locals (indices) of a body that hold only addresses (module doc);
+    `ins`: its instructions, (opcode, immediates, offset) each."""
     seen, other = set(), set()
-    for k, (op, imms) in enumerate(ins):
+    for k, (op, imms, _) in enumerate(ins):
         if op.name == "local.get":
             x = imms[0]
             (seen if _address_use(ins, k, x) else other).add(x)

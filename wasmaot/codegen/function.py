@@ -77,6 +77,26 @@ _CALL_OPCODES = frozenset(range(0x10, 0x16))
 MAX_CHECKED_BLOCKS = 4
 _INDENTED = ("", " ")  # first characters of the lines that are not labels (blocks)
 _LOOP_HEADER = re.compile(r"loop\d+")  # the labels of wasm loops' headers (_loop)
+def instructions(r: Reader):
+    """(opcode, immediates, offset) of each instruction from `r` to its end."""
+    data = r.data
+    while r.pos < r.end:
+        pos = r.pos
+        b = data[pos]
+        r.pos = pos + 1
+        op = SINGLE[b]
+        if op is None:
+            op = PREFIXED[b][r.u32()]
+        readers = READERS_OF[op]
+        if not readers:
+            imms = ()
+        elif len(readers) == 1:  # most are: no generator for them
+            imms = (readers[0](r),)
+        else:
+            imms = tuple(f(r) for f in readers)
+        yield op, imms, pos
+
+
 _DIRECT_CALL = re.compile(r" @wasm_f(\d+)\(")
 
 
@@ -361,12 +381,13 @@ class FunctionEmitter:
         ft = self.functype
         params = ", ".join(["ptr %ctx"] + [f"{llvm_type(t)} %p{i}"
                                               for i, t in enumerate(ft.params)])
+        body = list(instructions(r))  # decoded once, for the scan and the lowering
         if self.mod.options.opt_level > 0:
-            self.wide_locals = address_locals(r, self.local_types)
+            self.wide_locals = address_locals(body, self.local_types)
         self.prologue()
         frame = Frame("func", [], self.result_types, 0, "ret")
         self.frames.append(frame)
-        self.lower_body(r)
+        self.lower_body(body)
         self.drop_unread_locals()  # first: it blanks lines by index, which the checks shift
         self.place_stack_checks()
         ret = self.mod.return_type(ft.results)
@@ -604,24 +625,12 @@ class FunctionEmitter:
         page = self.ctx_field("interrupt_page")
         self.emit(f"{self.tmp()} = load volatile i8, ptr {page}, align 1")
 
-    def lower_body(self, r: Reader) -> None:
-        data = r.data
+    def lower_body(self, instrs) -> None:
+        """Lowers the body's instructions, (opcode, immediates, offset) each:
+        decoded as they go (`instructions`), or a list decode_body made."""
         handlers = self.mod.handlers
         frames = self.frames
-        while frames:
-            pos = r.pos
-            b = data[pos]
-            r.pos = pos + 1
-            op = SINGLE[b]
-            if op is None:
-                op = PREFIXED[b][r.u32()]
-            readers = READERS_OF[op]
-            if not readers:
-                imms = ()
-            elif len(readers) == 1:  # most are: no generator for them
-                imms = (readers[0](r),)
-            else:
-                imms = tuple(f(r) for f in readers)
+        for op, imms, pos in instrs:
             if frames[-1].dead and op.name not in _STRUCTURAL:
                 continue
             handler = handlers.get(op.name)
