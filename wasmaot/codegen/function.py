@@ -32,7 +32,7 @@ from __future__ import annotations
 import re
 
 from ..errors import UnsupportedFeature
-from ..wasm.instructions import READERS_OF, read_opcode
+from ..wasm.instructions import READERS_OF
 from ..wasm.opcodes import PREFIXED, SINGLE
 from ..wasm.reader import Reader
 from ..wasm.types import BlockType, FuncType
@@ -77,6 +77,9 @@ _CALL_OPCODES = frozenset(range(0x10, 0x16))
 MAX_CHECKED_BLOCKS = 4
 _INDENTED = ("", " ")  # first characters of the lines that are not labels (blocks)
 _LOOP_HEADER = re.compile(r"loop\d+")  # the labels of wasm loops' headers (_loop)
+_DIRECT_CALL = re.compile(r" @wasm_f(\d+)\(")
+
+
 def instructions(r: Reader):
     """(opcode, immediates, offset) of each instruction from `r` to its end."""
     data = r.data
@@ -97,23 +100,14 @@ def instructions(r: Reader):
         yield op, imms, pos
 
 
-_DIRECT_CALL = re.compile(r" @wasm_f(\d+)\(")
-
-
 def calls_nothing(module, code) -> bool:
     """Whether a function body (a wasm.module Code) has no call instruction of
     any kind.  Most bodies have no byte 0x10-0x15 at all; the others are decoded."""
     body = module.data[code.body_offset:code.end]
     if not _CALL_OPCODES.intersection(body):
         return True
-    r = Reader(module.data, code.body_offset, code.end)
-    while r.pos < r.end:
-        op = read_opcode(r)
-        if op.code in _CALL_OPCODES and op.prefix is None:
-            return False
-        for f in READERS_OF[op]:
-            f(r)
-    return True
+    return not any(op.code in _CALL_OPCODES and op.prefix is None
+                   for op, _, _ in instructions(Reader(module.data, code.body_offset, code.end)))
 
 
 class Frame:
@@ -626,8 +620,8 @@ class FunctionEmitter:
         self.emit(f"{self.tmp()} = load volatile i8, ptr {page}, align 1")
 
     def lower_body(self, instrs) -> None:
-        """Lowers the body's instructions, (opcode, immediates, offset) each:
-        decoded as they go (`instructions`), or a list decode_body made."""
+        """Lowers the body's instructions, (opcode, immediates, offset) each
+        (`instructions`, listed once by emit_function)."""
         handlers = self.mod.handlers
         frames = self.frames
         for op, imms, pos in instrs:

@@ -170,7 +170,8 @@ def address_add_handler(numeric_handler):
         a, b = fx.stack[-2][1], fx.stack[-1][1]
         numeric_handler(fx, op, imms)
         record_address_add(fx, fx.stack[-1][1], a, b)
-        fx.sums[fx.stack[-1][1]] = (a, b)  # for the address locals' stores (address_locals.py)
+        if fx.wide_locals:  # for the address locals' stores (address_locals.py)
+            fx.sums[fx.stack[-1][1]] = (a, b)
     return i32_add
 
 
