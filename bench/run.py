@@ -26,10 +26,18 @@ compiler of this checkout):
 
   native zig   `python -m ziglang cc -target <arch>-linux-musl -O2 -static -s` (clang)
   native gcc   `gcc -O2 -s` (when gcc is installed)
-  wasm         `python -m ziglang cc -target wasm32-wasi -O2`
+  wasm         `python -m ziglang cc -target wasm32-wasi -O2 -msimd128 -U__wasm_simd128__`
+               (--scalar-wasm: without the two flags)
   wasmaot      `wasmaot build -O2` (this checkout, run as `python -m wasmaot`), timed by the
                launcher below: wall, CPU and peak RSS of the whole build
   wasmtime     `wasmtime compile`, run with `wasmtime run --allow-precompiled`
+
+Why the wasm is built with -msimd128: both native compilers vectorize loops at -O2 with
+the target's baseline 128-bit SIMD (SSE2 on x86-64, NEON on aarch64); 128-bit SIMD is in
+WebAssembly 2.0, and -msimd128 lets the same vectorizer work on the wasm build.  Every
+program's own intrinsics stay off everywhere (XXH_VECTOR=0, ZSTD_NO_INTRINSICS), and
+-U__wasm_simd128__ keeps the sources on their scalar paths in the wasm build too (xxhash.h
+would otherwise include <arm_neon.h> for wasm): only the compilers vectorize, on every side.
 
 Every candidate runs once and its stdout must equal native zig's byte for byte (the bench
 stops otherwise). Then each is timed --repeat times, round-robin (one run of each per round,
@@ -141,14 +149,14 @@ PROGRAMS = (
             # __EMSCRIPTEN__: the amalgamation's only switch to single-threaded (wasm32-wasi
             # has no threads); DYNAMIC_BMI2=0: no BMI2 variants that only native could pick;
             # ZSTD_NO_INTRINSICS: no SSE2/NEON row matching and 16-byte copies, which only
-            # native could use (the wasm has no SIMD)
+            # native could use (zstd has no wasm SIMD code)
             defines=("__EMSCRIPTEN__", "DYNAMIC_BMI2=0", "ZSTD_NO_INTRINSICS"),
             args=("16384",), quick_args=("64",)),
     Program("xxhash", "hash",
             Archive("pypi", "xxhash", "4.1.0",
                     "c9b288e4c1f5dae54417bc8a05e6f6daf505783d916b4783f4dd2f2e7d5db486"),
             "xxhash-4.1.0/deps/xxhash", (),
-            # scalar everywhere: wasm32-wasi without -msimd128 has no vectors.
+            # the source's scalar code everywhere (the compilers still vectorize loops).
             # XXH_FORCE_ALIGN_CHECK=0 is xxhash.h's own choice on x86-64 and aarch64; on
             # other targets (wasm32) it defaults to 1, which doubles XXH32/XXH64's bodies
             # (an aligned and an unaligned copy) so that the wasm compiler no longer inlines
@@ -314,8 +322,13 @@ def wasmaot_build_argv(wasm: Path, exe: Path, *options: str) -> list[str]:
             "-o", str(exe)]
 
 
+# The wasm build's counterpart of the natives' baseline SIMD (see the module docstring).
+WASM_SIMD_FLAGS = ("-msimd128", "-U__wasm_simd128__")
+
+
 def build_program(p: Program, work: Path, launcher: str, wasmtime: str | None,
-                  versions: dict[str, str]) -> Built:
+                  versions: dict[str, str], wasm_flags: tuple[str, ...] = WASM_SIMD_FLAGS
+                  ) -> Built:
     files, flags = c_inputs(p)
     arch = platform.machine()
     zig = [sys.executable, "-m", "ziglang", "cc"]
@@ -326,8 +339,8 @@ def build_program(p: Program, work: Path, launcher: str, wasmtime: str | None,
         native["native gcc"] = cached_c_build(
             "native gcc", ["gcc", "-O2", "-s", *flags], files, versions["gcc"],
             f"{p.name}-gcc", ("-lm",))
-    wasm = cached_c_build("wasm", [*zig, "-target", "wasm32-wasi", "-O2", *flags], files,
-                          versions["zig"], f"{p.name}.wasm")
+    wasm = cached_c_build("wasm", [*zig, "-target", "wasm32-wasi", "-O2", *wasm_flags, *flags],
+                          files, versions["zig"], f"{p.name}.wasm")
     exe = work / f"{p.name}-wasmaot"
     cmd = wasmaot_build_argv(wasm, exe)
     try:
@@ -527,6 +540,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     "tiny workloads once, check outputs; no timings")
     ap.add_argument("--aarch64", action="store_true", help="also build each program for "
                     "aarch64-linux and check its output under qemu (small workload, untimed)")
+    ap.add_argument("--scalar-wasm", action="store_true", help="build the wasm without "
+                    "-msimd128 (the compiler's vectorizer off for wasm only, as before "
+                    "session 12)")
     ap.add_argument("--json", type=Path, help="where to write the results (default "
                     "bench/.cache/run-<UTC date and time>.json)")
     ap.add_argument("--md", type=Path, help="also write the table as Markdown here")
@@ -554,12 +570,13 @@ def run(args: argparse.Namespace, programs: list[Program]) -> int:
     if "gcc" not in versions:
         print("gcc is not installed: no 'native gcc' candidate")
     results: list[Result] = []
+    wasm_flags = () if args.scalar_wasm else WASM_SIMD_FLAGS
     with tempfile.TemporaryDirectory(prefix="wasmaot-suite-") as tmp:
         work = Path(tmp)
         launcher = build_launcher(work)
         for p in programs:
             t0 = time.perf_counter()
-            built = build_program(p, work, launcher, wasmtime, versions)
+            built = build_program(p, work, launcher, wasmtime, versions, wasm_flags)
             cands = candidates(built, wasmtime)
             check_outputs(p, cands, p.quick_args if args.quick else p.args, work)
             if args.aarch64:
@@ -576,7 +593,8 @@ def run(args: argparse.Namespace, programs: list[Program]) -> int:
         print(f"quick: {len(programs)} programs ok in {time.perf_counter() - t_start:.0f} s")
         return 0
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M%S")
-    header = (f"`bench/run.py --repeat {args.repeat}`, {stamp} UTC; {machine_info()}; "
+    header = (f"`bench/run.py --repeat {args.repeat}{' --scalar-wasm' * args.scalar_wasm}`, "
+              f"{stamp} UTC; {machine_info()}; "
               f"{versions['zig'] and 'zig ' + versions['zig']}"
               f"{'; ' + versions['gcc'] if versions.get('gcc') else ''}")
     table = markdown(results, header)
