@@ -388,7 +388,7 @@ class FunctionEmitter:
         personality = f" personality ptr @{abi.PERSONALITY}" if self.has_landing_pad else ""
         header = (f"define {self.mod.linkage} {self.mod.call_conv(self.funcidx)} {ret} "
                   f"@{self.mod.func_symbol(self.funcidx)}({params}) #{self.attribute_group()}"
-                  f"{personality} {{")
+                  f"{personality}{self.mod.function_prof} {{")
         return "\n".join([header, "entry:", *self.allocas, *self.prelude,
                           *filter(None, self.lines), *self.trap_blocks(), "}"])
 
