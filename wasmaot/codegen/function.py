@@ -70,13 +70,12 @@ _LEAF_CALLEES = ("@wasmaot_rt_trap(", "@llvm.")
 # return_call_indirect, call_ref, return_call_ref): a body without them cannot
 # be on a cycle of calls.
 _CALL_OPCODES = frozenset(range(0x10, 0x16))
-# A function that has a loop, or calls from more blocks than this, checks the stack
-# limit once, at its entry (place_stack_checks): checks in calling blocks inside a
-# loop run at every iteration and take registers there, and in a big function
+# A function that calls inside a loop, or from more blocks than this, checks the
+# stack limit once, at its entry (place_stack_checks): checks in calling blocks inside
+# a loop run at every iteration and take registers there, and in a big function
 # they cost more than the frame at entry saves (measured: docs/notes/hot-loops.md).
 MAX_CHECKED_BLOCKS = 4
 _INDENTED = ("", " ")  # first characters of the lines that are not labels (blocks)
-_LOOP_HEADER = re.compile(r"loop\d+")  # the labels of wasm loops' headers (_loop)
 _DIRECT_CALL = re.compile(r" @wasm_f(\d+)\(")
 
 
@@ -160,6 +159,8 @@ class FunctionEmitter:
         self.frames: list[Frame] = []
         self.n = 0
         self.cur = "entry"
+        self.open_loops = 0  # loop frames open at this point of the body
+        self.loop_blocks: set[str] = set()  # blocks started inside a loop
         self.trap_labels: dict[str, str] = {}
         self.coded_traps: list[tuple[str, str]] = []  # (label, i32 trap code value)
         self.local_types = [llvm_type(t) for t in local_types]
@@ -263,6 +264,8 @@ class FunctionEmitter:
     def start_block(self, label: str) -> None:
         self.lines.append(f"{label}:")
         self.cur = label
+        if self.open_loops:
+            self.loop_blocks.add(label)
         if self.local_values:  # other paths may reach this block with other values
             self.local_values = {}
         if self.widened:  # extensions made in other blocks need not dominate this one
@@ -276,6 +279,8 @@ class FunctionEmitter:
         the locals dominate it and still hold there, so they are kept."""
         self.lines.append(f"{label}:")
         self.cur = label
+        if self.open_loops:
+            self.loop_blocks.add(label)
         if self.block_stores:  # the branch's other target (or the handler) may read them
             self.block_stores = {}
 
@@ -477,7 +482,7 @@ class FunctionEmitter:
         """The stack-limit check (abi: vmctx->stack_limit points at the limit
         cell; runtime_c/stack.c): at the head of every block that makes a call
         (other than of a function that calls nothing: calls_leaf), not at the
-        entry, unless the function has a loop or many calling blocks (below).
+        entry, unless the function calls inside a loop or from many blocks (below).
 
         Why there: LLVM sets up a function's frame at the entry (no
         shrink-wrapping) as soon as the entry block reads the stack or frame
@@ -499,8 +504,9 @@ class FunctionEmitter:
         set to the maximum) is seen at the next call, or at a loop header in
         interruptible code.
 
-        A function with a loop, or with more than MAX_CHECKED_BLOCKS calling
-        blocks, checks once at its entry instead (as every function did before):
+        A function with a calling block inside a loop (loop_blocks: started while
+        a loop frame was open, a superset of the loop's blocks), or with more than
+        MAX_CHECKED_BLOCKS calling blocks, checks once at its entry instead:
         mixing is sound, since every cycle of calls then passes either a checked
         call or the entry of a function that checks there.  Direct calls of
         functions that call nothing are not checked (calls_leaf).  A function
@@ -514,7 +520,7 @@ class FunctionEmitter:
                 return
             calling = [("entry", 0)]
         elif len(calling) > MAX_CHECKED_BLOCKS or any(
-                _LOOP_HEADER.fullmatch(label) for label, _, _ in blocks):
+                label in self.loop_blocks for label, _ in calling):
             calling = [("entry", 0)]
         renamed = {}
         for label, at in reversed(calling):  # from the end: indices stay valid
@@ -650,6 +656,8 @@ class FunctionEmitter:
         frame = Frame(kind, params, results, len(self.stack) - len(params),
                       self.label("end"), dead=dead)
         self.frames.append(frame)
+        if kind == "loop":
+            self.open_loops += 1
         return frame
 
     def branch_target(self, frame: Frame, values: list) -> str:
@@ -674,6 +682,8 @@ class FunctionEmitter:
 
     def end_frame(self) -> None:
         frame = self.frames.pop()
+        if frame.kind == "loop":
+            self.open_loops -= 1
         if frame.entered_dead:
             return
         if not frame.incoming and not frame.dead and frame.kind in _FALL_THROUGH_KINDS \
