@@ -18,10 +18,10 @@ import pytest
 from wat_compile import compiled_text, function_irs
 
 from wasmaot.codegen.address_locals import address_locals
-from wasmaot.codegen.function import instructions
 from wasmaot.commands.wast import run_file
 from wasmaot.driver.wat import wat_bytes_to_wasm
 from wasmaot.wasm.decoder import decode_module
+from wasmaot.wasm.instructions import validated_instructions
 from wasmaot.wasm.reader import Reader
 
 QEMU = shutil.which("qemu-aarch64-static")
@@ -68,7 +68,7 @@ MODULE = f"""(module (memory 1) (data (i32.const 0) "{_DATA}")
 def _chosen(func: str, local_types: list[str]) -> set:
     module = decode_module(wat_bytes_to_wasm(f"(module (memory 1) {func})".encode()))
     code = module.codes[0]
-    body = list(instructions(Reader(module.data, code.body_offset, code.end)))
+    body = list(validated_instructions(Reader(module.data, code.body_offset, code.end)))
     return address_locals(body, local_types)
 
 

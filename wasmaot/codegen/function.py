@@ -32,8 +32,7 @@ from __future__ import annotations
 import re
 
 from ..errors import UnsupportedFeature
-from ..wasm.instructions import READERS_OF
-from ..wasm.opcodes import PREFIXED, SINGLE
+from ..wasm.instructions import validated_instructions
 from ..wasm.reader import Reader
 from ..wasm.types import BlockType, FuncType
 from . import abi
@@ -79,34 +78,15 @@ _INDENTED = ("", " ")  # first characters of the lines that are not labels (bloc
 _DIRECT_CALL = re.compile(r" @wasm_f(\d+)\(")
 
 
-def instructions(r: Reader):
-    """(opcode, immediates, offset) of each instruction from `r` to its end."""
-    data = r.data
-    while r.pos < r.end:
-        pos = r.pos
-        b = data[pos]
-        r.pos = pos + 1
-        op = SINGLE[b]
-        if op is None:
-            op = PREFIXED[b][r.u32()]
-        readers = READERS_OF[op]
-        if not readers:
-            imms = ()
-        elif len(readers) == 1:  # most are: no generator for them
-            imms = (readers[0](r),)
-        else:
-            imms = tuple(f(r) for f in readers)
-        yield op, imms, pos
-
-
 def calls_nothing(module, code) -> bool:
     """Whether a function body (a wasm.module Code) has no call instruction of
     any kind.  Most bodies have no byte 0x10-0x15 at all; the others are decoded."""
     body = module.data[code.body_offset:code.end]
     if not _CALL_OPCODES.intersection(body):
         return True
+    r = Reader(module.data, code.body_offset, code.end)
     return not any(op.code in _CALL_OPCODES and op.prefix is None
-                   for op, _, _ in instructions(Reader(module.data, code.body_offset, code.end)))
+                   for op, _, _ in validated_instructions(r))
 
 
 class Frame:
@@ -380,7 +360,7 @@ class FunctionEmitter:
         ft = self.functype
         params = ", ".join(["ptr %ctx"] + [f"{llvm_type(t)} %p{i}"
                                               for i, t in enumerate(ft.params)])
-        body = list(instructions(r))  # decoded once, for the scan and the lowering
+        body = list(validated_instructions(r))  # decoded once, for the scan and the lowering
         if self.mod.options.opt_level > 0:
             self.wide_locals = address_locals(body, self.local_types)
         self.prologue()
@@ -627,7 +607,7 @@ class FunctionEmitter:
 
     def lower_body(self, instrs) -> None:
         """Lowers the body's instructions, (opcode, immediates, offset) each
-        (`instructions`, listed once by emit_function)."""
+        (`validated_instructions`, listed once by emit_function)."""
         handlers = self.mod.handlers
         frames = self.frames
         for op, imms, pos in instrs:

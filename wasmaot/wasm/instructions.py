@@ -157,6 +157,28 @@ def read_instr(r: Reader) -> Instr:
     return Instr(op, tuple(f(r) for f in READERS_OF[op]), start)
 
 
+def validated_instructions(r: Reader):
+    """(opcode, immediates, offset) of each instruction from `r` to its end, in a
+    body that validation has accepted: read_instr's work without its checks (an
+    illegal opcode cannot occur), as tuples; codegen decodes every body with it."""
+    data = r.data
+    while r.pos < r.end:
+        pos = r.pos
+        b = data[pos]
+        r.pos = pos + 1
+        op = SINGLE[b]
+        if op is None:
+            op = PREFIXED[b][r.u32()]
+        readers = READERS_OF[op]
+        if not readers:
+            imms = ()
+        elif len(readers) == 1:  # most are: no generator for them
+            imms = (readers[0](r),)
+        else:
+            imms = tuple(f(r) for f in readers)
+        yield op, imms, pos
+
+
 _END = SINGLE[0x0B]
 # One-byte opcodes with a single immediate that open no block: the usual
 # constant expression is one of them and `end` (a segment's offset, a global's
