@@ -19,8 +19,9 @@ code section (1 KB = 1000 bytes) divided by the total wall time, link included;
 whole run (this process, the workers and zig) and `KB/CPU-s` the code section divided
 by it: issue 11's throughput measure, which parallelism does not change.
 
-The `parse/opt/cg` column splits the LLVM stage into parse, optimize and codegen, in
-percent of the CPU seconds the workers spent in each, summed over partitions
+The `opt/cg` column splits the LLVM stage into its two steps (driver/llvm.py `steps`:
+zig's clang parsing the IR and running the IR pipeline, then the code generator; at -O0
+one step, all codegen), in percent of the seconds spent in each, summed over partitions
 (`CompileStats.per_stage`: a share, not a wall time of the parallel run).
 
 Usage:
@@ -112,20 +113,20 @@ def main() -> None:
         runs = [timed_compile(data, args.target, opt, args.jobs) for _ in range(args.repeat)]
         best = min(runs, key=lambda r: r["total"])
         rows.append((opt, best, best["split"]))
-    print(f"\n{'':4}{'frontend':>9}{'emit':>7}{'llvm':>7}{'parse/opt/cg':>14}{'link':>6}"
+    print(f"\n{'':4}{'frontend':>9}{'emit':>7}{'llvm':>7}{'opt/cg':>14}{'link':>6}"
           f"{'total s':>9}{'KB/s':>7}{'CPU s':>7}{'KB/CPU-s':>9}{'front %':>8}{'peak MB':>8}")
     for opt, r, split in rows:
         if split:
-            cpu = split["parse"] + split["optimize"] + split["codegen"]
-            shares = "/".join(f"{100 * split[k] / cpu:.0f}" for k in ("parse", "optimize", "codegen"))
+            parts = [split.get(k, 0.0) for k in ("optimize", "codegen")]
+            shares = "/".join(f"{100 * t / sum(parts):.0f}" for t in parts)
         else:
             shares = "-"
         print(f"-O{opt:<2}{r['frontend']:>9.2f}{r['emit']:>7.2f}{r['llvm']:>7.2f}{shares + ' %':>14}"
               f"{r['link']:>6.2f}{r['total']:>9.2f}{code / 1e3 / r['total']:>7.0f}"
               f"{r['cpu']:>7.1f}{code / 1e3 / r['cpu']:>9.0f}"
               f"{100 * r['frontend'] / r['total']:>7.0f}%{r['rss_mb']:>8.0f}")
-    print(f"({rows[0][1]['partitions']} partitions; parse/opt/cg: the LLVM stage's split, "
-          f"in CPU time summed over the partitions; peak MB: the larger of this process's "
+    print(f"({rows[0][1]['partitions']} partitions; opt/cg: the LLVM stage's split, "
+          f"in wall time of its steps summed over the partitions; peak MB: the larger of this process's "
           f"and the largest worker's peak RSS so far)" if rows else "")
 
 if __name__ == "__main__":

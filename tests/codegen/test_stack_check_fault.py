@@ -49,7 +49,7 @@ def _compile(wat: str, output: str, opt_level: int = 2, target: str = "x86_64-li
 
 def _function(text: str, symbol: str, asm: bool) -> str:
     if asm:
-        m = re.search(rf"^{symbol}:\n(.*?)^\.Lfunc_end", text, re.M | re.S)
+        m = re.search(rf"^{symbol}:[^\n]*\n(.*?)^\.Lfunc_end", text, re.M | re.S)
     else:
         m = re.search(rf"^define [^@]*@{symbol}\(.*?^}}", text, re.M | re.S)
     assert m, symbol

@@ -1,14 +1,17 @@
-"""LLVM through llvmlite: parse generated IR, optimize, emit an object file
-for a target (targets.CodeTarget: the triple and the CPU)."""
+"""LLVM: parse generated IR, optimize, emit an object file for a target
+(targets.CodeTarget: the triple and the CPU), by zig's clang; llvmlite
+answers what LLVM knows of this machine's CPU (--cpu native)."""
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
 
 from ..errors import ToolchainError
 from .cpu import FEATURES, NATIVE, CpuChoice, resolve
 from .targets import CodeTarget, host_code_target
+from .toolchain import zig_command, zig_version
 
 _init_lock = threading.Lock()
 _initialized = False
@@ -26,65 +29,39 @@ def _llvm():
     return llvm
 
 
-def target_machine(target: CodeTarget, opt_level: int):
-    llvm = _llvm()
-    t = llvm.Target.from_triple(target.triple)
-    return t.create_target_machine(cpu=target.cpu, features=target.features, opt=opt_level,
-                                   reloc="pic", codemodel="default")
-
-
-def parse(ir_text: str, *, verify: bool = True):
-    llvm = _llvm()
-    try:
-        mod = llvm.parse_assembly(ir_text)
-        if verify:
-            mod.verify()
-    except RuntimeError as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else "unknown error"
-        raise ToolchainError(f"LLVM rejected the generated IR: {first}") from None
-    return mod
-
-
 # Compilation tiers (codegen/partition.py says which functions are tiny).
 FULL = "full"
 TINY = "tiny"
 
 
-# The IR pipeline for each -O level.  -O2 runs LLVM's O1 IR pipeline (the
-# tuning options keep the loop vectorizer on): the wasm was already optimized
-# by its own compiler, and O2's extra IR passes cost 6-14 % of LLVM's CPU for
-# no run-time gain on the suite (docs/notes/pipeline.md, branch i11-pipeline).
+# The IR pipeline for each -O level.  -O2 runs LLVM's O1 IR pipeline: the wasm
+# was already optimized by its own compiler, and O2's extra IR passes cost 6-14 %
+# of LLVM's CPU for no run-time gain on the suite (docs/notes/pipeline.md).
 # Code generation stays at the -O level.
 IR_SPEED_LEVEL = {1: 1, 2: 1, 3: 3}
 
+# Loop passes of the IR pipeline, as clang -O2 has them but for SLP: the loop
+# vectorizer, the unroller and interleaving (`-funroll-loops` turns on both).
+LOOP_TUNING = ("-vectorize-loops", "-funroll-loops")
 
-def optimize(mod, tm, opt_level: int, tier: str = FULL) -> None:
-    """LLVM's pipeline for `opt_level`; for the tiny tier, only what turns
-    generated IR into plain code (locals to registers, folding, merging
-    blocks): the rest of -O2 finds nothing more in a function that small."""
+
+def steps(opt_level: int, tier: str = FULL) -> tuple[tuple[str, ...], ...]:
+    """The `clang -cc1` levels of each step: at -O0 one (parse, code generator);
+    above it the IR pipeline to bitcode, then the code generator alone, so
+    that each runs at its own level.  The tiny tier's code generator is the
+    fast one (-O0's): the rest of -O2 finds nothing more in a function that
+    small."""
     if opt_level == 0:
-        return
-    llvm = _llvm()
-    pto = llvm.create_pipeline_tuning_options(speed_level=IR_SPEED_LEVEL[opt_level])
-    pb = llvm.create_pass_builder(tm, pto)
-    if tier == TINY:
-        pm = llvm.create_new_module_pass_manager()
-        pm.add_sroa_pass()
-        pm.add_instruction_combine_pass()
-        pm.add_simplify_cfg_pass()
-    else:
-        pm = pb.getModulePassManager()
-    pm.run(mod, pb)
+        return (("-O0",),)
+    codegen = 0 if tier == TINY else opt_level
+    return ((f"-O{IR_SPEED_LEVEL[opt_level]}", *LOOP_TUNING),
+            (f"-O{codegen}", "-disable-llvm-passes"))
 
 
 def machine(target: CodeTarget) -> tuple[str, ...]:
     """What besides the IR decides the code LLVM makes: the target machine and the
-    LLVM in use (driver/reuse.py keys objects by it)."""
-    import llvmlite
-
-    version = ".".join(map(str, _llvm().llvm_version_info))
-    return (target.triple, target.cpu, target.features, f"llvmlite {llvmlite.__version__}",
-            f"LLVM {version}")
+    LLVM in use, zig's (driver/reuse.py keys objects by it)."""
+    return (target.triple, target.cpu, target.features, f"ziglang {zig_version()}")
 
 
 def cpu_choice(target: CodeTarget, cpu: str) -> CpuChoice:
@@ -119,28 +96,54 @@ def with_cpu(target: CodeTarget, cpu: str) -> CodeTarget:
     return CodeTarget(target.name, target.triple, choice.llvm_cpu, choice.llvm_features)
 
 
-def compile_ir(ir_text: str, target: CodeTarget, opt_level: int, *, verify: bool = True,
-               output: str = "obj", timings: dict | None = None, tier: str = FULL) -> bytes:
+def compile_ir(ir_text: str, target: CodeTarget, opt_level: int, *, output: str = "obj",
+               timings: dict | None = None, tier: str = FULL) -> bytes:
     """IR text to the bytes of an ELF object file (or assembly text, or the
-    optimized IR, with `output` "asm" / "llvm-ir").  Adds the seconds spent
-    in "parse", "optimize" and "codegen" to `timings`, if given.  The tiny
-    tier's code generator is LLVM's fast one (-O0's)."""
-    t0 = time.perf_counter()
-    tm = target_machine(target, 0 if tier == TINY else opt_level)
-    mod = parse(ir_text, verify=verify)
-    mod.triple = target.triple
-    mod.data_layout = str(tm.target_data)
-    t1 = time.perf_counter()
-    optimize(mod, tm, opt_level, tier)
-    t2 = time.perf_counter()
-    if output == "asm":
-        out = tm.emit_assembly(mod).encode()
-    elif output == "llvm-ir":
-        out = str(mod).encode()
-    else:
-        out = tm.emit_object(mod)
-    if timings is not None:
-        for stage, seconds in (("parse", t1 - t0), ("optimize", t2 - t1),
-                               ("codegen", time.perf_counter() - t2)):
-            timings[stage] = timings.get(stage, 0.0) + seconds
-    return out
+    optimized IR, with `output` "asm" / "llvm-ir"), by `steps`.  Adds the
+    seconds of each step to `timings`, if given: "optimize" (parsing the text,
+    the IR pipeline) and "codegen" (at -O0 the parsing too).  The IR is
+    verified as it is parsed: a lowering bug is an error, not a crash."""
+    plan = steps(opt_level, tier)
+    if output == "llvm-ir":  # the IR as the code generator receives it
+        plan = plan[:1]
+    data = ir_text.encode()
+    for i, levels in enumerate(plan):
+        last = i == len(plan) - 1
+        emit = _EMIT[output] if last else ("-emit-llvm-bc",)
+        t0 = time.perf_counter()
+        data = _cc1(target, (*levels, *emit), data)
+        if timings is not None:
+            stage = "codegen" if last and output != "llvm-ir" else "optimize"
+            timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - t0
+    return data
+
+
+_EMIT = {"obj": ("-emit-obj",), "asm": ("-S",), "llvm-ir": ("-emit-llvm",)}
+
+
+def _cc1(target: CodeTarget, args: tuple[str, ...], data: bytes) -> bytes:
+    """One run of zig's clang on IR (text or bitcode) from stdin: its output.
+
+    zig's clang, not llvmlite's in-process LLVM: the same LLVM release, built
+    without assertions, took 35 % less CPU for the same code (RATIONALE: "Why
+    does zig's clang compile the IR?")."""
+    features = [a for f in target.features.split(",") if f for a in ("-target-feature", f)]
+    cmd = [*zig_command(), "clang", "-cc1", "-triple", target.triple, "-target-cpu", target.cpu,
+           *features, "-mrelocation-model", "pic", "-pic-level", "2", "-Wno-override-module",
+           *args, "-x", "ir", "-", "-o", "-"]
+    try:
+        done = subprocess.run(cmd, input=data, capture_output=True)
+    except OSError as e:
+        raise ToolchainError(f"cannot run zig's clang: {e}") from None
+    if done.returncode != 0:
+        raise ToolchainError(f"LLVM rejected the generated IR: {_first_error(done.stderr)}")
+    return done.stdout
+
+
+def _first_error(stderr: bytes) -> str:
+    """clang's first error line, without its `<stdin>:L:C: error: ` prefix."""
+    lines = stderr.decode("utf-8", "replace").splitlines()
+    for line in lines:
+        if "error:" in line:
+            return line.split("error:", 1)[1].strip()
+    return lines[0].strip() if lines else "unknown error"
