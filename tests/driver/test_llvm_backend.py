@@ -88,3 +88,23 @@ def test_broken_ir_is_one_line_naming_the_first_error(ir, message, opt):
 def test_the_object_cache_key_names_the_llvm_that_compiles():
     key = llvm.machine(code_target("x86_64-linux"))
     assert key[0] == "x86_64-unknown-linux-gnu" and key[-1].startswith("ziglang ")
+
+
+@pytest.mark.parametrize("script, message", [
+    ("kill -9 $$", "zig's clang failed (killed by signal 9): no message"),
+    ("echo 'Stack dump:' >&2; exit 70", "zig's clang failed (exit status 70): Stack dump:"),
+])
+def test_a_clang_that_dies_is_named_as_such_not_as_broken_ir(tmp_path, monkeypatch, script, message):
+    fake = tmp_path / "zig"
+    fake.write_text(f"#!/bin/sh\ncat >/dev/null\n{script}\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(llvm, "zig_command", lambda: [str(fake)])
+    with pytest.raises(ToolchainError) as e:
+        llvm.compile_ir(_IR, code_target("x86_64-linux"), 2)
+    assert str(e.value) == message
+
+
+def test_a_missing_clang_is_one_line(tmp_path, monkeypatch):
+    monkeypatch.setattr(llvm, "zig_command", lambda: [str(tmp_path / "no-such-zig")])
+    with pytest.raises(ToolchainError, match=r"^cannot run zig's clang: .*no-such-zig"):
+        llvm.compile_ir(_IR, code_target("x86_64-linux"), 0)
