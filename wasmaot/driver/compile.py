@@ -38,8 +38,8 @@ class CompileStats:
     code_bytes: int = 0
     partitions: int = 1
     objects_reused: int = 0  # of the partitions' objects, those found in the cache
-    # LLVM's steps, "parse" / "optimize" / "codegen": seconds summed over the
-    # partitions (CPU time of the workers, so more than `llvm` when parallel).
+    # LLVM's steps (driver/llvm.py compile_ir), "optimize" / "codegen": seconds
+    # summed over the partitions (so more than `llvm` when they ran in parallel).
     per_stage: dict = field(default_factory=dict)
 
 
