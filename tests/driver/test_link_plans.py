@@ -1,8 +1,9 @@
-"""Static links through a remembered linker command (driver/toolchain.py: link_static).
+"""Links through a remembered linker command (driver/toolchain.py: link_static,
+link_module_shared).
 
 The first link of a kind runs `zig cc ... -###`, which links and prints zig's `ld.lld`
 command; later links run that command with their own inputs.  What must hold: the
-executable is byte-for-byte the one `zig cc` makes, on both targets; a plan naming a
+executable (or the API's shared object) is byte-for-byte the one `zig cc` makes, on both targets; a plan naming a
 path that is gone, or one that fails, falls back to `zig cc` (which also reports the
 errors); a command line that cannot be read back unambiguously is not remembered."""
 
@@ -54,6 +55,25 @@ def test_a_planned_link_makes_the_bytes_zig_cc_makes(tmp_path, plans, target):
     again = build(data, tmp_path / "again", BuildOptions(target=target)).read_bytes()
     assert runs == ["cc", "ld.lld"]
     assert again == first
+
+
+def test_a_planned_shared_link_makes_the_bytes_zig_cc_makes(tmp_path, plans):
+    # The embedding API's (and so the spec scripts') link: a module's objects into a .so.
+    where, runs = plans
+    src = tmp_path / "m.c"
+    src.write_text("int f(int x) { return x + 1; }\n")
+    obj = toolchain.compile_object(src, tmp_path / "m.o")
+    (tmp_path / "n.c").write_text("int g(int x) { return x - 1; }\n")
+    other = toolchain.compile_object(tmp_path / "n.c", tmp_path / "n.o")
+    runs.clear()
+    first = toolchain.link_module_shared(obj, tmp_path / "first.so").read_bytes()
+    assert runs == ["cc"] and len(list(where.iterdir())) == 1
+    again = toolchain.link_module_shared(obj, tmp_path / "again.so", extra_inputs=(other,))
+    assert runs == ["cc", "ld.lld"]  # two objects: the plan takes any number of inputs
+    assert toolchain.link_module_shared(obj, tmp_path / "third.so").read_bytes() == first
+    assert runs == ["cc", "ld.lld", "ld.lld"] and again.exists()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix in (".so", ".tmp")) == [
+        "again.so", "first.so", "third.so"]
 
 
 def test_a_plan_naming_a_missing_path_or_failing_falls_back_to_zig_cc(tmp_path, plans):

@@ -333,10 +333,12 @@ def link_module_shared(
     fd, tmp = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".tmp", dir=out_path.parent)
     os.close(fd)
     try:
-        _run([*zig_command(), "cc", *_target_flags(target), "-shared", "-o", tmp, os.fspath(object_path),
-              *map(os.fspath, extra_inputs), str(runtime.library), "-Wl,-z,defs", "-Wl,--build-id=none",
-              "-lm", *UNWIND_LIBS, SHARED_STRIP],
-             f"linking {out_path.name} for {target.name}")
+        # Absolute inputs, the output by its name in its directory: the link runs there.
+        inputs = [os.path.abspath(p) for p in (object_path, *extra_inputs)]
+        _link_planned(target, (f"-mcpu={target.cpu}", "-shared"), Path(tmp).name, inputs,
+                      (str(runtime.library), "-Wl,-z,defs", "-Wl,--build-id=none", "-lm",
+                       *UNWIND_LIBS, SHARED_STRIP),
+                      f"linking {out_path.name} for {target.name}", out_path.parent)
         os.replace(tmp, out_path)
     finally:
         if os.path.exists(tmp):
@@ -344,7 +346,7 @@ def link_module_shared(
     return out_path
 
 
-# --- static links through a remembered linker command ---------------------------------------
+# --- links through a remembered linker command ---------------------------------------------
 # `zig cc` spends 30-80 ms of a link finding its libraries for the target (it hashes its
 # sources to look up crt1.o, libc.a, libunwind.a, compiler_rt in its cache); the linker
 # itself takes about 10 ms.  With `-###`, zig prints the `ld.lld` command it runs (and
@@ -441,7 +443,14 @@ def link_static(target: Target, output: str, inputs: list[str], flags: tuple, wh
                 cwd: Path) -> None:
     """`zig cc -target T -static -o output inputs flags` (run in `cwd`), through the
     remembered plan of such links when there is one."""
-    path = _plan_path(target, flags)
+    _link_planned(target, ("-static",), output, inputs, flags, what, cwd)
+
+
+def _link_planned(target: Target, mode: tuple, output: str, inputs: list[str], flags: tuple,
+                  what: str, cwd: Path) -> None:
+    """`zig cc -target T mode -o output inputs flags` (run in `cwd`), through the
+    remembered plan of such links when there is one."""
+    path = _plan_path(target, mode + flags)
     plan = _read_plan(path)
     argv = plan.expand(output, inputs) if plan is not None else None
     if argv is not None:
@@ -450,7 +459,7 @@ def link_static(target: Target, output: str, inputs: list[str], flags: tuple, wh
             return
         except ToolchainError:
             pass  # `zig cc` below says what is wrong, as it would have without a plan
-    cmd = [*zig_command(), "cc", "-target", target.zig_target, "-static", "-o", output,
+    cmd = [*zig_command(), "cc", "-target", target.zig_target, *mode, "-o", output,
            *inputs, *flags]
     plan = plan_from_listing(_run(cmd + ["-###"], what, cwd=cwd), output, inputs)
     if plan is not None:
