@@ -29,12 +29,23 @@ done:
 
 
 def test_above_o0_the_ir_pipeline_and_the_code_generator_run_at_their_own_levels():
-    assert llvm.steps(0) == (("-O0",),)
-    ir_o1 = ("-O1", *llvm.LOOP_TUNING)
-    codegen_only = ("-disable-llvm-passes", "-disable-llvm-verifier")
+    once = llvm.NO_REVERIFY
+    assert llvm.steps(0) == (("-O0", once),)
+    ir_o1 = ("-O1", *llvm.LOOP_TUNING, once)
+    codegen_only = ("-disable-llvm-passes", once)
     assert llvm.steps(2) == (ir_o1, ("-O2", *codegen_only))
-    assert llvm.steps(3) == (("-O3", *llvm.LOOP_TUNING), ("-O3", *codegen_only))
-    assert llvm.steps(2, llvm.TINY) == (("-O0",),)
+    assert llvm.steps(3) == (("-O3", *llvm.LOOP_TUNING, once), ("-O3", *codegen_only))
+    assert llvm.steps(2, llvm.TINY) == (("-O0", once),)
+
+
+@pytest.mark.parametrize("target", ["x86_64-linux", "aarch64-linux"])
+@pytest.mark.parametrize("opt", [0, 2])
+def test_verifying_only_as_clang_reads_the_ir_makes_the_same_object(target, opt, monkeypatch):
+    fewer = llvm.compile_ir(_IR, code_target(target), opt)
+    steps = llvm.steps
+    monkeypatch.setattr(llvm, "steps", lambda *a: tuple(
+        tuple(x for x in step if x != llvm.NO_REVERIFY) for step in steps(*a)))
+    assert llvm.compile_ir(_IR, code_target(target), opt) == fewer
 
 
 @pytest.mark.parametrize("target", ["x86_64-linux", "aarch64-linux"])
@@ -79,7 +90,8 @@ def test_timings_name_the_steps():
 @pytest.mark.parametrize("opt", [0, 2])
 def test_broken_ir_is_one_line_naming_the_first_error(ir, message, opt):
     """A syntax error (the parser) and a dominance error (the verifier, which clang runs
-    on its input): either is a lowering bug, reported, never compiled."""
+    on its input whatever the flags, even with its pipelines' verifiers off): either is
+    a lowering bug, reported, never compiled."""
     with pytest.raises(ToolchainError) as e:
         llvm.compile_ir(ir, code_target("x86_64-linux"), opt)
     assert str(e.value) == f"LLVM rejected the generated IR: {message}"
