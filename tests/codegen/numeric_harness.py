@@ -1,8 +1,9 @@
 """Running lowered numeric instructions natively, and wasmtime as the reference.
 
-`JitOps` wraps each instruction's IR (from `numeric.lower`) in a C-callable
-function, compiles a whole batch with llvmlite's MCJIT and calls it through
-ctypes.  `Reference` runs the same instruction in wasmtime.  Values cross both
+`runtime_function` wraps each instruction's IR (from `numeric.lower`) in a
+C-callable function; `Jit` compiles a whole batch as wasmaot compiles a module
+(driver/llvm.py `compile_ir`: zig's clang, the production LLVM and its steps),
+links it into a shared object and loads it; the tests call it through ctypes.  `Reference` runs the same instruction in wasmtime.  Values cross both
 boundaries as unsigned bit patterns, so NaN payloads are never touched by
 Python floats.  `mismatch` decides whether two outcomes agree under the spec.
 """
@@ -11,13 +12,17 @@ from __future__ import annotations
 
 import ctypes
 import struct
+import tempfile
+from pathlib import Path
 
-import llvmlite.binding as llvm
 import wasmtime
 
 from wasmaot.codegen import numeric
 from wasmaot.codegen.abi import TRAP_CODES
 from wasmaot.codegen.ir import LLVM_TYPE
+from wasmaot.driver import llvm as backend
+from wasmaot.driver import toolchain
+from wasmaot.driver.targets import CodeTarget, host_code_target
 from wasmaot.wasm.opcodes import BY_NAME
 
 TRAP_NAMES = {code: name for name, code in TRAP_CODES.items()}
@@ -176,47 +181,30 @@ def module_text(functions: list, decls: dict, triple: str = "") -> str:
 
 # --- compiling and calling ------------------------------------------------------------
 
-_initialized = False
-
-
-def init_llvm() -> None:
-    global _initialized
-    if not _initialized:
-        llvm.initialize_all_targets()
-        llvm.initialize_all_asmprinters()
-        llvm.initialize_native_target()
-        llvm.initialize_native_asmprinter()
-        _initialized = True
-
-
-def optimize(module, tm, level: int) -> None:
-    pto = llvm.create_pipeline_tuning_options(speed_level=level)
-    pb = llvm.create_pass_builder(tm, pto)
-    pb.getModulePassManager().run(module, pb)
+def host_target(cpu: str | None = None) -> CodeTarget:
+    """This machine's code target, for its own CPU (`--cpu native`) or for the LLVM
+    CPU `cpu` (e.g. the baseline `x86-64`, where rounding becomes libm calls)."""
+    host = host_code_target()
+    if cpu is None:
+        return backend.with_cpu(host, "native")
+    return CodeTarget(host.name, host.triple, cpu, "")
 
 
 class Jit:
-    """One MCJIT engine holding a module compiled at `opt` (0: no IR passes, fast
-    instruction selection; 2: the -O2 pipeline) for the host CPU, or for `cpu`
-    (e.g. the baseline `x86-64`, where rounding becomes libm calls)."""
+    """A module of test functions compiled at `opt` (0: one -O0 step; 2: the IR
+    pipeline, then the code generator) by the production back end for `cpu`
+    (`host_target`), linked into a shared object and loaded into this process."""
 
     def __init__(self, text: str, opt: int, cpu: str | None = None):
-        init_llvm()
-        self.module = llvm.parse_assembly(text)
-        self.module.verify()
-        target = llvm.Target.from_default_triple()
-        if cpu is None:
-            cpu, features = llvm.get_host_cpu_name(), llvm.get_host_cpu_features().flatten()
-        else:
-            features = ""
-        self.tm = target.create_target_machine(cpu=cpu, features=features, opt=opt)
-        if opt:
-            optimize(self.module, self.tm, opt)
-        self.engine = llvm.create_mcjit_compiler(self.module, self.tm)
-        self.engine.finalize_object()
+        obj = backend.compile_ir(text, host_target(cpu), opt)
+        with tempfile.TemporaryDirectory(prefix="wasmaot-jit-") as tmp:
+            path = Path(tmp) / "jit.o"
+            path.write_bytes(obj)
+            # Loaded before the directory goes: the mapping outlives the file.
+            self.lib = ctypes.CDLL(str(toolchain.link_module_shared(path, Path(tmp) / "jit.so")))
 
     def address(self, name: str) -> int:
-        return self.engine.get_function_address(name)
+        return ctypes.cast(getattr(self.lib, name), ctypes.c_void_p).value
 
 
 _CTYPE = {"i32": ctypes.c_uint32, "i64": ctypes.c_uint64}
