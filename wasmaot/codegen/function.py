@@ -30,6 +30,7 @@ its block structure is tracked, so a dead `end` pops the right frame.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 
 from ..errors import UnsupportedFeature
 from ..wasm.instructions import validated_instructions
@@ -74,7 +75,8 @@ _CALL_OPCODES = frozenset(range(0x10, 0x16))
 # a loop run at every iteration and take registers there, and in a big function
 # they cost more than the frame at entry saves (measured: docs/notes/hot-loops.md).
 MAX_CHECKED_BLOCKS = 4
-_INDENTED = ("", " ")  # first characters of the lines that are not labels (blocks)
+# A phi's incoming edge from a block, `, %label ]`.
+_PHI_EDGE = re.compile(r", %([A-Za-z0-9_.]+) \]")
 _DIRECT_CALL = re.compile(r" @wasm_f(\d+)\(")
 
 
@@ -127,6 +129,17 @@ class Frame:
         return self.params if self.kind == "loop" else self.results
 
 
+def _find_all(text: str, word: str) -> list[int]:
+    """Where `word` starts in `text`, in order (str.find: a C search, where a
+    regular expression tries every position in Python's engine)."""
+    found = []
+    i = text.find(word)
+    while i >= 0:
+        found.append(i)
+        i = text.find(word, i + 1)
+    return found
+
+
 class FunctionEmitter:
     """Emits one wasm function (an `IRSink` for the lowering modules)."""
 
@@ -135,6 +148,7 @@ class FunctionEmitter:
         self.funcidx = funcidx
         self.functype = functype
         self.lines: list[str] = []
+        self.heads: list[int] = []  # the index in self.lines of every block's label
         self.stack: list[tuple] = []  # (llvm type, value)
         self.frames: list[Frame] = []
         self.n = 0
@@ -242,6 +256,7 @@ class FunctionEmitter:
     # --- blocks -----------------------------------------------------------
 
     def start_block(self, label: str) -> None:
+        self.heads.append(len(self.lines))
         self.lines.append(f"{label}:")
         self.cur = label
         if self.open_loops:
@@ -257,6 +272,7 @@ class FunctionEmitter:
         """Start a block whose only predecessor is the current block (the
         continuation of a conditional branch or an invoke): the values known for
         the locals dominate it and still hold there, so they are kept."""
+        self.heads.append(len(self.lines))
         self.lines.append(f"{label}:")
         self.cur = label
         if self.open_loops:
@@ -324,6 +340,10 @@ class FunctionEmitter:
 
     def ctx_field(self, name: str) -> str:
         """A vmctx field (pointers fixed for the instance's lifetime)."""
+        v = self.cached.get(("ctx", name))
+        if v is not None:  # the usual case (every access reads memory 0's base)
+            return v
+
         def address():
             offset = abi.VMCTX.offset(name)
             if offset == 0:
@@ -360,7 +380,7 @@ class FunctionEmitter:
         ft = self.functype
         params = ", ".join(["ptr %ctx"] + [f"{llvm_type(t)} %p{i}"
                                               for i, t in enumerate(ft.params)])
-        body = list(validated_instructions(r))  # decoded once, for the scan and the lowering
+        body = validated_instructions(r)  # decoded once, for the scan and the lowering
         if self.mod.options.opt_level > 0:
             self.wide_locals = address_locals(body, self.local_types)
         self.prologue()
@@ -493,8 +513,7 @@ class FunctionEmitter:
         that calls nothing needs no check if its frame is small (the margin holds
         it); a bigger one keeps a check at the entry, after its frame, so that
         the trap routine it may call has the margin to run in."""
-        blocks = self.blocks()
-        calling = [(label, at) for label, at, calls in blocks if calls]
+        calling, phis = self.calling_blocks()
         if not calling:  # a leaf: calls (makes_call) are read from the IR itself
             if self.has_small_frame():
                 return
@@ -502,34 +521,47 @@ class FunctionEmitter:
         elif len(calling) > MAX_CHECKED_BLOCKS or any(
                 label in self.loop_blocks for label, _ in calling):
             calling = [("entry", 0)]
-        renamed = {}
+        # A checked block's end moves to its second half, `label`.sc: so do the
+        # phis' edges from it (renamed first, while `phis` are still their indices).
+        renamed = {label: f"{label}.sc" for label, _ in calling}
+        lines = self.lines
+        for i in phis:
+            lines[i] = _PHI_EDGE.sub(lambda m: f", %{renamed.get(m.group(1), m.group(1))} ]", lines[i])
         for label, at in reversed(calling):  # from the end: indices stay valid
-            renamed[label] = f"{label}.sc"
-            self.lines[at:at] = self.stack_check(label)
-        # The blocks' ends moved to their second halves: so did the phi edges.
-        edge = re.compile(r", %([A-Za-z0-9_.]+) \]")
-        lines = self.lines
-        for i in [i for i, line in enumerate(lines) if " = phi " in line]:
-            lines[i] = edge.sub(lambda m: f", %{renamed.get(m.group(1), m.group(1))} ]", lines[i])
+            lines[at:at] = self.stack_check(label)
 
-    def blocks(self):
-        """(label, index of its first line after phis and landingpad, whether it
-        makes a call that is not a leaf's) for each basic block of self.lines."""
-        lines = self.lines
-        # Labels are the only lines not indented (and not blank: dropped stores).
-        heads = [i for i, line in enumerate(lines) if line[:1] not in _INDENTED]
-        bounds = [-1, *heads, len(lines)]
-        out = []
-        for k in range(len(bounds) - 1):
-            head, end = bounds[k], bounds[k + 1]
+    def calling_blocks(self) -> tuple[list, list]:
+        """(label, index of its first line after phis and landingpad) of each basic
+        block of self.lines that makes a call other than a leaf's (makes_call), in
+        order; and the indices of the phi lines.  The lines to read are found by
+        searching the function's text (str.find, in C) rather than by a pass over
+        every line in Python (lua: 11,000 blocks, 100,000 lines); the blocks are
+        where start_block and continue_block began them (self.heads)."""
+        lines, heads = self.lines, self.heads
+        text = "\n".join(lines)
+        found = _find_all(text, "call ")
+        if "invoke " in text:
+            found = sorted(found + _find_all(text, "invoke "))
+        calling = []
+        line, pos, known = 0, 0, -1  # known: the block last found calling
+        for start in found:
+            line += text.count("\n", pos, start)
+            pos = start
+            k = bisect_right(heads, line)  # heads[k - 1] is this block's label (k = 0: entry)
+            if k == known or not self.makes_call(lines[line]):
+                continue
+            known = k
+            head = heads[k - 1] if k else -1
             at = head + 1
-            while at < end and (" = phi " in lines[at] or " = landingpad " in lines[at]):
+            while " = phi " in lines[at] or " = landingpad " in lines[at]:
                 at += 1
-            body = lines[at:end]
-            text = "\n".join(body)  # most blocks call nothing: one search of their text
-            calls = ("call " in text or "invoke " in text) and any(map(self.makes_call, body))
-            out.append(("entry" if head < 0 else lines[head][:-1], at, calls))
-        return out
+            calling.append(("entry" if head < 0 else lines[head][:-1], at))
+        phis, line, pos = [], 0, 0
+        for start in _find_all(text, " = phi "):
+            line += text.count("\n", pos, start)
+            pos = start
+            phis.append(line)
+        return calling, phis
 
     def makes_call(self, line: str) -> bool:
         """Whether IR `line` calls something a stack check must precede: anything

@@ -86,10 +86,23 @@ def _value_handler(table: dict):
     def handler(fx, op, imms) -> None:
         lower, nparams, types = rows[op.name]
         stack = fx.stack
-        at = len(stack) - nparams
-        args = [v for _, v in stack[at:]]
-        del stack[at:]
-        stack.extend(zip(types, lower(fx, args, imms)))
+        # Most rows take one or two operands and give one result: pops and an
+        # append, not slices and a list comprehension (0.6 us a row, 7 % of
+        # lua's -O0 lowering).
+        if nparams == 2:
+            b = stack.pop()[1]
+            args = [stack.pop()[1], b]
+        elif nparams == 1:
+            args = [stack.pop()[1]]
+        else:
+            at = len(stack) - nparams
+            args = [v for _, v in stack[at:]]
+            del stack[at:]
+        results = lower(fx, args, imms)
+        if len(types) == 1:
+            stack.append((types[0], results[0]))
+        else:
+            stack.extend(zip(types, results))
     return handler
 
 
