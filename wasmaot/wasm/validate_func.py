@@ -126,6 +126,8 @@ class FuncValidator:
         return actual
 
     def pop_vals(self, types) -> list:
+        if len(types) < 2:  # most block ends and calls: no list comprehension
+            return [self.pop_val(types[0])] if types else []
         popped = [self.pop_val(t) for t in reversed(types)]
         popped.reverse()
         return popped
