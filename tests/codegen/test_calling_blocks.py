@@ -78,3 +78,17 @@ def test_calling_blocks_are_those_a_line_by_line_scan_finds(monkeypatch, opt_lev
     assert len(found) == 7
     assert any(calling for calling, _ in found) and any(phis for _, phis in found)
     assert ".sc:" in ir and " = landingpad " in ir  # checks placed; a landing pad met
+
+
+def test_a_lowered_line_with_a_newline_is_refused_not_misplaced(monkeypatch):
+    """calling_blocks finds lines by counting newlines in the function's text: a
+    lowering that put two lines in one would shift every later check."""
+    real = function.FunctionEmitter.place_stack_checks
+
+    def two_lines_in_one(fx):
+        fx.lines.append("  %x1 = add i32 0, 0\n  %x2 = add i32 0, 0")
+        real(fx)
+
+    monkeypatch.setattr(function.FunctionEmitter, "place_stack_checks", two_lines_in_one)
+    with pytest.raises(AssertionError, match="a lowered IR line holds a newline"):
+        compiled_text(MODULE, opt_level=0)

@@ -539,6 +539,8 @@ class FunctionEmitter:
         where start_block and continue_block began them (self.heads)."""
         lines, heads = self.lines, self.heads
         text = "\n".join(lines)
+        if text.count("\n") != len(lines) - 1:  # the line numbers below would be wrong
+            raise AssertionError(f"function {self.funcidx}: a lowered IR line holds a newline")
         found = _find_all(text, "call ")
         if "invoke " in text:
             found = sorted(found + _find_all(text, "invoke "))
