@@ -3,7 +3,8 @@
 `runtime_function` wraps each instruction's IR (from `numeric.lower`) in a
 C-callable function; `Jit` compiles a whole batch as wasmaot compiles a module
 (driver/llvm.py `compile_ir`: zig's clang, the production LLVM and its steps),
-links it into a shared object and loads it; the tests call it through ctypes.  `Reference` runs the same instruction in wasmtime.  Values cross both
+links it into a shared object and loads it; the tests call it through ctypes.
+`Reference` runs the same instruction in wasmtime.  Values cross both
 boundaries as unsigned bit patterns, so NaN payloads are never touched by
 Python floats.  `mismatch` decides whether two outcomes agree under the spec.
 """

@@ -129,13 +129,17 @@ class Frame:
         return self.params if self.kind == "loop" else self.results
 
 
-def _find_all(text: str, word: str) -> list[int]:
-    """Where `word` starts in `text`, in order (str.find: a C search, where a
-    regular expression tries every position in Python's engine)."""
+def _lines_with(text: str, word: str) -> list[int]:
+    """The line number of each occurrence of `word` in `text`, in order: found by
+    str.find and counted newlines (searches in C; a regular expression tries every
+    position in Python's engine)."""
     found = []
+    line, pos = 0, 0
     i = text.find(word)
     while i >= 0:
-        found.append(i)
+        line += text.count("\n", pos, i)
+        pos = i
+        found.append(line)
         i = text.find(word, i + 1)
     return found
 
@@ -340,7 +344,8 @@ class FunctionEmitter:
 
     def ctx_field(self, name: str) -> str:
         """A vmctx field (pointers fixed for the instance's lifetime)."""
-        v = self.cached.get(("ctx", name))
+        key = ("ctx", name)
+        v = self.cached.get(key)
         if v is not None:  # the usual case (every access reads memory 0's base)
             return v
 
@@ -350,7 +355,7 @@ class FunctionEmitter:
                 return [], "%ctx"
             p = self.tmp()
             return [f"{p} = getelementptr inbounds i8, ptr %ctx, i64 {offset}"], p
-        return self.invariant_load(("ctx", name), address)
+        return self.invariant_load(key, address)
 
     def ctx_array_item(self, field_name: str, index: int) -> str:
         """vmctx->field[index] for an array of pointers (memories, tables, globals)."""
@@ -541,14 +546,12 @@ class FunctionEmitter:
         text = "\n".join(lines)
         if text.count("\n") != len(lines) - 1:  # the line numbers below would be wrong
             raise AssertionError(f"function {self.funcidx}: a lowered IR line holds a newline")
-        found = _find_all(text, "call ")
+        found = _lines_with(text, "call ")
         if "invoke " in text:
-            found = sorted(found + _find_all(text, "invoke "))
+            found = sorted(found + _lines_with(text, "invoke "))
         calling = []
-        line, pos, known = 0, 0, -1  # known: the block last found calling
-        for start in found:
-            line += text.count("\n", pos, start)
-            pos = start
+        known = -1  # the block last found calling
+        for line in found:
             k = bisect_right(heads, line)  # heads[k - 1] is this block's label (k = 0: entry)
             if k == known or not self.makes_call(lines[line]):
                 continue
@@ -558,12 +561,7 @@ class FunctionEmitter:
             while " = phi " in lines[at] or " = landingpad " in lines[at]:
                 at += 1
             calling.append(("entry" if head < 0 else lines[head][:-1], at))
-        phis, line, pos = [], 0, 0
-        for start in _find_all(text, " = phi "):
-            line += text.count("\n", pos, start)
-            pos = start
-            phis.append(line)
-        return calling, phis
+        return calling, _lines_with(text, " = phi ")
 
     def makes_call(self, line: str) -> bool:
         """Whether IR `line` calls something a stack check must precede: anything
