@@ -258,8 +258,8 @@ def _timeout_ns(text: str | None) -> int:
                    "1m); WASMAOT_TIMEOUT may change it at run time.")
 @click.option("--deterministic", is_flag=True, help=_DETERMINISTIC_HELP)
 @click.option("--no-cache", "no_cache", is_flag=True,
-              help="Compile everything again: reuse no object or executable that an earlier "
-                   "build of a large module left in the cache.")
+              help="Compile everything again: reuse no executable or object that an earlier "
+                   "build left in the cache.")
 @click.option("-q", "--quiet", is_flag=True, help=_QUIET_HELP)
 @click.pass_obj
 def build(reporter: _Reporter, file: str, output: str, target, opt_level, dirs, ro_dirs, env,

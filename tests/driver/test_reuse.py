@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import random
+import subprocess
 import sys
 from pathlib import Path
 
@@ -44,11 +45,18 @@ def _module(sizes: list[int], edited: int | None = None) -> bytes:
 
 
 @pytest.fixture
-def store(tmp_path, monkeypatch):
-    """The reuse stores in a directory of this test's, and every module remembered."""
+def own_cache(tmp_path, monkeypatch):
+    """The reuse stores in a directory of this test's."""
     monkeypatch.setattr(reuse, "cache_dir", lambda: str(tmp_path / "cache"))
-    monkeypatch.setattr(reuse, "REMEMBER_CODE_BYTES", 0)
     return tmp_path / "cache"
+
+
+@pytest.fixture
+def store(own_cache, monkeypatch):
+    """The reuse stores in a directory of this test's, and the objects of every
+    module remembered."""
+    monkeypatch.setattr(reuse, "REMEMBER_CODE_BYTES", 0)
+    return own_cache
 
 
 def _partitions(data: bytes, chunk: int) -> list[tuple[int, ...]]:
@@ -119,20 +127,23 @@ def test_nothing_is_remembered_without_reuse_or_for_small_modules(store, monkeyp
 WAT = b'(module (func (export "_start")) (memory 1) (data (i32.const 0) "x"))'
 
 
-def test_an_unchanged_rebuild_copies_the_executable_without_compiling(store, tmp_path,
+def test_an_unchanged_rebuild_copies_the_executable_without_compiling(own_cache, tmp_path,
                                                                        monkeypatch):
+    """Whatever the module's size: this one has a few bytes of code (its objects are
+    not remembered, they are cheap to make again)."""
     from wasmaot.driver.wat import wat_to_wasm
 
     src = tmp_path / "m.wat"
     src.write_bytes(WAT)
     data = wat_to_wasm(src)
     first = build(data, tmp_path / "first", BuildOptions()).read_bytes()
-    assert len(list((store / reuse.BUILDS).iterdir())) == 1
+    assert len(list((own_cache / reuse.BUILDS).iterdir())) == 1
+    assert not (own_cache / reuse.OBJECTS).exists()
 
     def no_compiling(_data):
         raise AssertionError("compiled again")
 
-    monkeypatch.setattr(build_cmd, "frontend", no_compiling)
+    monkeypatch.setattr(compile_mod, "frontend", no_compiling)
     again = build(data, tmp_path / "again", BuildOptions())
     assert again.read_bytes() == first and again.stat().st_mode & 0o777 == 0o755
     # Every option the executable depends on is in the key: these compile again.
@@ -171,3 +182,35 @@ def test_a_cache_that_cannot_be_written_is_no_error(tmp_path, monkeypatch):
     monkeypatch.setattr(reuse, "cache_dir", lambda: str(blocker))
     reuse.save(reuse.OBJECTS, "k", b"x")
     assert reuse.load(reuse.OBJECTS, "k") is None
+
+
+HIT_PROBE = """
+import sys
+from wasmaot.commands.build import BuildOptions, build
+from wasmaot.driver import reuse
+reuse.cache_dir = lambda: sys.argv[2]
+build(sys.stdin.buffer.read(), sys.argv[1], BuildOptions())
+print(" ".join(sorted(m for m in sys.modules if m.startswith("wasmaot."))))
+"""
+
+
+def test_an_unchanged_rebuild_imports_no_compile_pipeline(tmp_path):
+    """The remembered executable is found before decoding, lowering or linking is
+    imported (they were most of a small rebuild's time); the second process must
+    not load them."""
+    from wasmaot.driver.wat import wat_to_wasm
+
+    src = tmp_path / "m.wat"
+    src.write_bytes(WAT)
+    data = wat_to_wasm(src)
+    loaded = []
+    for out in ("first", "again"):
+        done = subprocess.run([sys.executable, "-c", HIT_PROBE, str(tmp_path / out),
+                               str(tmp_path / "cache")], input=data, capture_output=True,
+                              check=True)
+        loaded.append(set(done.stdout.decode().split()))
+    pipeline = {"wasmaot.driver.compile", "wasmaot.wasm.decoder", "wasmaot.codegen.module",
+                "wasmaot.driver.build_config", "wasmaot.driver.link"}
+    assert pipeline <= loaded[0]  # the probe sees what a build imports
+    assert not pipeline & loaded[1], pipeline & loaded[1]
+    assert (tmp_path / "again").read_bytes() == (tmp_path / "first").read_bytes()

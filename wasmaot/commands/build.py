@@ -11,8 +11,6 @@ partial file and never replaces an existing one.
 
 from __future__ import annotations
 
-import gc
-import hashlib
 import json
 import os
 import tempfile
@@ -21,13 +19,16 @@ from pathlib import Path
 
 from .. import __version__
 from ..errors import LinkError, ToolchainError
-from ..driver import build_config, link, llvm, reuse, wasi
-from ..driver.cache import compiler_fingerprint, digest
-from ..driver.compile import CompileRequest, code_size, compile_module, frontend
+from ..driver import llvm, reuse
+from ..driver.cache import compiler_fingerprint, digest, sha256
 from ..driver.cpu import CpuChoice
 from ..driver.grants import Grant, check_count, env_grant, listen_grant, manifest_value
 from ..driver.targets import code_target
-from ..driver.toolchain import UNWIND_LIBS, compile_object, link_static, runtime_build, zig_version
+from ..driver.toolchain import zig_version
+
+# The compile pipeline (decoding, lowering, the build configuration, linking) is
+# imported by `_compile_and_link` only: an unchanged rebuild copies the remembered
+# executable, and importing the pipeline would be most of its time.
 
 MANIFEST_SECTION = ".wasmaot.manifest"
 
@@ -52,8 +53,8 @@ class BuildOptions:
     interruptible: bool = False
     timeout_ns: int = 0
     deterministic: bool = False  # --deterministic (CodegenOptions.deterministic)
-    # Reuse the objects and executables of earlier builds of large modules
-    # (driver/reuse.py); --no-cache builds everything again.
+    # Reuse the executables of earlier builds, and the objects of earlier builds of
+    # large modules (driver/reuse.py); --no-cache builds everything again.
     cache: bool = True
     extra: dict = field(default_factory=dict)
 
@@ -75,6 +76,8 @@ def _bind_imports(module, ctx, link_files: tuple) -> tuple:
     """(module, name, C symbol) for every import, and the (where, symbol,
     functype) of those the --link files must define; LinkError listing every
     import that cannot be bound."""
+    from ..driver import link, wasi
+
     table = wasi.functions()
     bound, problems, custom = [], [], []
     for imp in module.imports:
@@ -118,7 +121,7 @@ def manifest_for(data: bytes, opts: BuildOptions, cpu: CpuChoice | None = None) 
         flags["deterministic"] = True
     return json.dumps({
         "wasmaot": __version__,
-        "module_sha256": hashlib.sha256(data).hexdigest(),
+        "module_sha256": sha256(data).hexdigest(),
         "target": opts.target,
         "flags": flags,
         # The --cpu level and the CPU features the executable checks when it starts.
@@ -134,7 +137,6 @@ def manifest_for(data: bytes, opts: BuildOptions, cpu: CpuChoice | None = None) 
 def build(data: bytes, output: str | os.PathLike, opts: BuildOptions, *,
           progress=None) -> Path:
     """`progress`: compile_module's callback (commands/progress.py shows it)."""
-    target = code_target(opts.target).toolchain("musl")  # executables link musl statically
     output = Path(output)
     out_dir = output.resolve().parent
     if not out_dir.is_dir():  # before any work: a doomed build should fail fast
@@ -144,6 +146,22 @@ def build(data: bytes, output: str | os.PathLike, opts: BuildOptions, *,
     remembered = reuse.load(reuse.BUILDS, key) if key else None
     if remembered is not None:
         return _write_atomically(remembered, output, mode=0o755)
+    if opts.emit != "exe":
+        return _write_atomically(_compile_and_link(data, output, opts, cpu, progress), output,
+                                 mode=0o644)
+    exe = _compile_and_link(data, output, opts, cpu, progress)
+    if key:
+        reuse.save(reuse.BUILDS, key, exe)
+    return _write_atomically(exe, output, mode=0o755)
+
+
+def _compile_and_link(data: bytes, output: Path, opts: BuildOptions, cpu: CpuChoice,
+                      progress) -> bytes:
+    """The executable's bytes (with --emit, the object, IR or assembly)."""
+    import gc
+
+    from ..driver.compile import CompileRequest, compile_module, frontend
+
     module, ctx = frontend(data)
     # The decoded module lives until the process ends (a command builds once): keep the
     # cyclic collector from traversing its objects (100,000 segments) at every collection.
@@ -157,7 +175,18 @@ def build(data: bytes, output: str | os.PathLike, opts: BuildOptions, *,
     objects, _ = compile_module(data, req, module=module, ctx=ctx, split=opts.emit == "exe",
                                 progress=progress)
     if opts.emit != "exe":
-        return _write_atomically(b"".join(objects), Path(output), mode=0o644)
+        return b"".join(objects)
+    return _link(data, output, objects, custom, opts, cpu)
+
+
+def _link(data: bytes, output: Path, objects: list, custom: list, opts: BuildOptions,
+          cpu: CpuChoice) -> bytes:
+    """The static executable of the module's `objects`, the --link files (defining
+    the `custom` imports), the build configuration and the runtime."""
+    from ..driver import build_config, link
+    from ..driver.toolchain import UNWIND_LIBS, compile_object, link_static, runtime_build
+
+    target = code_target(opts.target).toolchain("musl")  # executables link musl statically
     runtime = runtime_build(target)
     with tempfile.TemporaryDirectory(prefix="wasmaot-build-") as tmp:
         tmpdir = Path(tmp)
@@ -186,10 +215,7 @@ def build(data: bytes, output: str | os.PathLike, opts: BuildOptions, *,
         link_static(target, linked.name, [*inputs, str(runtime.archive)],
                     flags + (("-s",) if opts.strip else ()),
                     f"linking {output.name} for {opts.target}", tmpdir)
-        exe = linked.read_bytes()
-    if key and code_size(module) >= reuse.REMEMBER_CODE_BYTES:
-        reuse.save(reuse.BUILDS, key, exe)
-    return _write_atomically(exe, output, mode=0o755)
+        return linked.read_bytes()
 
 
 def _build_key(data: bytes, opts: BuildOptions, cpu: CpuChoice) -> str | None:

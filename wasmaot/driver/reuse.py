@@ -1,17 +1,18 @@
 """Reusing compiled work across builds: objects by their IR, executables by their inputs.
 
-Large modules are what take long to build, so only they are remembered (a build of a
-module with at least `REMEMBER_CODE_BYTES` of code).  Two stores, both under the cache
-directory (driver/cache.py):
+Two stores, both under the cache directory (driver/cache.py):
 
 - objects: a partition's object file, keyed by its LLVM IR text, the target machine,
   the optimization level, the tier, the LLVM in use and wasmaot's own fingerprint.
   The IR is everything LLVM is given, so a hit is the object LLVM would make again,
   byte for byte; a rebuild of a module that differs in some functions compiles only
   the partitions whose IR changed (codegen/partition.py keeps partitions stable).
-- builds: an executable, keyed by the module's bytes, every build option and the
-  toolchain, so that an unchanged rebuild only copies it.  Builds with --link files
-  are not remembered (a C file's headers are inputs the key cannot see).
+  Only for modules with at least `REMEMBER_CODE_BYTES` of code: a smaller one
+  rebuilds after an edit in well under a second.
+- builds: an executable of any module, keyed by the module's bytes, every build
+  option and the toolchain, so that an unchanged rebuild only copies it.  Builds
+  with --link files are not remembered (a C file's headers are inputs the key
+  cannot see).
 
 Each store is bounded: when a write takes it past `MAX_STORE_BYTES`, the entries
 used longest ago (a hit refreshes an entry's time) are deleted down to three
