@@ -146,13 +146,10 @@ def build(data: bytes, output: str | os.PathLike, opts: BuildOptions, *,
     remembered = reuse.load(reuse.BUILDS, key) if key else None
     if remembered is not None:
         return _write_atomically(remembered, output, mode=0o755)
-    if opts.emit != "exe":
-        return _write_atomically(_compile_and_link(data, output, opts, cpu, progress), output,
-                                 mode=0o644)
-    exe = _compile_and_link(data, output, opts, cpu, progress)
-    if key:
-        reuse.save(reuse.BUILDS, key, exe)
-    return _write_atomically(exe, output, mode=0o755)
+    content = _compile_and_link(data, output, opts, cpu, progress)
+    if key:  # only executables have one
+        reuse.save(reuse.BUILDS, key, content)
+    return _write_atomically(content, output, mode=0o755 if opts.emit == "exe" else 0o644)
 
 
 def _compile_and_link(data: bytes, output: Path, opts: BuildOptions, cpu: CpuChoice,
