@@ -1,22 +1,29 @@
-"""Only functions that a funcref record or a return_call* can reach are `tailcc`.
+"""Only functions that a return_call* can reach, or a funcref record that may cross
+modules, are `tailcc`.
 
 On x86-64 a tailcc callee pops its (16n+8-byte padded) argument area: every call,
 even one with no stack argument, was `ret $8` in the callee and `sub $8, %rsp` in
 the caller after it.  Lua and SQLite make millions of direct calls to functions
-that no record can reach; those are `fastcc` now (module.py call_conv).  These
-tests pin which functions get which convention, and that calls of both kinds, and
-return_call chains, still run.
+that no record can reach; those are `fastcc` now (module.py call_conv).  In an
+executable (its module alone in the process) records are `fastcc` too, unless the
+module has a return_call* (module.py record_conv).  These tests pin which functions
+get which convention, and that calls of both kinds, and return_call chains, still run.
 """
 
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 
 import pytest
 from wat_compile import compiled_text
 
 import wasmaot.api as wa
+from wasmaot.commands.build import BuildOptions, build
 from wasmaot.driver.wat import wat_bytes_to_wasm
+
+QEMU = shutil.which("qemu-aarch64-static")
 
 # $internal: only called directly.  $exported, $in_table, $by_ref_func, $start: a
 # record reaches each of them.
@@ -33,8 +40,8 @@ MODULE = """(module
   (start $start))"""
 
 
-def _conventions(wat: str, opt_level: int) -> dict[int, str]:
-    ir = compiled_text(wat, opt_level=opt_level)
+def _conventions(wat: str, opt_level: int, **request) -> dict[int, str]:
+    ir = compiled_text(wat, opt_level=opt_level, **request)
     return {int(m.group(2)): m.group(1)
             for m in re.finditer(r"^define \w+ (\w+) [^@]*@wasm_f(\d+)\(", ir, re.M)}
 
@@ -83,3 +90,52 @@ def test_calls_of_both_conventions_run(opt_level):
       (func (export "go") (param i32) (result i64) (call $count (local.get 0) (i64.const 0))))"""),
         opt_level=opt_level).instantiate()
     assert tail.exports["go"](1_000_000) == 1_000_000
+
+
+# An executable's module: an import called directly and through the table, defined
+# functions through the table and a typed funcref, the entry thunk of _start.
+EXE = """(module
+  (type $write (func (param i32 i32 i32 i32) (result i32)))
+  (type $ii (func (param i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (type $write)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "ok\\n")
+  (table 3 funcref) (elem (i32.const 0) $fd_write $inc $dbl)
+  (elem declare func $dbl)
+  (func $inc (type $ii) (i32.add (local.get 0) (i32.const 1)))
+  (func $dbl (type $ii) (i32.mul (local.get 0) (i32.const 2)))
+  (func (export "_start")
+    (i32.store (i32.const 0) (i32.const 16)) (i32.store (i32.const 4) (i32.const 3))
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+    (drop (call_indirect (type $write) (i32.const 1) (i32.const 0) (i32.const 1)
+                                       (i32.const 8) (i32.const 0)))
+    (call $exit (call_ref $ii (call_indirect (type $ii) (i32.const 20) (i32.const 1))
+                              (ref.func $dbl)))))"""
+
+
+@pytest.mark.parametrize("opt_level", [0, 2])
+def test_an_executables_records_are_fastcc_without_return_call(opt_level):
+    ir = compiled_text(EXE, opt_level=opt_level, standalone=True)
+    assert set(_conventions(EXE, opt_level, standalone=True).values()) == {"fastcc"}
+    assert "tailcc" not in ir  # adapters, entry thunks, every call through a record
+    adapters = re.findall(r"^define internal (\w+) .*@wasmaot_(?:native_f|host_t)\d+\(", ir, re.M)
+    assert adapters and set(adapters) == {"fastcc"}  # an import's record leads to one
+    assert re.search(r"notail call fastcc \w+ %code\(", ir)  # the entry thunk
+    # The same module for the embedding API: records may cross modules.
+    assert _conventions(EXE, opt_level) == {2: "tailcc", 3: "tailcc", 4: "tailcc"}
+    with_tail = EXE.replace("(elem declare func $dbl)",
+                            "(elem declare func $dbl) (func $t (result i32) (return_call $inc (i32.const 0)))")
+    assert set(_conventions(with_tail, opt_level, standalone=True).values()) == {"tailcc"}
+
+
+@pytest.mark.parametrize("target", ["x86_64-linux", "aarch64-linux"])
+@pytest.mark.parametrize("opt_level", [0, 2])
+def test_an_executable_calls_through_fastcc_records(tmp_path, target, opt_level):
+    if target == "aarch64-linux":
+        assert QEMU, "qemu-aarch64-static is missing: make test installs it (qemu-user-static)"
+    exe = build(wat_bytes_to_wasm(EXE.encode()), tmp_path / "exe",
+                BuildOptions(target=target, opt_level=opt_level, cache=False))
+    prefix = [QEMU] if target == "aarch64-linux" else []
+    proc = subprocess.run([*prefix, str(exe)], capture_output=True, timeout=60, check=False)
+    assert (proc.returncode, proc.stdout) == (42, b"ok\nok\n"), proc.stderr

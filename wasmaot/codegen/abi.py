@@ -11,7 +11,9 @@ Conventions of generated code:
 
 * Every wasm function that a funcref record can reach (and every one, in a module
   with a return_call*) is `tailcc`; the others, reached only by a direct call of
-  their own module, are `fastcc` (codegen/module.py call_conv).  All take the
+  their own module, are `fastcc` (codegen/module.py call_conv).  In an executable
+  (its module alone in the process) without return_call*, every function and every
+  call through a record is `fastcc` (module.py record_conv).  All take the
   instance's `wasmaot_vmctx*` first, then their wasm parameters; each returns
   `void`, its one result, or an LLVM struct of its results.  Value types: i32, i64, f32 (`float`), f64
   (`double`), references as pointers (funcref: `wasmaot_funcref*`, externref:
@@ -139,7 +141,8 @@ TABLE = Struct("wasmaot_table", (
 ), "A table of references (wasmaot_funcref* or externref pointers; NULL is null).")
 
 FUNCREF = Struct("wasmaot_funcref", (
-    _f("code", "void *", "the function's code (tailcc, vmctx first)"),
+    _f("code", "void *", "the function's code (vmctx first; tailcc, or fastcc in an "
+                         "executable: codegen/module.py record_conv)"),
     _f("vmctx", "struct wasmaot_vmctx *", "the instance the code runs in (or a host record)"),
     _f("type_id", "uint64_t", "canonical id of the function's type, for call_indirect"),
 ), "A function reference: what `ref.func`, tables and imports hold.")

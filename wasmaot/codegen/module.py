@@ -215,6 +215,7 @@ class ModuleEmitter:
         self.linkage = "internal"
         self.local_funcs: set[int] = set()
         self.external_funcs: set[int] = set()
+        self.record_conv = self._record_conv()
         self._tailcc_funcs = self._functions_needing_tailcc()
         self._sealed: dict[int, SealedTable] | None = None  # sealed.py, on first use
         self._dispatch_arrays: dict[tuple, str] = {}  # (table, canonical type) -> @array
@@ -226,6 +227,20 @@ class ModuleEmitter:
 
     def func_symbol(self, funcidx: int) -> str:
         return f"wasm_f{funcidx}"
+
+    def _record_conv(self) -> str:
+        """The calling convention of every call through a funcref record, and so of
+        every function a record can reach.  `tailcc` where a record may cross
+        modules (the embedding API shares tables and funcrefs between instances
+        of several modules, each compiled alone) or a return_call* may go through
+        one.  An executable's module is the only one in its process, and every
+        call of a record's code is in its own IR (call_indirect, call_ref, calls of
+        imports, the entry thunks the runtime starts it through: C cannot call a
+        tailcc or fastcc function), so without return_call* records are `fastcc`
+        too, which pops no argument area (`ret $8` and `sub $8, %rsp` on x86-64)."""
+        if self.options.standalone and self.ctx.return_calls is False:
+            return "fastcc"
+        return "tailcc"
 
     def _functions_needing_tailcc(self) -> set[int] | None:
         """The defined functions that must be `tailcc` (None: all of them).
@@ -245,6 +260,8 @@ class ModuleEmitter:
         its callee's definition always agree."""
         if self.ctx.return_calls is not False:  # some, or bodies not validated yet
             return None
+        if self.record_conv == "fastcc":
+            return set()
         needed = set(self.ctx.refs)
         if self.module.start is not None:
             needed.add(self.module.start)
@@ -575,10 +592,10 @@ class ModuleEmitter:
             if self.unwinds:
                 # An exception no handler caught ends the activation (the runtime's
                 # EXCEPTION status), never unwinding the embedder's frames.
-                call = (f"invoke tailcc {ret} %code(ptr %ctx{''.join(args)}) "
+                call = (f"invoke {self.record_conv} {ret} %code(ptr %ctx{''.join(args)}) "
                         f"to label %done unwind label %escaped")
             else:
-                call = f"notail call tailcc {ret} %code(ptr %ctx{''.join(args)})"
+                call = f"notail call {self.record_conv} {ret} %code(ptr %ctx{''.join(args)})"
             lines.append(f"  {call}" if ret == "void" else f"  %r = {call}")
             if self.unwinds:
                 lines.append("done:")
@@ -616,7 +633,7 @@ class ModuleEmitter:
         return None
 
     def _native_adapters(self) -> list:
-        """One tailcc adapter per import bound to a C function: wasm calls it
+        """One adapter (record_conv) per import bound to a C function: wasm calls it
         with the importer's own vmctx, it calls the C function (C calling
         convention) with the same arguments."""
         out = []
@@ -640,7 +657,8 @@ class ModuleEmitter:
                 call = f"notail call {ret} @{symbol}(ptr %ctx{args})"
                 body = (f"  {call}\n  ret void" if ret == "void"
                         else f"  %r = {call}\n  ret {ret} %r")
-                out.append(f"define internal tailcc {ret} @wasmaot_native_f{funcidx}(ptr %ctx{params}) "
+                out.append(f"define internal {self.record_conv} {ret} "
+                           f"@wasmaot_native_f{funcidx}(ptr %ctx{params}) "
                            f"#0 {{\nentry:\n{body}\n}}")
             funcidx += 1
         return out
@@ -658,7 +676,7 @@ class ModuleEmitter:
             ret = self.return_type(ft.results)
             nargs = max(1, len(ft.params))
             nres = max(1, len(ft.results))
-            lines = [f"define internal tailcc {ret} @wasmaot_host_t{typeidx}(ptr %host{params}) "
+            lines = [f"define internal {self.record_conv} {ret} @wasmaot_host_t{typeidx}(ptr %host{params}) "
                      f"#0 {{", "entry:",
                      f"  %args = alloca [{nargs * abi.VALUE_SIZE} x i8], align 16",
                      f"  %res = alloca [{nres * abi.VALUE_SIZE} x i8], align 16"]

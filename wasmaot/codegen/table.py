@@ -151,7 +151,9 @@ def _push_results(fx, functype, result: str) -> None:
 
 
 def _emit_call(fx, functype, callee: str, callee_ctx: str, *, tail: bool,
-               conv: str = "tailcc") -> None:
+               conv: str | None = None) -> None:
+    """A call of `callee`: by default through a record (ModuleEmitter.record_conv)."""
+    conv = conv or fx.mod.record_conv
     args = _args(fx, functype)
     ret = fx.mod.return_type(functype.results)
     # `notail`: LLVM must not turn wasm recursion into a loop (that would hang
