@@ -23,6 +23,7 @@ from wasmaot.commands.build import BuildOptions, build
 from wasmaot.driver import reuse
 from wasmaot.driver.compile import CompileRequest, compile_module, frontend
 from wasmaot.driver.grants import Grant
+from wasmaot.driver.wat import wat_bytes_to_wasm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 import shapes  # noqa: E402  (bench/shapes.py: the module generators)
@@ -131,11 +132,7 @@ def test_an_unchanged_rebuild_copies_the_executable_without_compiling(own_cache,
                                                                        monkeypatch):
     """Whatever the module's size: this one has a few bytes of code (its objects are
     not remembered, they are cheap to make again)."""
-    from wasmaot.driver.wat import wat_to_wasm
-
-    src = tmp_path / "m.wat"
-    src.write_bytes(WAT)
-    data = wat_to_wasm(src)
+    data = wat_bytes_to_wasm(WAT)
     first = build(data, tmp_path / "first", BuildOptions()).read_bytes()
     assert len(list((own_cache / reuse.BUILDS).iterdir())) == 1
     assert not (own_cache / reuse.OBJECTS).exists()
@@ -198,11 +195,7 @@ def test_an_unchanged_rebuild_imports_no_compile_pipeline(tmp_path):
     """The remembered executable is found before decoding, lowering or linking is
     imported (they were most of a small rebuild's time); the second process must
     not load them."""
-    from wasmaot.driver.wat import wat_to_wasm
-
-    src = tmp_path / "m.wat"
-    src.write_bytes(WAT)
-    data = wat_to_wasm(src)
+    data = wat_bytes_to_wasm(WAT)
     loaded = []
     for out in ("first", "again"):
         done = subprocess.run([sys.executable, "-c", HIT_PROBE, str(tmp_path / out),
