@@ -85,19 +85,24 @@ class TestExecutable:
     @classmethod
     def build(cls, script: dict, base: Path, target: str, opt_level: int,
               explicit_bounds_checks: bool = False, cpu: str = "default",
-              deterministic: bool = False) -> TestExecutable:
+              deterministic: bool = False, standalone: bool = False) -> TestExecutable:
+        """`standalone`: compile the script's module as an executable's (CodegenOptions
+        .standalone: fastcc records, `nounwind` without tags).  Only for a script with
+        exactly one module: the modules of one executable call each other's records
+        (imports, shared tables), and a record compiled alone in its process may not
+        be called from another module's code."""
+        names = _module_files(script)
+        assert not standalone or len(names) == 1, \
+            f"standalone needs a script with one module, not {len(names)}"
         # An unknown name or --cpu level, or no qemu, fails before any work.
         choice = llvm.cpu_choice(code_target(target), cpu)
         prefix = qemu_for(target)
         compiled: dict[str, _Compiled] = {}
         objects: list[bytes] = []
-        for cmd in script["commands"]:
-            name = cmd.get("filename")
-            if cmd["type"] not in MODULE_COMMANDS or name is None or name in compiled:
-                continue
+        for name in names:
             req = CompileRequest(target, opt_level, explicit_bounds_checks, cpu=cpu,
                                  descriptor_symbol=f"wasmaot_wast_m{len(objects)}",
-                                 deterministic=deterministic)
+                                 deterministic=deterministic, standalone=standalone)
             compiled[name] = _compile_one(base / name, req, len(objects), objects)
         path = _link(objects, base, target, choice)
         return cls([*prefix, str(path)], compiled)
@@ -201,6 +206,15 @@ class TestExecutable:
                 self.proc.wait()
         self.proc.stdout.close()
         self.proc.stderr.close()
+
+
+def _module_files(script: dict) -> list[str]:
+    """The files of the modules `script` compiles, each once, in script order."""
+    names: dict[str, None] = {}
+    for cmd in script["commands"]:
+        if cmd["type"] in MODULE_COMMANDS and cmd.get("filename") is not None:
+            names[cmd["filename"]] = None
+    return list(names)
 
 
 def _compile_one(path: Path, req: CompileRequest, index: int, objects: list) -> _Compiled:
