@@ -5,13 +5,14 @@ replaced (tools/diff_farm)."""
 from __future__ import annotations
 
 import random
+import re
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from tools.diff_farm import farm, harness, known, shrink
-from tools.diff_farm.configs import PRESETS, merge_flags
+from tools.diff_farm.configs import DEFAULT_CONFIGS, PRESETS, merge_flags
 from tools.diff_farm.harness import Case, Result, Variant
 
 
@@ -41,10 +42,13 @@ def test_smith_accepts_every_presets_flags(name):
 
 
 def test_variant_names_round_trip():
-    for name in ("x86_64-O0", "x86_64-O2", "aarch64-O2", "x86_64-O2-explicit"):
+    for name in ("x86_64-O0", "x86_64-O2", "aarch64-O2", "x86_64-O2-explicit", "x86_64-O0-exe",
+                 "x86_64-O2-explicit-exe"):
         assert Variant.parse(name).name == name
-    with pytest.raises(ValueError):
-        Variant.parse("x86_64-O9")
+    for bad in ("x86_64-O9", "x86_64-O2-exe-explicit", "x86_64-O2-exe-exe", "x86_64-O2-native"):
+        with pytest.raises(ValueError):
+            Variant.parse(bad)
+    assert Variant.parse("x86_64-O2").in_process and not Variant.parse("x86_64-O2-exe").in_process
 
 
 class _LyingSide:
@@ -132,6 +136,89 @@ def test_an_aarch64_executable_reports_memory_tables_and_globals_as_wasmtime(tmp
                               tmp_path)
     assert [(r.status, r.reason) for r in report.results] == [("ok", "")]
     assert report.results[0].calls == 4 and report.results[0].returned >= 1
+
+
+# --- the executable variants: the module compiled as an executable's ---------------------
+
+
+def test_an_exe_variant_runs_a_smith_case_natively_and_agrees(tmp_path):
+    """no-imports seed 4: a memory and a table, 19 of 24 calls return, the others trap
+    (`unreachable`, and a guard-page fault that must siglongjmp through `nounwind`
+    frames).  Natively the memory is compared after every call."""
+    for name in farm.EXE_VARIANTS:
+        variant = Variant.parse(name)
+        assert harness.MEMORY_ALWAYS in harness.side_caps(variant)
+        report = harness.run_case(Case("no-imports", 4), [variant], workdir=tmp_path)
+        (r,) = report.results
+        assert (r.variant, r.status, r.reason) == (name, "ok", "")
+        assert r.calls == 24 and r.returned == 19 and r.traps
+
+
+SEVEN_ARGS = """(module
+  (type $seven (func (param i32 i64 i32 i64 i32 i64 i32) (result i64)))
+  (memory (export "m") 1 1)
+  (table 1 funcref) (elem (i32.const 0) $sum)
+  (func $sum (export "sum") (type $seven)
+    (i64.store (i32.const 8) (local.get 5))
+    (i64.add (i64.add (i64.add (i64.extend_i32_u (local.get 0)) (local.get 1))
+                      (i64.add (i64.extend_i32_s (local.get 2)) (local.get 3)))
+             (i64.add (i64.add (i64.extend_i32_u (local.get 4)) (local.get 5))
+                      (i64.mul (i64.extend_i32_s (local.get 6)) (i64.const 3)))))
+  (func (export "go") (param i32 i64) (result i64)
+    (call_indirect (type $seven) (local.get 0) (local.get 1) (i32.const -7) (i64.const 9)
+                   (i32.const 11) (local.get 1) (local.get 0) (i32.const 0))))"""
+
+
+@pytest.mark.parametrize("name", farm.EXE_VARIANTS)
+def test_an_exe_variant_compiles_its_module_as_an_executables(name, tmp_path, monkeypatch):
+    """Executable mode (CodegenOptions.standalone) is what the variant is for: the IR
+    LLVM gets has `fastcc` records (here a call_indirect and entry thunks with two
+    arguments on the stack, which a tailcc callee would pop) and `nounwind` functions
+    (no tags).  The calls agree with wasmtime."""
+    from wasmaot.driver import llvm
+
+    irs = []
+    real = llvm.compile_ir
+    monkeypatch.setattr(llvm, "compile_ir", lambda ir, *a, **k: irs.append(ir) or real(ir, *a, **k))
+    wasm = _wasm(SEVEN_ARGS, tmp_path).read_bytes()
+    report = harness.run_case(Case("no-imports", 2), [Variant.parse(name)], wasm, tmp_path)
+    assert [(r.status, r.reason) for r in report.results] == [("ok", "")]
+    assert report.results[0].returned == 8
+    ir = "".join(irs)
+    assert re.search(r"notail call fastcc i64 %t\d+\(ptr %\w+, i32 %p0, i64 %p1, i32 -7,", ir)
+    assert re.search(r"notail call fastcc i64 %code\(ptr %ctx(, i(32|64) %a\d){7}\)", ir)  # thunk
+    assert "tailcc" not in ir
+    assert re.search(r"attributes #0 = \{[^}]*\bnounwind\b", ir)
+
+
+def test_a_script_of_two_modules_is_never_built_standalone(tmp_path):
+    """Modules of one executable call each other's records; fastcc records are only
+    for a module alone in its process."""
+    from wasmaot.commands.wast_remote import TestExecutable
+
+    script = {"commands": [{"type": "module", "filename": "a.wasm"},
+                           {"type": "assert_trap", "filename": "b.wasm"}]}
+    with pytest.raises(AssertionError, match="one module, not 2"):
+        TestExecutable.build(script, tmp_path, "x86_64-linux", 2, standalone=True)
+
+
+def test_exe_variants_go_to_cases_without_imports_at_both_levels_in_every_preset(tmp_path):
+    """A case runs on an exe variant only if its module cannot import (a test
+    executable has no host); the level is drawn per case, not tied to the seed's
+    parity (which a run's even number of presets would tie to the preset)."""
+    fc = farm.FarmConfig(DEFAULT_CONFIGS, farm.DEFAULT_VARIANTS, 0.0, timeout=1.0, out=tmp_path,
+                         exe_share=0.5)
+    levels: dict = {c: set() for c in DEFAULT_CONFIGS}
+    cases = farm.cases_of(1000, 40 * len(DEFAULT_CONFIGS), DEFAULT_CONFIGS)
+    for case in cases:
+        exe = [v for v in farm.variants_of(case, fc) if v in farm.EXE_VARIANTS]
+        assert not exe or not PRESETS[case.config].may_import(case.seed)
+        levels[case.config].update(exe)
+    assert all(v == set(farm.EXE_VARIANTS) for v in levels.values()), levels
+    chosen = sum(1 for c in cases if set(farm.variants_of(c, fc)) & set(farm.EXE_VARIANTS))
+    assert 0.4 * len(cases) < chosen < 0.6 * len(cases)
+    no_exe = farm.FarmConfig(DEFAULT_CONFIGS, farm.DEFAULT_VARIANTS, 0.0, 1.0, tmp_path)
+    assert not any(set(farm.variants_of(c, no_exe)) & set(farm.EXE_VARIANTS) for c in cases)
 
 
 def test_the_farm_reads_two_lines_a_worker_wrote_at_once(tmp_path):

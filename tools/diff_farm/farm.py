@@ -4,10 +4,12 @@
 
 runs cases `seed .. seed+count-1`, cycling through the config presets (case i has
 preset configs[i % len(configs)] and seed seed+i), each on wasmtime and on every
-variant (default x86_64-O0 and x86_64-O2; a deterministic share of the cases also on
-aarch64 under qemu).  `--jobs` worker processes each run many cases (harness.py
---worker); a case that takes longer than `--timeout` per variant has its worker
-killed and is recorded as a hang of that variant, a worker that dies as a crash.
+variant (default x86_64-O0 and x86_64-O2; deterministic shares of the cases also on
+aarch64 under qemu, on x86_64-O2 with explicit bounds checks, and natively as an
+executable's module: x86_64-O2-exe / x86_64-O0-exe).  `--jobs` worker processes each
+run many cases (harness.py --worker); a case that takes longer than `--timeout` per
+variant has its worker killed and is recorded as a hang of that variant, a worker that
+dies as a crash.
 
 Every case appends one line to OUT/ledger.jsonl, so counts accumulate over runs
 (`--summary` prints the totals of the ledger; a case run twice counts once, its last
@@ -45,6 +47,12 @@ AARCH64_VARIANTS = ("aarch64-O2", "aarch64-O0")  # alternate between the cases t
 # address space each) and loaded shared objects are never freed in a worker.
 CASES_PER_WORKER = 400
 EXPLICIT_VARIANT = "x86_64-O2-explicit"
+# The module compiled as an executable's (fastcc records, nounwind without tags) in a
+# native test executable (remote.py); like aarch64, only for modules without imports.
+EXE_VARIANTS = ("x86_64-O2-exe", "x86_64-O0-exe")
+# Default --exe: a variant costs about half a default case (0.12 s of 0.22 s, session
+# 16), so this share adds about 8% to a run's time.
+EXE_SHARE = 0.15
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,7 @@ class FarmConfig:
     timeout: float  # seconds per variant (and for the reference run)
     out: Path
     explicit_share: float = 0.0  # ... and on x86_64-O2 with explicit bounds checks
+    exe_share: float = 0.0  # ... and on an EXE_VARIANTS one
 
 
 def run_dir(fc: FarmConfig) -> Path:
@@ -67,15 +76,22 @@ def cases_of(first: int, count: int, configs: tuple) -> list[Case]:
 
 
 def variants_of(case: Case, fc: FarmConfig) -> list[str]:
-    """Every case's variants, plus an aarch64 one for a deterministic share of the
-    cases (taken from those without host imports, which an executable cannot run)."""
+    """Every case's variants, plus for deterministic shares of the cases an aarch64
+    one and an EXE_VARIANTS one (both taken from the cases without host imports,
+    which an executable cannot run), and EXPLICIT_VARIANT."""
+    importless = not PRESETS[case.config].may_import(case.seed)
     rng = random.Random(f"aarch64-{case.key}")
     extra = []
-    if not PRESETS[case.config].may_import(case.seed) and \
-            rng.random() < 2 * fc.aarch64_share:
+    # Half of the cases may import: twice the share of the others makes the share.
+    if importless and rng.random() < 2 * fc.aarch64_share:
         extra.append(AARCH64_VARIANTS[case.seed % len(AARCH64_VARIANTS)])
     if random.Random(f"explicit-{case.key}").random() < fc.explicit_share:
         extra.append(EXPLICIT_VARIANT)
+    exe = random.Random(f"exe-{case.key}")
+    if importless and exe.random() < 2 * fc.exe_share:
+        # -O2 or -O0 drawn per case: the seed's parity would tie the level to the
+        # preset (a run cycles through an even number of presets).
+        extra.append(exe.choice(EXE_VARIANTS))
     return [*fc.variants, *(v for v in extra if v not in fc.variants)]
 
 
@@ -385,6 +401,9 @@ def main(argv=None) -> int:
                     help="the share of cases also run on aarch64 under qemu (default 0.05)")
     ap.add_argument("--explicit", type=float, default=0.1, metavar="SHARE",
                     help=f"the share of cases also run on {EXPLICIT_VARIANT} (default 0.1)")
+    ap.add_argument("--exe", type=float, default=EXE_SHARE, metavar="SHARE",
+                    help=f"the share of cases also run natively as an executable's module, "
+                         f"{' or '.join(EXE_VARIANTS)} (default {EXE_SHARE})")
     ap.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     ap.add_argument("--timeout", type=float, default=120.0,
                     help="seconds per variant before its worker is killed (default 120)")
@@ -405,12 +424,12 @@ def main(argv=None) -> int:
         print(summary(read_ledger(args.out)))
         return 0
     fc = FarmConfig(configs, variants, args.aarch64, args.timeout, args.out.resolve(),
-                    args.explicit)
+                    args.explicit, args.exe)
     farm = Farm(fc)
     start = time.monotonic()
     print(f"diff farm: {args.count} cases from seed {args.seed}, configs {','.join(configs)}, "
           f"variants {','.join(variants)} (+aarch64 on {args.aarch64:.0%}, +{EXPLICIT_VARIANT} "
-          f"on {args.explicit:.0%}), {args.jobs} jobs, "
+          f"on {args.explicit:.0%}, +exe on {args.exe:.0%}), {args.jobs} jobs, "
           f"ledger {fc.out / 'ledger.jsonl'}", flush=True)
     farm.run(cases_of(args.seed, args.count, configs), args.jobs)
     shutil.rmtree(run_dir(fc), ignore_errors=True)

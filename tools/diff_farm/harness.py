@@ -5,8 +5,10 @@ One *case* is a config preset and a seed (`Case`).  They fix everything: the
 plan (`call_plan`: which export is called, in what order, with which arguments).
 Running a case (`run_case`) first runs the plan on wasmtime, the reference, and
 records what it observes (`Trace`); then each *variant* (wasmaot in this process at
--O0 or -O2, guard pages or explicit bounds checks, or an aarch64 test executable under
-qemu: `Variant`) runs the same plan and is compared with the record, step by step:
+-O0 or -O2, guard pages or explicit bounds checks; an aarch64 test executable under
+qemu; or a native x86_64 test executable holding the module compiled as an
+executable's, `-exe`: `Variant`) runs the same plan and is compared with the record,
+step by step:
 
   * instantiation: both succeed, or both trap with the same trap;
   * every call: the same results (integers bit-exact; floats by bit pattern, where any
@@ -16,15 +18,15 @@ qemu: `Variant`) runs the same plan and is compared with the record, step by ste
     memory (size in pages and a CRC-32 of its bytes), each exported global's value,
     each exported table's size (and, after instantiation and at the end, its
     elements), and the log of host-function calls with their arguments.  A variant
-    sees what its side can observe (each side's `caps`): an aarch64 executable compares
-    memories and table elements (as null or not) only after instantiation and at the
-    end, and a returned funcref as null or not.
+    sees what its side can observe (each side's `caps`): a test executable compares
+    table elements (as null or not) only after instantiation and at the end, and a
+    returned funcref as null or not; under qemu (aarch64) also memories only then.
 
 Half of the seeds of most presets may import host functions, globals, a memory and a
 table (`HOST_IMPORTS`); one host function raises `HostError` on odd arguments, which
 must reach the Python caller unchanged through the wasm frames of both engines.  The
-aarch64 variant runs only modules without imports (a test executable has no Python
-host); the others are skipped there, with that reason.
+test-executable variants (aarch64, `-exe`) run only modules without imports (a test
+executable has no Python host); the others are skipped there, with that reason.
 
 The first difference ends a variant and is its *mismatch*.  Not mismatches but
 *inconclusive*, because the spec allows them to differ: a call that exhausts the stack
@@ -102,25 +104,41 @@ class Case:
 @dataclass(frozen=True)
 class Variant:
     """Where wasmaot runs a case: `x86_64` is this process (the embedding API), any
-    other target a test executable (under qemu for a foreign one)."""
+    other target a test executable (under qemu for a foreign one).  `exe`: a test
+    executable on any target, its module compiled as `wasmaot build` compiles an
+    executable's (CodegenOptions.standalone: fastcc records, `nounwind` without tags),
+    which is sound because a case is one module, alone in the executable."""
 
     target: str = "x86_64"
     opt: int = 2
     bounds: str = "guard"  # or "explicit"
+    exe: bool = False
+
+    SUFFIXES = ("explicit", "exe")  # after the level, in this order
 
     @property
     def name(self) -> str:
-        return f"{self.target}-O{self.opt}" + ("-explicit" if self.bounds == "explicit" else "")
+        return (f"{self.target}-O{self.opt}" + ("-explicit" if self.bounds == "explicit" else "")
+                + ("-exe" if self.exe else ""))
+
+    @property
+    def in_process(self) -> bool:
+        """Whether it runs in this process (WasmaotSide) rather than as a test
+        executable (remote.RemoteSide)."""
+        return self.target == "x86_64" and not self.exe
 
     @classmethod
     def parse(cls, text: str) -> Variant:
-        """`x86_64-O2`, `aarch64-O0`, `x86_64-O2-explicit`."""
+        """`x86_64-O2`, `aarch64-O0`, `x86_64-O2-explicit`, `x86_64-O0-exe`."""
         parts = text.split("-")
-        if len(parts) not in (2, 3) or not parts[1].startswith("O") or \
-                parts[1][1:] not in ("0", "1", "2", "3") or parts[2:] not in ([], ["explicit"]):
+        suffixes = parts[2:]
+        if len(parts) < 2 or not parts[1].startswith("O") or \
+                parts[1][1:] not in ("0", "1", "2", "3") or \
+                suffixes != [s for s in cls.SUFFIXES if s in suffixes]:
             raise ValueError(f"not a variant: {text!r} (e.g. x86_64-O2, aarch64-O0, "
-                             f"x86_64-O2-explicit)")
-        return cls(parts[0], int(parts[1][1:]), "explicit" if parts[2:] else "guard")
+                             f"x86_64-O2-explicit, x86_64-O2-exe)")
+        return cls(parts[0], int(parts[1][1:]),
+                   "explicit" if "explicit" in suffixes else "guard", "exe" in suffixes)
 
 
 def smith_module(case: Case) -> bytes | None:
@@ -1118,15 +1136,15 @@ class Result:
 
 
 def side_caps(variant: Variant) -> frozenset:
-    if variant.target == "x86_64":
+    if variant.in_process:
         return WasmaotSide.caps
     from tools.diff_farm.remote import RemoteSide
 
-    return RemoteSide.caps
+    return RemoteSide.caps_of(variant)
 
 
 def make_side(wasm: bytes, exports: list[Export], variant: Variant, workdir: Path | None):
-    if variant.target == "x86_64":
+    if variant.in_process:
         return WasmaotSide(wasm, exports, variant)
     from tools.diff_farm.remote import RemoteSide
 
@@ -1443,7 +1461,8 @@ def main(argv=None) -> int:
                     help="the smith preset (configs.py)")
     ap.add_argument("--seed", type=int, required=False, help="the case's seed")
     ap.add_argument("--variant", action="append", default=[],
-                    help="x86_64-O2 (default), x86_64-O0, aarch64-O2, x86_64-O2-explicit, ...")
+                    help="x86_64-O2 (default), x86_64-O0, aarch64-O2, x86_64-O2-explicit, "
+                         "x86_64-O2-exe, ...")
     ap.add_argument("--wasm", type=Path, help="use this module instead of smith's (e.g. a shrunk one)")
     ap.add_argument("--save", type=Path, help="write the module here")
     ap.add_argument("--worker", action="store_true", help="serve JSON requests on stdin")

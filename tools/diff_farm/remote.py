@@ -1,4 +1,5 @@
-"""A variant on another target: the module in a test executable, under qemu.
+"""A variant in a test executable: on another target under qemu, or natively as an
+executable's module (`-exe`).
 
 It reuses what `wasmaot wast --target` runs spec scripts with
 (wasmaot/commands/wast_remote.py): the module is compiled for the target and linked
@@ -6,6 +7,14 @@ with the runtime and `runtime_c/exe/wast_main.c` into one static executable, whi
 instantiates it, calls its exports and reads its globals, memories and tables as
 this side asks over a pipe.  The executable has no Python host, so a module that
 imports anything is not applicable here.
+
+An `-exe` variant compiles the module in executable mode (CodegenOptions.standalone,
+as `wasmaot build`).  That mode assumes the module is the only one in its process and
+that only its own IR calls its records' code; both hold here: the executable holds
+the case's one module, and wast_main.c calls wasm only through wasmaot_invoke and the
+module's entry thunks (as instance.c does the start function).  Traps leave wasm
+frames by siglongjmp (runtime_c/trap.c), not by the unwinder, so a `nounwind` module
+stays sound.
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ from tools.diff_farm.harness import (
     FUEL,
     FUEL_PER_CALL,
     HOST_LOG,
+    MEMORY_ALWAYS,
     OTHER,
     TABLE_ELEMENTS_COMPARED,
     Export,
@@ -31,27 +41,35 @@ from tools.diff_farm.harness import (
     compares_value,
 )
 from wasmaot.commands.wast import HostRef
-from wasmaot.commands.wast_remote import TestExecutable
+from wasmaot.commands.wast_remote import TestExecutable, qemu_for
 from wasmaot.errors import Trap, WasmException
 
-# Memories are read only after instantiation and at the end (a CRC-32 of up to 1 MiB
-# under qemu after every call would cost more than the rest); funcrefs as null or not;
-# an escaping exception without its payload (the executable reports only its status).
+# Funcrefs as null or not; an escaping exception without its payload (the executable
+# reports only its status).  Under qemu memories are read only after instantiation and
+# at the end (a CRC-32 of up to 1 MiB under qemu after every call would cost more than
+# the rest); natively after every call too.
 CAPS = frozenset()
+NATIVE_CAPS = frozenset({MEMORY_ALWAYS})
 
 
 class RemoteSide:
     name = "wasmaot (test executable)"
-    caps = CAPS
+
+    @staticmethod
+    def caps_of(variant: Variant) -> frozenset:
+        return CAPS if qemu_for(_target(variant)) else NATIVE_CAPS
 
     def __init__(self, wasm: bytes, exports: list[Export], variant: Variant,
                  workdir: Path | None):
         self.exports = {e.name: e for e in exports}
+        self.caps = self.caps_of(variant)
         self.dir = Path(tempfile.mkdtemp(prefix="remote-", dir=workdir))
         path = self.dir / "module.wasm"
         path.write_bytes(wasm)
         script = {"commands": [{"type": "module", "filename": path.name}]}
-        self.exe = TestExecutable.build(script, self.dir, f"{variant.target}-linux", variant.opt)
+        self.exe = TestExecutable.build(script, self.dir, _target(variant), variant.opt,
+                                        explicit_bounds_checks=variant.bounds == "explicit",
+                                        standalone=variant.exe)
         module = self.exe.compile(path)  # raises the module's WasmError (UnsupportedFeature)
         if module.imports:
             self.close()
@@ -104,7 +122,7 @@ class RemoteSide:
         out = {HOST_LOG: ["host calls", []]}
         for name, e in self.exports.items():
             item = self.items[name]
-            if e.kind == "memory" and full:
+            if e.kind == "memory" and (full or MEMORY_ALWAYS in self.caps):
                 pages, crc = self.exe.request("memory", item.handle)
                 out[name] = ["memory", pages, crc]
             elif e.kind == "global" and compares_value(e):
@@ -117,3 +135,6 @@ class RemoteSide:
                 out[name] = ["table", words[0], elems]
         return out
 
+
+def _target(variant: Variant) -> str:
+    return f"{variant.target}-linux"
