@@ -78,6 +78,15 @@ not fault: a folded store also probes its first byte.  The fold is exact at
 every -O level, so it is made at every one.  An imported memory must be
 fold-safe too: the descriptor's `folds_adds` makes the runtime refuse one that
 is not (runtime_c/instance.c memory_matches).
+
+Sums that cannot wrap.  Once an access of width w at memarg offset o of a
+fold-safe memory used the i32 value V as its index, every path past it has
+V + o + w <= size <= 2^32 - K (the cap): had the access been out of bounds, it
+would have trapped.  So V + c with 0 < c <= K cannot wrap there
+(FunctionEmitter.accessed holds such V in the block of the access and the blocks
+only it reaches; cannot_wrap).  Used where an address local stores such a sum
+(function.py _unwrapped_step): its i64 is zext(V) + c with no mask, so the
+pointer a loop reads and then steps is an induction variable LLVM understands.
 """
 
 from __future__ import annotations
@@ -175,6 +184,13 @@ def address_add_handler(numeric_handler):
     return i32_add
 
 
+def cannot_wrap(fx, x: str, c: str) -> bool:
+    """Whether `i32.add x, c` cannot wrap: `c` is a constant 0 < c <= K and an
+    access of a fold-safe memory indexed by `x` on every path to here (module doc,
+    "Sums that cannot wrap")."""
+    return c.isdigit() and 0 < int(c) <= abi.FOLD_MAX_CONSTANT and x in fx.accessed
+
+
 def _guard_covers(fx, memidx: int, index_ty: str, offset: int, width: int) -> bool:
     """True if the guard reservation alone makes this access safe (module doc)."""
     if fx.mod.needs_explicit_checks(memidx) or index_ty != "i32":
@@ -212,6 +228,8 @@ def effective_address(fx, memidx: int, index_ty: str, index: str, offset: int,
     pages alone bound it) or FOLDED (an address constant folded, module doc)."""
     assert 0 <= offset <= U64_MAX and 0 < width <= 16, (offset, width)
     guarded = _guard_covers(fx, memidx, index_ty, offset, width)
+    if guarded and fx.mod.folds_adds(memidx):
+        fx.accessed.add(index)  # past this access, index + offset + width <= size
     if guarded and offset == 0:
         p = _folded_address(fx, memidx, index)
         if p is not None:
