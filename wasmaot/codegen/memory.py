@@ -84,9 +84,12 @@ fold-safe memory used the i32 value V as its index, every path past it has
 V + o + w <= size <= 2^32 - K (the cap): had the access been out of bounds, it
 would have trapped.  So V + c with 0 < c <= K cannot wrap there
 (FunctionEmitter.accessed holds such V in the block of the access and the blocks
-only it reaches; cannot_wrap).  Used where an address local stores such a sum
-(function.py _unwrapped_step): its i64 is zext(V) + c with no mask, so the
-pointer a loop reads and then steps is an induction variable LLVM understands.
+only it reaches; cannot_wrap), and zext(V + c) = zext(V) + c.  Two uses: an
+access at such a sum addresses zext(V) + c (_unwrapped_sum: C's `p[0] ... p[1]`
+where the compiler could not use the offset, one addressing mode), and an address
+local stores it with no mask (function.py _unwrapped_step: the pointer a loop
+reads and then steps becomes an induction variable LLVM understands).  Exact at
+every -O level (address locals exist only above -O0).
 """
 
 from __future__ import annotations
@@ -164,9 +167,10 @@ CHECKED, GUARDED, FOLDED = 0, 1, 2
 
 def record_address_add(fx, result: str, a: str, b: str) -> None:
     """Remembers `result = i32.add a, b` if one operand is a constant c that an
-    address may fold (-K <= c < 0, module doc): fx.address_adds[result] = (X, c)."""
+    address may fold (-K <= c < 0) or that may not wrap (0 < c <= K, module doc):
+    fx.address_adds[result] = (X, c)."""
     for x, c in ((a, b), (b, a)):
-        if c.lstrip("-").isdigit() and -abi.FOLD_MAX_CONSTANT <= int(c) < 0:
+        if c.lstrip("-").isdigit() and 0 < abs(int(c)) <= abi.FOLD_MAX_CONSTANT:
             fx.address_adds[result] = (x, int(c))
             return
 
@@ -202,7 +206,7 @@ def _folded_address(fx, memidx: int, index: str) -> str | None:
     """base + zext(X) + c if `index` is `i32.add X, c` that may fold into an
     offset-0 access of guarded memory `memidx` (module doc), else None."""
     add = fx.address_adds.get(index)
-    if add is None or not fx.mod.folds_adds(memidx):
+    if add is None or add[1] > 0 or not fx.mod.folds_adds(memidx):
         return None
     x, c = add
     assert -abi.FOLD_MAX_CONSTANT <= c < 0, c  # record_address_add's bound
@@ -217,6 +221,19 @@ def _folded_address(fx, memidx: int, index: str) -> str | None:
     fx.emit(f"{ea} = add nsw i64 {wide}, {c}")
     fx.emit(f"{p} = getelementptr i8, ptr {base}, i64 {ea}")
     return p
+
+
+def _unwrapped_sum(fx, index: str) -> str | None:
+    """zext(X) + c for an index `i32.add X, c` that cannot wrap (cannot_wrap),
+    else None: the extension of the sum, which LLVM folds into the address (and
+    later accesses at the sum reuse, FunctionEmitter.widened)."""
+    add = fx.address_adds.get(index)
+    if add is None or not cannot_wrap(fx, add[0], str(add[1])):
+        return None
+    x, c = add
+    ea = fx.widened[index] = fx.tmp()
+    fx.emit(f"{ea} = add nuw nsw i64 {to_i64(fx, 'i32', x)}, {c}")
+    return ea
 
 
 def effective_address(fx, memidx: int, index_ty: str, index: str, offset: int,
@@ -234,7 +251,11 @@ def effective_address(fx, memidx: int, index_ty: str, index: str, offset: int,
         p = _folded_address(fx, memidx, index)
         if p is not None:
             return p, FOLDED
-    ea = to_i64(fx, index_ty, index)
+    ea = fx.widened.get(index) if index_ty == "i32" else None
+    if ea is None and guarded:
+        ea = _unwrapped_sum(fx, index)
+    if ea is None:
+        ea = to_i64(fx, index_ty, index)
     if not guarded:
         extent = offset + width  # exact: a Python int, never wraps
         if extent > U64_MAX:

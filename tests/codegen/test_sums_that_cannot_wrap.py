@@ -1,15 +1,14 @@
-"""Address locals that step past an access need no mask (memory.py, "Sums that
-cannot wrap"; function.py _unwrapped_step).
+"""Sums that cannot wrap (memory.py, "Sums that cannot wrap").
 
-An address local (address_locals.py) lives zero-extended in i64 and its step
-`p + c` is stored as `(P + c) & 0xffffffff`.  Where an access of a fold-safe
-memory used p as its index on every path to the step, p + o + w <= size <= 2^32 -
-64 KiB, so p + c with 0 < c <= 64 KiB cannot wrap and the store is `P + c` (`add
-nuw nsw i64`), an induction variable LLVM folds into addresses.  The tests pin
-where the mask goes (the raw IR) and that no case changes a value or a trap:
-every variant, the sound one and each near miss, is run at indices where p + c
-wraps to a valid address (a wrongly dropped mask would trap there) and at the end
-of the memory, against wasmtime, in process and in x86-64 and aarch64 executables.
+Past an access of a fold-safe memory at index p (on every path), p + o + w <= size
+<= 2^32 - 64 KiB, so p + c with 0 < c <= 64 KiB cannot wrap.  Two uses: an address
+local (address_locals.py) stores its step `p + c` as `P + c` in i64 with no mask
+(function.py _unwrapped_step), and an access at `p + c` addresses zext(p) + c
+(memory.py _unwrapped_sum), which LLVM folds into the addressing mode.  The tests
+pin where each applies (the raw IR) and that no case changes a value or a trap:
+the sound cases and each near miss run at indices where p + c wraps to a valid
+address (where a wrong fold traps) and at the end of the memory, against wasmtime,
+in process and in x86-64 and aarch64 executables.
 """
 
 from __future__ import annotations
@@ -35,14 +34,22 @@ OOB = "out of bounds memory access"
 SOUND_ACCESS = "(drop (i32.load8_u offset={o} (local.get $p)))"
 
 # $step: `access` (by default a load at $p), then $p += c, then the byte at $p.
-# $sum: n bytes from $p, a load then a step of 1 at a time (a loop's pointer).
+# $peek: `access`, then the byte at $p + c (offset 1), plus whether $p is 0 (so that
+# $p is no address local there).  $sum: n bytes from $p, a load then a step of 1 at
+# a time (a loop's pointer).  With `after`, the access at $p comes after the other.
 _MODULE = """(module (memory {memory})
   (data (i32.const 0) "\\01\\02\\03\\04\\05\\06\\07\\08")
   (data (i32.const {last}) "\\2a")
   (func (export "step") (param $p i32) (param $q i32) (result i32)
     {access}
     (local.set $p (i32.add (local.get $p) (i32.const {c})))
+    {access_after}
     (i32.load8_u (local.get $p)))
+  (func (export "peek") (param $p i32) (param $q i32) (result i32)
+    {access}
+    (i32.add (i32.add (i32.load8_u offset=1 (i32.add (local.get $p) (i32.const {c})))
+                      {load_after})
+             (i32.eqz (local.get $p))))
   (func (export "sum") (param $p i32) (param $n i32) (result i32) (local $acc i32)
     (block $done (loop $next
       (br_if $done (i32.eqz (local.get $n)))
@@ -54,9 +61,12 @@ _MODULE = """(module (memory {memory})
 
 
 def _module(pages: int = 1, c: int = 4, o: int = 0, memory: str = "",
-            access: str = SOUND_ACCESS) -> str:
-    return _MODULE.format(memory=memory or str(pages), last=max(pages * PAGE - 1, 8),
-                          c=c, access=access.format(o=o))
+            access: str = SOUND_ACCESS, after: bool = False) -> str:
+    access = access.format(o=o)
+    return _MODULE.format(memory=memory or str(pages), last=max(pages * PAGE - 1, 8), c=c,
+                          access="" if after else access,
+                          access_after=access if after else "",
+                          load_after="(i32.load8_u (local.get $p))" if after else "(i32.const 0)")
 
 
 # Each near miss keeps the mask: a constant past what the cap leaves room for, a
@@ -70,10 +80,7 @@ NEAR_MISSES = {  # name -> (module, CodegenOptions fields, c, pages)
     "explicit checks": (_module(), {"explicit_bounds_checks": True}, 4, 1),
     "access on one path": (_module(access="(if (local.get $q) (then " + SOUND_ACCESS + "))"),
                            {}, 4, 1),
-    "access after the step": (_module(access="").replace(
-        "(i32.load8_u (local.get $p)))\n  (func (export \"sum\")",
-        "(drop (i32.load8_u (local.get $p))) (i32.load8_u (local.get $p)))\n"
-        "  (func (export \"sum\")"), {}, 4, 1),
+    "access after": (_module(after=True), {}, 4, 1),
 }
 MEMORIES_WITH_NO_CAP = ("65536 pages", "shared", "explicit checks")
 
@@ -82,8 +89,8 @@ def _raw_ir(wat: str, **options) -> str:
     return lower_module(*frontend(wat_bytes_to_wasm(wat.encode())), CodegenOptions(**options))
 
 
-def _unmasked_steps(wat: str, func: str = "wasm_f0", **options) -> list[str]:
-    """The constants of $step's unmasked i64 steps in the IR as lowered (-O2)."""
+def _unwrapped_sums(wat: str, func: str = "wasm_f0", **options) -> list[str]:
+    """The constants of `func`'s unwrapped i64 sums in the IR as lowered (-O2)."""
     ir = _raw_ir(wat, **options)
     body = ir[ir.index(f"@{func}("):]
     body = body[:body.index("\n}")]
@@ -91,31 +98,36 @@ def _unmasked_steps(wat: str, func: str = "wasm_f0", **options) -> list[str]:
 
 
 def test_a_step_after_an_access_of_the_pointer_is_unmasked():
-    assert _unmasked_steps(_module(c=4)) == ["4"]
-    assert _unmasked_steps(_module(c=K, o=100)) == [str(K)]
-    assert _unmasked_steps(_module(), func="wasm_f1") == ["1"]  # the loop's pointer
+    assert _unwrapped_sums(_module(c=4)) == ["4"]  # the store's, which the load reuses
+    assert _unwrapped_sums(_module(c=K, o=100)) == [str(K)]
+    assert _unwrapped_sums(_module(), func="wasm_f2") == ["1"]  # the loop's pointer
+    assert "and i64" not in _raw_ir(_module(c=4)).split("@wasm_f1(")[0]
+
+
+def test_an_access_at_a_sum_after_an_access_of_its_operand_addresses_the_sum_in_i64():
+    peek = _raw_ir(_module(c=4)).split("@wasm_f1(")[1].split("\n}")[0]
+    assert re.findall(r"= add nuw nsw i64 %\w+, (\d+)", peek) == ["4"]
+    assert not re.search(r"zext i32 %\w+ to i64", peek.split("add nuw nsw")[1]), peek
 
 
 @pytest.mark.parametrize("name", NEAR_MISSES)
-def test_steps_that_might_wrap_keep_their_mask(name):
+def test_sums_that_might_wrap_keep_their_mask_and_their_i32_add(name):
     wat, options, _, _ = NEAR_MISSES[name]
-    assert _unmasked_steps(wat, **options) == []
+    assert _unwrapped_sums(wat, **options) == []
+    assert _unwrapped_sums(wat, func="wasm_f1", **options) == []
     if name in MEMORIES_WITH_NO_CAP:  # the loop's step too
-        assert _unmasked_steps(wat, func="wasm_f1", **options) == []
-
-
-def test_at_O0_nothing_is_unmasked():
-    assert _unmasked_steps(_module(c=4), opt_level=0) == []
+        assert _unwrapped_sums(wat, func="wasm_f2", **options) == []
 
 
 # --- values and traps, against wasmtime ----------------------------------------------
 
 def _calls(pages: int, c: int) -> list[tuple]:
-    """(export, args): steps where p + c wraps to the start of the memory, at its
-    end and past it; sums across the end and at the top of the index space."""
+    """(export, args): steps and peeks where p + c wraps to the start of the
+    memory, at its end and past it; sums across the end and at the top of the
+    index space."""
     size = pages * PAGE
     ps = {0, 1, size - 8, size - 1, size, U32 - 1, U32 - 2, (U32 - c) % U32, (U32 - c + 3) % U32}
-    calls = [("step", (p, q)) for p in sorted(ps) for q in (0, 1)]
+    calls = [(f, (p, q)) for f in ("step", "peek") for p in sorted(ps) for q in (0, 1)]
     calls += [("sum", (p, n)) for p, n in ((0, 8), (size - 3, 3), (size - 3, 4), (U32 - 2, 3),
                                             (size, 1), (U32 - 1, 2))]
     return calls
@@ -153,13 +165,13 @@ def _run(tmp_path, wat: str, pages: int, c: int, **request) -> None:
     assert result.passed == assertions + 1  # and the module
 
 
-@pytest.mark.parametrize("opt", [1, 2, 3])
+@pytest.mark.parametrize("opt", [0, 1, 2, 3])
 @pytest.mark.parametrize("c", [4, K])
-def test_unmasked_steps_keep_wasm_values_and_traps(tmp_path, opt, c):
+def test_unwrapped_sums_keep_wasm_values_and_traps(tmp_path, opt, c):
     _run(tmp_path, _module(c=c, o=3), 1, c, opt_level=opt)
 
 
-def test_unmasked_steps_at_the_largest_fold_safe_memory(tmp_path):
+def test_unwrapped_sums_at_the_largest_fold_safe_memory(tmp_path):
     # p + K of the last accessible p is 2^32 - 8 or so: no wrap, and none assumed.
     _run(tmp_path, _module(abi.FOLD_MAX_PAGES, c=K), abi.FOLD_MAX_PAGES, K, opt_level=2)
 
@@ -171,7 +183,7 @@ def test_near_misses_keep_wasm_values_and_traps(tmp_path, name):
 
 
 @pytest.mark.parametrize("target", ["x86_64-linux", "aarch64-linux"])
-def test_unmasked_steps_keep_wasm_values_and_traps_in_executables(tmp_path, target):
+def test_unwrapped_sums_keep_wasm_values_and_traps_in_executables(tmp_path, target):
     if target == "aarch64-linux":
         assert QEMU, "qemu-aarch64-static is missing: make test installs it (qemu-user-static)"
     _run(tmp_path, _module(c=4), 1, 4, opt_level=2, target=target)
