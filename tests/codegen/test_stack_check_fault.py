@@ -22,7 +22,9 @@ import pytest
 from wat_compile import compiled_text
 
 import wasmaot.api as wa
+from wasmaot.codegen.module import CodegenOptions, lower_module
 from wasmaot.commands.build import BuildOptions, build
+from wasmaot.driver.compile import frontend
 from wasmaot.driver.wat import wat_bytes_to_wasm
 from wasmaot.errors import Trap
 
@@ -176,14 +178,35 @@ LOOP_NO_CALLS = """(module (memory 1)
   (func (export "_start") (drop (call $down (i64.const 0)))))"""
 
 
+def _lowered(wat: str, opt_level: int) -> str:
+    """The IR as the lowering generates it (before LLVM's passes)."""
+    return lower_module(*frontend(wat_bytes_to_wasm(wat.encode())),
+                        CodegenOptions(opt_level=opt_level))
+
+
+def _entry_block(body: str) -> str:
+    return re.split(r"\n[\w.]+:", body.split("\nentry:", 1)[1], maxsplit=1)[0]
+
+
 def test_a_loop_that_calls_nothing_leaves_the_checks_in_the_calling_blocks():
     """Only a call inside a loop would run its check at every iteration: $cmp's
     loop calls nothing, so its check guards the block that calls, and the entry
-    reads no frame address (the IR as generated, -O0)."""
-    body = _function(_compile(LOOP_NO_CALLS, "llvm-ir", 0), "wasm_f0", asm=False)
-    entry = re.split(r"\n[\w.]+:", body.split("\nentry:", 1)[1], maxsplit=1)[0]
-    assert "@llvm.frameaddress" not in entry, body
+    reads no frame address (-O2)."""
+    body = _function(_lowered(LOOP_NO_CALLS, 2), "wasm_f0", asm=False)
+    assert "@llvm.frameaddress" not in _entry_block(body), body
     assert body.count("@llvm.frameaddress") == 1, body
+
+
+@pytest.mark.parametrize("wat", [LOOP_NO_CALLS, FAST_EXIT])
+def test_at_O0_a_function_that_calls_checks_once_at_its_entry(wat):
+    """-O0 code is not made for speed: one check per calling function is less IR
+    for the code generator than one per calling block."""
+    ir = _lowered(wat, 0)
+    for symbol in re.findall(r"^define [^@]*@(wasm_f\d+)\(", ir, re.M):
+        body = _function(ir, symbol, asm=False)
+        if "notail call" in body or "tail call" in body:
+            assert body.count("@llvm.frameaddress") == 1, body
+            assert "@llvm.frameaddress" in _entry_block(body), body
 
 
 @pytest.mark.parametrize("opt_level", [0, 2])

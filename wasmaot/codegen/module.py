@@ -204,6 +204,7 @@ class ModuleEmitter:
         self.entry_count = 2
         # Some access can fault in a guard page, invisibly to LLVM: every store of
         # guest state is then volatile, so that it keeps its order (memory.py).
+        self._memory_kinds()
         self.precise_faults = any(not self.needs_explicit_checks(i)
                                   for i in range(len(ctx.mems)))
         self.num_imported_funcs = module.num_imported_funcs
@@ -339,17 +340,26 @@ class ModuleEmitter:
         return self.ctx.mems[memidx].limits.is64
 
     def needs_explicit_checks(self, memidx: int) -> bool:
-        limits = self.ctx.mems[memidx].limits
-        return self.options.explicit_bounds_checks or limits.is64 or limits.page_size_log2 != 16
+        return self._explicit_checks[memidx]
 
     def folds_adds(self, memidx: int) -> bool:
         """Whether code folds `i32.add X, c` into this memory's addresses (memory.py):
         a guarded memory that the runtime makes fold-safe (a minimum within its page
         cap, so the cap costs nothing at instantiation).  Shared memories are left
         alone.  The descriptor tells the runtime (MEMORY_DESC.folds_adds)."""
-        limits = self.ctx.mems[memidx].limits
-        return (not self.needs_explicit_checks(memidx) and not limits.shared
-                and limits.min <= abi.FOLD_MAX_PAGES)
+        return self._folds_adds[memidx]
+
+    def _memory_kinds(self) -> None:
+        """needs_explicit_checks and folds_adds of every memory, once: every access
+        asks (an index per call, not the limits' fields)."""
+        explicit, folds = [], []
+        for mem in self.ctx.mems:
+            limits = mem.limits
+            checked = self.options.explicit_bounds_checks or limits.is64 \
+                or limits.page_size_log2 != 16
+            explicit.append(checked)
+            folds.append(not checked and not limits.shared and limits.min <= abi.FOLD_MAX_PAGES)
+        self._explicit_checks, self._folds_adds = tuple(explicit), tuple(folds)
 
     def table_is64(self, tableidx: int) -> bool:
         return self.ctx.tables[tableidx].limits.is64
