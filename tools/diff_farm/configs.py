@@ -113,6 +113,10 @@ class Preset:
             "--allow-floats", rng.choice(("true", "true", "false")),
             # Guarded loads, divisions and conversions: more calls run to their end.
             "--disallow-traps", rng.choice(("true", "false", "false")),
+            # Without return_call* a module's funcref records are fastcc in an
+            # executable (codegen/module.py _record_conv), which the -exe variants
+            # fuzz; `tail-calls` turns them on for every seed.
+            "--tail-call-enabled", rng.choice(("true", "false")),
             *self.flags,
         ])
 
