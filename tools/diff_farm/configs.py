@@ -137,7 +137,7 @@ PRESETS = {p.name: p for p in (
     Preset("func-refs", "typed function references (call_ref, return_call_ref, "
            "ref.as_non_null, br_on_null/non_null, typed tables), no struct/array",
            ("--gc-enabled", "true", "--allowed-instructions", NO_AGGREGATES,
-            "--min-funcs", "6")),
+            "--min-funcs", "6", "--tail-call-enabled", "true")),
     Preset("bulk-memory", "memory.init/copy/fill, data.drop, passive and active data and "
            "element segments, table.init/copy",
            ("--min-data-segments", "2", "--max-data-segments", "12", "--min-element-segments",
