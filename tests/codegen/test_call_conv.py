@@ -20,7 +20,9 @@ import pytest
 from wat_compile import compiled_text
 
 import wasmaot.api as wa
+from wasmaot.codegen.module import CodegenOptions, lower_module
 from wasmaot.commands.build import BuildOptions, build
+from wasmaot.driver.compile import frontend
 from wasmaot.driver.wat import wat_bytes_to_wasm
 
 QEMU = shutil.which("qemu-aarch64-static")
@@ -139,3 +141,96 @@ def test_an_executable_calls_through_fastcc_records(tmp_path, target, opt_level)
     prefix = [QEMU] if target == "aarch64-linux" else []
     proc = subprocess.run([*prefix, str(exe)], capture_output=True, timeout=60, check=False)
     assert (proc.returncode, proc.stdout) == (42, b"ok\nok\n"), proc.stderr
+
+
+# --- the vmctx in a register of its own (abi.VMCTX_PARAM) ------------------------------
+
+_WASM_CONV = re.compile(r"^(?:define|declare)[^@\n]*\b(?:fastcc|tailcc)\b[^@\n]*@[\w.]+\(([^)]*)\)", re.M)
+_WASM_CALL = re.compile(r"\b(?:call|invoke) (?:fastcc|tailcc) [^(\n]*\(([^)]*)\)")
+
+
+_WASM_FUNC = re.compile(r"^(?:define|declare)[^@\n]*\b(fastcc|tailcc)\b[^@\n]*@[\w.]+\(([^)]*)\)", re.M)
+_WASM_CALL = re.compile(r"\b(?:call|invoke) (fastcc|tailcc) [^(\n]*\(([^)]*)\)")
+
+
+@pytest.mark.parametrize("standalone", [False, True])
+@pytest.mark.parametrize("wat", [MODULE, EXE])
+def test_fastcc_functions_and_calls_pass_the_vmctx_as_swiftself_and_tailcc_ones_do_not(
+        wat, standalone):
+    found = _wasm_params(wat, 2, standalone)
+    assert found and (standalone or wat == EXE or {c for c, _ in found} == {"fastcc", "tailcc"})
+    for conv, params in found:
+        want = "ptr swiftself %" if conv == "fastcc" else "ptr %"
+        assert params.startswith(want), (conv, params)
+
+
+@pytest.mark.parametrize("standalone", [False, True])
+def test_at_O0_no_vmctx_is_swiftself(standalone):
+    found = _wasm_params(MODULE, 0, standalone)
+    assert found and all(params.startswith("ptr %") for _, params in found), found
+
+
+def _wasm_params(wat: str, opt_level: int, standalone: bool) -> list:
+    """(convention, parameters or arguments) of every wasm-convention function and
+    call in the IR as lowered."""
+    ir = lower_module(*frontend(wat_bytes_to_wasm(wat.encode())),
+                      CodegenOptions(opt_level=opt_level, standalone=standalone))
+    return _WASM_FUNC.findall(ir) + _WASM_CALL.findall(ir)
+
+
+# A return_call to a function of another vmctx: an import from another instance (it
+# reads its own global) and one from the host.
+_EXPORTER = """(module (global $g (mut i32) (i32.const 40))
+  (func (export "get") (param i32) (result i32) (i32.add (global.get $g) (local.get 0))))"""
+_TAIL_CALLER = """(module
+  (import "a" "get" (func $get (param i32) (result i32)))
+  (import "h" "inc" (func $inc (param i32) (result i32)))
+  (global $g (mut i32) (i32.const 1000))
+  (func (export "get") (param i32) (result i32) (return_call $get (local.get 0)))
+  (func (export "inc") (param i32) (result i32) (return_call $inc (local.get 0))))"""
+
+
+@pytest.mark.parametrize("opt_level", [0, 2])
+def test_a_return_call_into_another_instance_or_the_host_passes_the_callees_vmctx(opt_level):
+    exporter = wa.compile(wat_bytes_to_wasm(_EXPORTER.encode()), opt_level=opt_level).instantiate()
+    inc = wa.Func(["i32"], ["i32"], lambda x: x + 1)
+    caller = wa.compile(wat_bytes_to_wasm(_TAIL_CALLER.encode()), opt_level=opt_level).instantiate(
+        {"a": {"get": exporter.exports["get"]}, "h": {"inc": inc}})
+    assert caller.exports["get"](2) == 42
+    assert caller.exports["inc"](5) == 6
+
+
+# $g takes six i32s and recurses (never inlined); f passes its six params on.  As an
+# executable's module every function is fastcc (the API's exports are tailcc).
+SIX = """(module
+  (func $g (param i32 i32 i32 i32 i32 i32) (result i32)
+    (if (result i32) (i32.eqz (local.get 0)) (then (local.get 5))
+      (else (call $g (i32.sub (local.get 0) (i32.const 1)) (local.get 1) (local.get 2)
+                     (local.get 3) (local.get 4) (i32.add (local.get 5) (local.get 1))))))
+  (func (export "f") (param i32 i32 i32 i32 i32 i32) (result i32)
+    (call $g (local.get 0) (local.get 1) (local.get 2) (local.get 3) (local.get 4)
+             (local.get 5)))
+  (memory 1)
+  (func (export "peek") (param i32) (result i32) (i32.load (local.get 0))))"""
+
+
+def _bodies(asm: str) -> dict:
+    return dict(re.findall(r"^(wasm_f\d+):[^\n]*\n(.*?)\.Lfunc_end", asm, re.M | re.S))
+
+
+def test_six_wasm_params_go_in_registers_and_the_vmctx_in_r13_on_x86_64():
+    bodies = _bodies(compiled_text(SIX, "asm", opt_level=2, standalone=True))
+    assert "(%rsp)" not in bodies["wasm_f0"] + bodies["wasm_f1"]  # no stack arguments
+    assert "%r13" in bodies["wasm_f2"]  # peek reads the memory base through the vmctx
+
+
+def test_the_vmctx_is_x20_on_aarch64():
+    bodies = _bodies(compiled_text(SIX, "asm", opt_level=2, target="aarch64-linux",
+                                   standalone=True))
+    assert "x20" in bodies["wasm_f2"], bodies["wasm_f2"]
+
+
+@pytest.mark.parametrize("opt_level", [0, 2])
+def test_six_params_and_the_vmctx_arrive(opt_level):
+    inst = wa.compile(wat_bytes_to_wasm(SIX.encode()), opt_level=opt_level).instantiate()
+    assert inst.exports["f"](3, 10, 20, 30, 40, 5) == 35

@@ -14,7 +14,8 @@ Conventions of generated code:
   their own module, are `fastcc` (codegen/module.py call_conv).  In an executable
   (its module alone in the process) without return_call*, every function and every
   call through a record is `fastcc` (module.py record_conv).  All take the
-  instance's `wasmaot_vmctx*` first, then their wasm parameters; each returns
+  instance's `wasmaot_vmctx*` first (`ptr swiftself` in `fastcc` ones: vmctx_param),
+  then their wasm parameters; each returns
   `void`, its one result, or an LLVM struct of its results.  Value types: i32, i64, f32 (`float`), f64
   (`double`), references as pointers (funcref: `wasmaot_funcref*`, externref:
   an opaque non-null pointer), v128 as `<2 x i64>`.
@@ -38,8 +39,23 @@ from dataclasses import dataclass
 # are collected: `pins`, the in-flight bit of `referenced`, results pinned by thunks;
 # 6: vmctx.memory0_base and global0_cell; 7: a failed stack-limit check stores to
 # the byte before the limit cell instead of calling wasmaot_rt_trap; 8: memory
-# descriptors carry `folds_adds`, guarded memories a low guard and a page cap).
-ABI_VERSION = 8
+# descriptors carry `folds_adds`, guarded memories a low guard and a page cap;
+# 9: the vmctx parameter of fastcc functions and adapters is `swiftself`).
+ABI_VERSION = 9
+
+
+
+def vmctx_param(conv: str) -> str:
+    """How a wasm function (or an adapter a record points to) of calling convention
+    `conv` takes the vmctx, and every call of it passes it.  `fastcc`: `ptr
+    swiftself`, a register of its own that callees preserve (x86-64 r13, aarch64
+    x20), so it stays put across calls (no move into the first argument register
+    before each, no spill to keep it) and every argument register is left to wasm
+    parameters.  `tailcc`: a plain `ptr` (the first argument register): a tail call
+    restores the callee-saved registers before it jumps, which would give the callee
+    the caller's vmctx back (LLVM does so for swiftself outside the swift
+    conventions).  C never calls these functions (only the IR entry thunks do)."""
+    return "ptr swiftself" if conv == "fastcc" else "ptr"
 
 
 @dataclass(frozen=True)

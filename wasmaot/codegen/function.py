@@ -390,7 +390,8 @@ class FunctionEmitter:
 
     def emit_function(self, r: Reader) -> str:
         ft = self.functype
-        params = ", ".join(["ptr %ctx"] + [f"{llvm_type(t)} %p{i}"
+        conv = self.mod.call_conv(self.funcidx)
+        params = ", ".join([f"{self.mod.vmctx_param(conv)} %ctx"] + [f"{llvm_type(t)} %p{i}"
                                               for i, t in enumerate(ft.params)])
         body = validated_instructions(r)  # decoded once, for the scan and the lowering
         if self.mod.options.opt_level > 0:

@@ -173,19 +173,19 @@ def _emit_call(fx, functype, callee: str, callee_ctx: str, *, tail: bool,
         r = fx.tmp()
         cont = fx.label("cont")
         fx.emit(f"{'' if ret == 'void' else r + ' = '}invoke {conv} {ret} "
-                f"{callee}(ptr {callee_ctx}{args}) to label %{cont} unwind label %{pad}")
+                f"{callee}({fx.mod.vmctx_param(conv)} {callee_ctx}{args}) to label %{cont} unwind label %{pad}")
         fx.continue_block(cont)
         if ret != "void":
             _push_results(fx, functype, r)
         return
     if ret == "void":
-        fx.emit(f"{prefix} {conv} void {callee}(ptr {callee_ctx}{args})")
+        fx.emit(f"{prefix} {conv} void {callee}({fx.mod.vmctx_param(conv)} {callee_ctx}{args})")
         if tail:
             fx.emit("ret void")
             fx.set_dead()
         return
     r = fx.tmp()
-    fx.emit(f"{r} = {prefix} {conv} {ret} {callee}(ptr {callee_ctx}{args})")
+    fx.emit(f"{r} = {prefix} {conv} {ret} {callee}({fx.mod.vmctx_param(conv)} {callee_ctx}{args})")
     if tail:
         fx.emit(f"ret {ret} {r}")
         fx.set_dead()
