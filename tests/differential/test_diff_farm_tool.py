@@ -202,23 +202,27 @@ def test_a_script_of_two_modules_is_never_built_standalone(tmp_path):
         TestExecutable.build(script, tmp_path, "x86_64-linux", 2, standalone=True)
 
 
-def test_exe_variants_go_to_cases_without_imports_at_both_levels_in_every_preset(tmp_path):
-    """A case runs on an exe variant only if its module cannot import (a test
-    executable has no host); the level is drawn per case, not tied to the seed's
+@pytest.mark.parametrize("extra", ["exe", "aarch64"])
+def test_executable_variants_go_to_cases_without_imports_at_both_levels_in_every_preset(
+        tmp_path, extra):
+    """A case runs on an exe or aarch64 variant only if its module cannot import (a
+    test executable has no host); the level is drawn per case, not tied to the seed's
     parity (which a run's even number of presets would tie to the preset)."""
-    fc = farm.FarmConfig(DEFAULT_CONFIGS, farm.DEFAULT_VARIANTS, 0.0, timeout=1.0, out=tmp_path,
-                         exe_share=0.5)
+    names = farm.EXE_VARIANTS if extra == "exe" else farm.AARCH64_VARIANTS
+    shares = {"exe_share": 0.5} if extra == "exe" else {}
+    fc = farm.FarmConfig(DEFAULT_CONFIGS, farm.DEFAULT_VARIANTS, 0.5 if extra == "aarch64" else 0.0,
+                         timeout=1.0, out=tmp_path, **shares)
     levels: dict = {c: set() for c in DEFAULT_CONFIGS}
     cases = farm.cases_of(1000, 40 * len(DEFAULT_CONFIGS), DEFAULT_CONFIGS)
     for case in cases:
-        exe = [v for v in farm.variants_of(case, fc) if v in farm.EXE_VARIANTS]
-        assert not exe or not PRESETS[case.config].may_import(case.seed)
-        levels[case.config].update(exe)
-    assert all(v == set(farm.EXE_VARIANTS) for v in levels.values()), levels
-    chosen = sum(1 for c in cases if set(farm.variants_of(c, fc)) & set(farm.EXE_VARIANTS))
+        chosen = [v for v in farm.variants_of(case, fc) if v in names]
+        assert not chosen or not PRESETS[case.config].may_import(case.seed)
+        levels[case.config].update(chosen)
+    assert all(v == set(names) for v in levels.values()), levels
+    chosen = sum(1 for c in cases if set(farm.variants_of(c, fc)) & set(names))
     assert 0.4 * len(cases) < chosen < 0.6 * len(cases)
-    no_exe = farm.FarmConfig(DEFAULT_CONFIGS, farm.DEFAULT_VARIANTS, 0.0, 1.0, tmp_path)
-    assert not any(set(farm.variants_of(c, no_exe)) & set(farm.EXE_VARIANTS) for c in cases)
+    none = farm.FarmConfig(DEFAULT_CONFIGS, farm.DEFAULT_VARIANTS, 0.0, 1.0, tmp_path)
+    assert not any(set(farm.variants_of(c, none)) & set(names) for c in cases)
 
 
 def test_the_farm_reads_two_lines_a_worker_wrote_at_once(tmp_path):

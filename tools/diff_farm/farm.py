@@ -42,7 +42,7 @@ from tools.diff_farm.harness import Case, Report, Result, Variant
 from tools.diff_farm.known import KNOWN, classify, module_text
 
 DEFAULT_VARIANTS = ("x86_64-O0", "x86_64-O2")
-AARCH64_VARIANTS = ("aarch64-O2", "aarch64-O0")  # alternate between the cases that get one
+AARCH64_VARIANTS = ("aarch64-O2", "aarch64-O0")  # one of them, drawn per case
 # Cases before a worker is replaced: instances (and their guard-page reservations, GBs of
 # address space each) and loaded shared objects are never freed in a worker.
 CASES_PER_WORKER = 400
@@ -84,7 +84,7 @@ def variants_of(case: Case, fc: FarmConfig) -> list[str]:
     extra = []
     # Half of the cases may import: twice the share of the others makes the share.
     if importless and rng.random() < 2 * fc.aarch64_share:
-        extra.append(AARCH64_VARIANTS[case.seed % len(AARCH64_VARIANTS)])
+        extra.append(rng.choice(AARCH64_VARIANTS))  # per case, as for exe (below)
     if random.Random(f"explicit-{case.key}").random() < fc.explicit_share:
         extra.append(EXPLICIT_VARIANT)
     exe = random.Random(f"exe-{case.key}")
