@@ -391,8 +391,8 @@ class FunctionEmitter:
     def emit_function(self, r: Reader) -> str:
         ft = self.functype
         conv = self.mod.call_conv(self.funcidx)
-        params = ", ".join([f"{self.mod.vmctx_param(conv)} %ctx"] + [f"{llvm_type(t)} %p{i}"
-                                              for i, t in enumerate(ft.params)])
+        params = ", ".join([f"{self.mod.vmctx_param(conv)} %ctx"]
+                           + [f"{llvm_type(t)} %p{i}" for i, t in enumerate(ft.params)])
         body = validated_instructions(r)  # decoded once, for the scan and the lowering
         if self.mod.options.opt_level > 0:
             self.wide_locals = address_locals(body, self.local_types)

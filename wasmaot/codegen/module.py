@@ -202,9 +202,9 @@ class ModuleEmitter:
         self.empty_md = 0
         self.cold_branch = 1
         self.entry_count = 2
+        self._memory_kinds()
         # Some access can fault in a guard page, invisibly to LLVM: every store of
         # guest state is then volatile, so that it keeps its order (memory.py).
-        self._memory_kinds()
         self.precise_faults = any(not self.needs_explicit_checks(i)
                                   for i in range(len(ctx.mems)))
         self.num_imported_funcs = module.num_imported_funcs
