@@ -40,7 +40,7 @@ CALLS = """(module
 def test_calls_unwind_to_the_innermost_open_try_table():
     f = body(ir(CALLS), 1)
     # $g is reached only by direct calls: fastcc (module.py call_conv)
-    calls = re.findall(r"(notail call|invoke) fastcc void @wasm_f0\(ptr %ctx\)(?:\s+to label %\w+ unwind label %(\w+))?", f)
+    calls = re.findall(r"(notail call|invoke) fastcc void @wasm_f0\(ptr swiftself %ctx\)(?:\s+to label %\w+ unwind label %(\w+))?", f)
     kinds = [(kind, pad) for kind, pad in calls]
     assert [k for k, _ in kinds] == ["notail call", "invoke", "invoke", "notail call"]
     outer_pad, inner_pad = kinds[1][1], kinds[2][1]
@@ -80,7 +80,7 @@ def test_legacy_handler_calls_unwind_outward():
             + _section(10, [b"\x02\0\x0b", bytes([len(code) + 1, 0]) + code]))
     m = decode_module(data)
     f = body(lower_module(m, validate_module(m), CodegenOptions()), 1)
-    pads = re.findall(r"invoke fastcc void @wasm_f0\(ptr %ctx\)\s+to label %\w+ unwind label %(\w+)", f)
+    pads = re.findall(r"invoke fastcc void @wasm_f0\(ptr swiftself %ctx\)\s+to label %\w+ unwind label %(\w+)", f)
     assert len(pads) == 2 and pads[0] != pads[1]  # the handler's call goes to the try_table
 
 

@@ -185,8 +185,8 @@ def test_an_exe_variant_compiles_its_module_as_an_executables(name, tmp_path, mo
     assert [(r.status, r.reason) for r in report.results] == [("ok", "")]
     assert report.results[0].returned == 8
     ir = "".join(irs)
-    assert re.search(r"notail call fastcc i64 %t\d+\(ptr %\w+, i32 %p0, i64 %p1, i32 -7,", ir)
-    assert re.search(r"notail call fastcc i64 %code\(ptr %ctx(, i(32|64) %a\d){7}\)", ir)  # thunk
+    assert re.search(r"notail call fastcc i64 %t\d+\(ptr (?:swiftself )?%\w+, i32 %p0, i64 %p1, i32 -7,", ir)
+    assert re.search(r"notail call fastcc i64 %code\(ptr (?:swiftself )?%ctx(, i(32|64) %a\d){7}\)", ir)  # thunk
     assert "tailcc" not in ir
     assert re.search(r"attributes #0 = \{[^}]*\bnounwind\b", ir)
 

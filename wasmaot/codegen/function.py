@@ -505,7 +505,8 @@ class FunctionEmitter:
         block that calls needs the frame anyway; its check reads the frame
         address, and its failure path (stack_check) rejoins the call, so the
         frame is needed only where calls are, and a path that calls nothing (a
-        fast exit) runs with no frame at all.
+        fast exit) saves no callee-saved register (it sets up the frame pointer
+        when it reads the vmctx, a swiftself register: abi.vmctx_param).
 
         Sound because stack use is unbounded only through calls: every wasm
         frame is entered by a call from a block that checked its caller's frame
