@@ -172,7 +172,7 @@ SEVEN_ARGS = """(module
 @pytest.mark.parametrize("name", farm.EXE_VARIANTS)
 def test_an_exe_variant_compiles_its_module_as_an_executables(name, tmp_path, monkeypatch):
     """Executable mode (CodegenOptions.standalone) is what the variant is for: the IR
-    LLVM gets has `fastcc` records (here a call_indirect and entry thunks with two
+    LLVM gets has `fastcc` records (here a call_indirect and entry thunks with
     arguments on the stack, which a tailcc callee would pop) and `nounwind` functions
     (no tags).  The calls agree with wasmtime."""
     from wasmaot.driver import llvm
