@@ -3,8 +3,8 @@
 Past an access of a fold-safe memory at index p (on every path), p + o + w <= size
 <= 2^32 - 64 KiB, so p + c with 0 < c <= 64 KiB cannot wrap.  Two uses: an address
 local (address_locals.py) stores its step `p + c` as `P + c` in i64 with no mask
-(function.py _unwrapped_step), and an access at `p + c` addresses zext(p) + c
-(memory.py _unwrapped_sum), which LLVM folds into the addressing mode.  The tests
+(function.py _wide_value), and an access at `p + c` addresses zext(p) + c, which
+LLVM folds into the addressing mode (memory.py unwrapped_sum, for both).  The tests
 pin where each applies (the raw IR) and that no case changes a value or a trap:
 the sound cases and each near miss run at indices where p + c wraps to a valid
 address (where a wrong fold traps) and at the end of the memory, against wasmtime,

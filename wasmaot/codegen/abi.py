@@ -44,7 +44,6 @@ from dataclasses import dataclass
 ABI_VERSION = 9
 
 
-
 def vmctx_param(conv: str) -> str:
     """How a wasm function (or an adapter a record points to) of calling convention
     `conv` takes the vmctx, and every call of it passes it.  `fastcc`: `ptr

@@ -39,7 +39,7 @@ from ..wasm.types import BlockType, FuncType
 from . import abi
 from .address_locals import address_locals
 from .exceptions import close_scope
-from .memory import cannot_wrap, store_kind, to_i64
+from .memory import store_kind, to_i64, unwrapped_sum
 from .types import llvm_type, zero_value
 
 # Proposals this code generator does not lower yet (later issues).
@@ -1027,9 +1027,12 @@ def _wide_value(fx: FunctionEmitter, v: str) -> str:
     that a stepping pointer's phi is an i64 (address_locals.py)."""
     operands = fx.sums.get(v)
     if operands is not None and v not in fx.widened:
-        stepped = _unwrapped_step(fx, *operands)
+        # Past an access at the pointer, its step cannot wrap: no mask, so that the
+        # loop's pointer is an induction variable LLVM folds into its addresses (an
+        # i32 `add nuw` instead would let LLVM keep both widths of values that
+        # comparisons read too: docs/notes/address-folding.md).
+        stepped = unwrapped_sum(fx, v)
         if stepped is not None:
-            fx.widened[v] = stepped
             return stepped
         a, b = (_extension(fx, o) for o in operands)
         if a is not None and b is not None:
@@ -1039,22 +1042,6 @@ def _wide_value(fx: FunctionEmitter, v: str) -> str:
             fx.widened[v] = m
             return m
     return to_i64(fx, "i32", v)
-
-
-def _unwrapped_step(fx: FunctionEmitter, a: str, b: str) -> str | None:
-    """The extension of `a + b` with no mask, if the sum is an accessed index plus
-    a constant that cannot make it wrap (memory.cannot_wrap): a pointer that a loop
-    reads and then steps becomes an i64 induction variable LLVM can fold into its
-    addresses.  Only for an address local's store: an i32 `add nuw` there would
-    let LLVM keep both widths of values that comparisons read too (measured in
-    docs/notes/address-folding.md)."""
-    for x, c in ((a, b), (b, a)):
-        ext = fx.widened.get(x)
-        if ext is not None and cannot_wrap(fx, x, c):
-            r = fx.tmp()
-            fx.emit(f"{r} = add nuw nsw i64 {ext}, {c}")
-            return r
-    return None
 
 
 def _store_local(fx: FunctionEmitter, x: int, v: str) -> None:

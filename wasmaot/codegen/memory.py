@@ -85,9 +85,9 @@ V + o + w <= size <= 2^32 - K (the cap): had the access been out of bounds, it
 would have trapped.  So V + c with 0 < c <= K cannot wrap there
 (FunctionEmitter.accessed holds such V in the block of the access and the blocks
 only it reaches; cannot_wrap), and zext(V + c) = zext(V) + c.  Two uses: an
-access at such a sum addresses zext(V) + c (_unwrapped_sum: C's `p[0] ... p[1]`
+access at such a sum addresses zext(V) + c (unwrapped_sum: C's `p[0] ... p[1]`
 where the compiler could not use the offset, one addressing mode), and an address
-local stores it with no mask (function.py _unwrapped_step: the pointer a loop
+local stores it with no mask (function.py _wide_value: the pointer a loop
 reads and then steps becomes an induction variable LLVM understands).  Exact at
 every -O level (address locals exist only above -O0).
 """
@@ -188,11 +188,11 @@ def address_add_handler(numeric_handler):
     return i32_add
 
 
-def cannot_wrap(fx, x: str, c: str) -> bool:
-    """Whether `i32.add x, c` cannot wrap: `c` is a constant 0 < c <= K and an
-    access of a fold-safe memory indexed by `x` on every path to here (module doc,
-    "Sums that cannot wrap")."""
-    return c.isdigit() and 0 < int(c) <= abi.FOLD_MAX_CONSTANT and x in fx.accessed
+def cannot_wrap(fx, x: str, c: int) -> bool:
+    """Whether `i32.add x, c` cannot wrap: 0 < c <= K and an access of a fold-safe
+    memory indexed by `x` on every path to here (module doc, "Sums that cannot
+    wrap")."""
+    return 0 < c <= abi.FOLD_MAX_CONSTANT and x in fx.accessed
 
 
 def _guard_covers(fx, memidx: int, index_ty: str, offset: int, width: int) -> bool:
@@ -223,15 +223,17 @@ def _folded_address(fx, memidx: int, index: str) -> str | None:
     return p
 
 
-def _unwrapped_sum(fx, index: str) -> str | None:
-    """zext(X) + c for an index `i32.add X, c` that cannot wrap (cannot_wrap),
-    else None: the extension of the sum, which LLVM folds into the address (and
-    later accesses at the sum reuse, FunctionEmitter.widened)."""
-    add = fx.address_adds.get(index)
-    if add is None or not cannot_wrap(fx, add[0], str(add[1])):
+def unwrapped_sum(fx, value: str) -> str | None:
+    """zext(X) + c for an i32 `value` = `i32.add X, c` that cannot wrap
+    (cannot_wrap), else None: its zero extension without a mask, which LLVM folds
+    into an address (and later uses of the value reuse, FunctionEmitter.widened).
+    Used by accesses at the sum and by address locals' stores (function.py
+    _wide_value)."""
+    add = fx.address_adds.get(value)
+    if add is None or not cannot_wrap(fx, *add):
         return None
     x, c = add
-    ea = fx.widened[index] = fx.tmp()
+    ea = fx.widened[value] = fx.tmp()
     fx.emit(f"{ea} = add nuw nsw i64 {to_i64(fx, 'i32', x)}, {c}")
     return ea
 
@@ -251,9 +253,8 @@ def effective_address(fx, memidx: int, index_ty: str, index: str, offset: int,
         p = _folded_address(fx, memidx, index)
         if p is not None:
             return p, FOLDED
-    ea = fx.widened.get(index) if index_ty == "i32" else None
-    if ea is None and guarded:
-        ea = _unwrapped_sum(fx, index)
+    # (guarded implies an i32 index; an extension made earlier is reused by to_i64)
+    ea = unwrapped_sum(fx, index) if guarded and index not in fx.widened else None
     if ea is None:
         ea = to_i64(fx, index_ty, index)
     if not guarded:

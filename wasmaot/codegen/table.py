@@ -166,6 +166,7 @@ def _emit_call(fx, functype, callee: str, callee_ctx: str, *, tail: bool,
             # A return_call cycle is a loop with no loop header (LLVM even
             # turns a self return_call into a branch that skips the prologue).
             fx.interrupt_check()
+    callee_args = f"{fx.mod.vmctx_param(conv)} {callee_ctx}{args}"
     pad = None if tail else fx.unwind_label()
     if pad is not None:
         # Inside a handler scope (exceptions.py): an exception unwinds to its pad.
@@ -173,19 +174,19 @@ def _emit_call(fx, functype, callee: str, callee_ctx: str, *, tail: bool,
         r = fx.tmp()
         cont = fx.label("cont")
         fx.emit(f"{'' if ret == 'void' else r + ' = '}invoke {conv} {ret} "
-                f"{callee}({fx.mod.vmctx_param(conv)} {callee_ctx}{args}) to label %{cont} unwind label %{pad}")
+                f"{callee}({callee_args}) to label %{cont} unwind label %{pad}")
         fx.continue_block(cont)
         if ret != "void":
             _push_results(fx, functype, r)
         return
     if ret == "void":
-        fx.emit(f"{prefix} {conv} void {callee}({fx.mod.vmctx_param(conv)} {callee_ctx}{args})")
+        fx.emit(f"{prefix} {conv} void {callee}({callee_args})")
         if tail:
             fx.emit("ret void")
             fx.set_dead()
         return
     r = fx.tmp()
-    fx.emit(f"{r} = {prefix} {conv} {ret} {callee}({fx.mod.vmctx_param(conv)} {callee_ctx}{args})")
+    fx.emit(f"{r} = {prefix} {conv} {ret} {callee}({callee_args})")
     if tail:
         fx.emit(f"ret {ret} {r}")
         fx.set_dead()
